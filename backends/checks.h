@@ -1,0 +1,35 @@
+// Argument checks every backend applies the same way, so all three throw the
+// same InvalidArgument for the same misuse.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+
+namespace pyk::backend {
+
+// [offset, offset + length) must lie inside [0, size).
+inline void check_range(std::uint64_t offset, std::uint64_t length, std::uint64_t size,
+                        const std::string& what) {
+  if (offset > size || length > size - offset) {
+    throw InvalidArgument("range [" + std::to_string(offset) + ", +" + std::to_string(length) +
+                          ") is past the end of " + what + " (size " + std::to_string(size) +
+                          ")");
+  }
+}
+
+inline void check_writable(bool writable, bool sealed, const std::string& what) {
+  if (!writable) throw InvalidArgument(what + " is open read-only");
+  if (sealed) throw InvalidArgument(what + " is sealed");
+}
+
+// A segment name is one path component: no separators, not "." or "..".
+inline void check_file_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    throw InvalidArgument("invalid file name '" + name + "'");
+  }
+}
+
+}  // namespace pyk::backend

@@ -1,0 +1,70 @@
+// FileSegment: a segment written through a user-space buffer with pwrite(2)
+// and read with pread(2). No zero-copy: pin() always returns an empty view.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backends/posix_io.h"
+#include "core/directory.h"
+#include "core/segment.h"
+
+namespace pyk {
+
+class FileSegment final : public Segment {
+ public:
+  // Appends collect here and reach the file when it is full or on sync(),
+  // truncate() and seal(). Larger appends bypass it.
+  static constexpr std::size_t kBufferSize = 256 * 1024;
+
+  // Creates `path` (O_EXCL: IoError EEXIST if it exists) / opens it.
+  static std::unique_ptr<Segment> create(const std::string& path, const std::string& name,
+                                         std::uint64_t size_hint);
+  static std::unique_ptr<Segment> open(const std::string& path, const std::string& name,
+                                       OpenMode mode);
+  // Use create() / open(); `size` is the file's current length.
+  FileSegment(std::string path, std::string name, posix::Fd fd, bool writable,
+              std::uint64_t size);
+
+  // Flushes the buffer best effort (no fsync); errors are swallowed.
+  ~FileSegment() override;
+
+  // All-or-nothing: throws with size() unchanged. Bytes of a failed flush stay
+  // buffered and are retried by the next flush, so ENOSPC never tears the file.
+  std::uint64_t append(std::span<const std::byte> data) override;
+  // Sees buffered bytes too. Never waits for an fsync.
+  void read(std::uint64_t offset, std::span<std::byte> out) const override;
+  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
+  std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
+  // Flushes under the buffer mutex, fdatasyncs outside it.
+  void sync() override;
+  void truncate(std::uint64_t new_size) override;
+  void seal() override;
+  // A segment opened read-only counts as sealed: it can never be appended to.
+  bool sealed() const override;
+  const std::string& name() const override { return name_; }
+  std::string describe() const override { return path_; }
+
+ private:
+  // REQUIRES: mu_ held. Writes the buffer out; on failure keeps what was not
+  // written and throws.
+  void flush_locked();
+
+  const std::string path_;
+  const std::string name_;
+  const posix::Fd fd_;
+  const bool writable_;
+
+  mutable std::mutex mu_;
+  std::uint64_t flushed_;          // GUARDED_BY(mu_): bytes in the file; buffer_ starts here
+  std::vector<std::byte> buffer_;  // GUARDED_BY(mu_)
+  bool sealed_ = false;            // GUARDED_BY(mu_)
+  std::atomic<std::uint64_t> size_;  // flushed_ + buffer_.size(), written under mu_
+};
+
+}  // namespace pyk
