@@ -1,0 +1,92 @@
+// MmapSegment: a segment read and written through a shared memory mapping
+// (Boost.Interprocess file_mapping + mapped_region).
+//
+// The file is grown with posix_fallocate ahead of the bytes written, so a full
+// disk shows up as IoError(ENOSPC) from append() instead of SIGBUS on a store
+// into an unbacked page. The file may therefore be longer than size(); seal()
+// and the destructor cut it back. After a crash the extra tail is zeros, which
+// the record format reads as end of data.
+#pragma once
+
+#include <atomic>
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backends/posix_io.h"
+#include "core/directory.h"
+#include "core/segment.h"
+
+namespace pyk {
+
+class MmapSegment final : public Segment {
+ public:
+  // Address space reserved when no size hint is given; mapping is cheap, so
+  // reserving generously makes remaps rare.
+  static constexpr std::uint64_t kDefaultReserve = 64ull << 20;
+  // Largest single posix_fallocate step.
+  static constexpr std::uint64_t kAllocationStep = 64ull << 20;
+
+  // create() maps `size_hint` bytes (kDefaultReserve if 0) up front.
+  static std::unique_ptr<Segment> create(const std::string& path, const std::string& name,
+                                         std::uint64_t size_hint);
+  // read_only maps the file's current length; append maps it plus kDefaultReserve.
+  static std::unique_ptr<Segment> open(const std::string& path, const std::string& name,
+                                       OpenMode mode);
+  // Use create() / open(). Maps `reserve` bytes (at least `size`, the file length).
+  MmapSegment(std::string path, std::string name, posix::Fd fd, bool writable,
+              std::uint64_t size, std::uint64_t reserve);
+  // Cuts the file back to size() (best effort, never throws).
+  ~MmapSegment() override;
+
+  // All-or-nothing: if growing the file fails, throws IoError, size() unchanged.
+  std::uint64_t append(std::span<const std::byte> data) override;
+  void read(std::uint64_t offset, std::span<std::byte> out) const override;
+  // The view keeps its mapping alive, so it survives growth, remaps, seal and
+  // destruction of the segment. It does not survive truncate() below its end:
+  // those pages leave the file.
+  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
+  std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
+  // msync of the bytes written since the last sync.
+  void sync() override;
+  // REQUIRES: no reader uses bytes at or past new_size (pinned views included).
+  void truncate(std::uint64_t new_size) override;
+  void seal() override;
+  // A segment opened read-only counts as sealed: it can never be appended to.
+  bool sealed() const override;
+  const std::string& name() const override { return name_; }
+  std::string describe() const override { return path_; }
+
+ private:
+  // Writer only. Makes [0, end) mapped and backed by allocated blocks.
+  void reserve(std::uint64_t end);
+  // Writer or constructor. Maps [0, length) and makes it the current region;
+  // older regions stay mapped until destruction, since readers may still use them.
+  void map(std::uint64_t length);
+
+  const std::string path_;
+  const std::string name_;
+  const posix::Fd fd_;  // for fallocate/ftruncate; file_ has its own descriptor for mapping
+  const bool writable_;
+  boost::interprocess::file_mapping file_;
+
+  mutable std::mutex regions_mu_;
+  // GUARDED_BY(regions_mu_). Newest last; it covers every byte of the segment.
+  std::vector<std::shared_ptr<boost::interprocess::mapped_region>> regions_;
+  std::atomic<std::byte*> base_{nullptr};  // address of the newest region
+
+  // Touched by the writer only (append/sync/truncate/seal are serialised by callers).
+  std::uint64_t mapped_ = 0;     // length of the newest region
+  std::uint64_t allocated_ = 0;  // file length
+  std::uint64_t synced_ = 0;     // bytes already msynced
+
+  std::atomic<std::uint64_t> size_;  // logical size; published after the bytes are written
+  std::atomic<bool> sealed_{false};
+};
+
+}  // namespace pyk
