@@ -1,0 +1,135 @@
+#include "backends/memory_segment.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/checks.h"
+#include "core/error.h"
+
+namespace pyk {
+
+std::uint64_t MemoryFile::append(std::span<const std::byte> data) {
+  std::lock_guard lock(mu_);
+  const std::uint64_t offset = size_;
+  while (!data.empty()) {
+    const std::size_t in_chunk = static_cast<std::size_t>(size_ % kChunkSize);
+    if (in_chunk == 0 && size_ / kChunkSize == chunks_.size()) {
+      chunks_.push_back(std::make_shared<std::byte[]>(kChunkSize));
+    }
+    const std::size_t n = std::min(data.size(), kChunkSize - in_chunk);
+    // Bytes at or past size_ are in no pinned view, so writing them in place is safe.
+    std::memcpy(chunks_[size_ / kChunkSize].get() + in_chunk, data.data(), n);
+    size_ += n;
+    data = data.subspan(n);
+  }
+  return offset;
+}
+
+void MemoryFile::read(std::uint64_t offset, std::span<std::byte> out) const {
+  std::lock_guard lock(mu_);
+  backend::check_range(offset, out.size(), size_, label_);
+  while (!out.empty()) {
+    const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
+    const std::size_t n = std::min(out.size(), kChunkSize - in_chunk);
+    std::memcpy(out.data(), chunks_[offset / kChunkSize].get() + in_chunk, n);
+    offset += n;
+    out = out.subspan(n);
+  }
+}
+
+PinnedBytes MemoryFile::pin(std::uint64_t offset, std::size_t length) const {
+  if (length == 0) {
+    backend::check_range(offset, length, size(), label_);
+    return {};
+  }
+  {
+    std::lock_guard lock(mu_);
+    backend::check_range(offset, length, size_, label_);
+    const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
+    if (in_chunk + length <= kChunkSize) {
+      const std::shared_ptr<std::byte[]>& chunk = chunks_[offset / kChunkSize];
+      return {std::span<const std::byte>(chunk.get() + in_chunk, length), chunk};
+    }
+  }
+  // Spans chunks: hand out a copy. A concurrent truncate below offset + length
+  // would make read() throw, as it should.
+  auto copy = std::make_shared_for_overwrite<std::byte[]>(length);
+  read(offset, std::span(copy.get(), length));
+  return {std::span<const std::byte>(copy.get(), length), copy};
+}
+
+std::uint64_t MemoryFile::size() const {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+void MemoryFile::truncate(std::uint64_t new_size) {
+  std::lock_guard lock(mu_);
+  if (new_size > size_) {
+    throw InvalidArgument("cannot truncate " + label_ + " to " + std::to_string(new_size) +
+                          " bytes: it holds only " + std::to_string(size_));
+  }
+  truncate_locked(new_size);
+}
+
+void MemoryFile::truncate_locked(std::uint64_t new_size) {
+  const std::size_t keep_chunks = static_cast<std::size_t>((new_size + kChunkSize - 1) / kChunkSize);
+  chunks_.resize(keep_chunks);
+  const std::size_t tail = static_cast<std::size_t>(new_size % kChunkSize);
+  if (tail != 0 && new_size < size_) {
+    // Later appends would overwrite bytes a pinned view may still show.
+    auto fresh = std::make_shared<std::byte[]>(kChunkSize);
+    std::memcpy(fresh.get(), chunks_.back().get(), tail);
+    chunks_.back() = std::move(fresh);
+  }
+  size_ = new_size;
+  synced_ = std::min(synced_, new_size);
+}
+
+void MemoryFile::mark_synced() {
+  std::lock_guard lock(mu_);
+  synced_ = size_;
+}
+
+std::uint64_t MemoryFile::synced_size() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
+void MemoryFile::drop_unsynced() {
+  std::lock_guard lock(mu_);
+  truncate_locked(synced_);
+}
+
+MemorySegment::MemorySegment(std::shared_ptr<MemoryFile> file, std::string name, bool writable)
+    : file_(std::move(file)), name_(std::move(name)), writable_(writable) {}
+
+std::uint64_t MemorySegment::append(std::span<const std::byte> data) {
+  backend::check_writable(writable_, sealed_.load(), file_->label());
+  return file_->append(data);
+}
+
+void MemorySegment::read(std::uint64_t offset, std::span<std::byte> out) const {
+  file_->read(offset, out);
+}
+
+PinnedBytes MemorySegment::pin(std::uint64_t offset, std::size_t length) const {
+  return file_->pin(offset, length);
+}
+
+void MemorySegment::sync() {
+  if (writable_) file_->mark_synced();
+}
+
+void MemorySegment::truncate(std::uint64_t new_size) {
+  backend::check_writable(writable_, sealed_.load(), file_->label());
+  file_->truncate(new_size);
+}
+
+void MemorySegment::seal() {
+  if (sealed()) return;
+  sync();
+  sealed_.store(true);
+}
+
+}  // namespace pyk

@@ -1,0 +1,80 @@
+// The in-memory backend's files and segments.
+//
+// MemoryFile holds the bytes of one file in fixed-size chunks that are never
+// moved or freed while a pinned view uses them, and remembers how much of it
+// was synced so MemoryDirectory::drop_unsynced() can simulate a power cut.
+// MemorySegment is one open handle on a MemoryFile; several handles (and the
+// directory entry) may share a file.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/segment.h"
+
+namespace pyk {
+
+// Thread-safe: every member may be called from any thread.
+class MemoryFile {
+ public:
+  static constexpr std::size_t kChunkSize = 64 * 1024;
+
+  // `label` names the file in error messages.
+  explicit MemoryFile(std::string label) : label_(std::move(label)) {}
+
+  std::uint64_t append(std::span<const std::byte> data);
+  void read(std::uint64_t offset, std::span<std::byte> out) const;
+  // Zero-copy when the range lies in one chunk; otherwise a private copy.
+  PinnedBytes pin(std::uint64_t offset, std::size_t length) const;
+  std::uint64_t size() const;
+  // Pinned views of the cut part keep their bytes: a chunk that is cut in the
+  // middle is replaced by a copy instead of being written over later.
+  void truncate(std::uint64_t new_size);
+
+  // Durability bookkeeping for crash tests.
+  void mark_synced();
+  std::uint64_t synced_size() const;
+  void drop_unsynced();  // truncate(synced_size())
+
+  const std::string& label() const { return label_; }
+
+ private:
+  void truncate_locked(std::uint64_t new_size);
+
+  const std::string label_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<std::byte[]>> chunks_;  // GUARDED_BY(mu_)
+  std::uint64_t size_ = 0;                            // GUARDED_BY(mu_)
+  std::uint64_t synced_ = 0;                          // GUARDED_BY(mu_)
+};
+
+class MemorySegment final : public Segment {
+ public:
+  MemorySegment(std::shared_ptr<MemoryFile> file, std::string name, bool writable);
+
+  std::uint64_t append(std::span<const std::byte> data) override;
+  void read(std::uint64_t offset, std::span<std::byte> out) const override;
+  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
+  std::uint64_t size() const override { return file_->size(); }
+  // Marks every byte so far as durable (survives drop_unsynced()).
+  void sync() override;
+  void truncate(std::uint64_t new_size) override;
+  void seal() override;
+  // A segment opened read-only counts as sealed: it can never be appended to.
+  bool sealed() const override { return !writable_ || sealed_.load(); }
+  const std::string& name() const override { return name_; }
+  std::string describe() const override { return file_->label(); }
+
+ private:
+  const std::shared_ptr<MemoryFile> file_;
+  const std::string name_;
+  const bool writable_;
+  std::atomic<bool> sealed_{false};
+};
+
+}  // namespace pyk
