@@ -43,8 +43,10 @@ class Segment {
   // Logical size in bytes: everything appended, synced or not.
   virtual std::uint64_t size() const = 0;
 
-  // Makes every appended byte durable (flush buffers, then fsync/msync).
-  // Safe to call concurrently with read(); callers serialise it against append().
+  // Makes every byte appended before the call durable (flush buffers, then
+  // fsync/msync). Safe to call concurrently with read() AND with append() from
+  // another thread (group commit syncs while other writers keep appending);
+  // readers never wait for the fsync itself.
   virtual void sync() = 0;
 
   // Cuts the segment to `new_size` bytes (used to drop a torn tail).

@@ -1,0 +1,29 @@
+// Names of the files in a store directory: built and parsed only here.
+//   0000000001.data   datafile (segment) 1
+//   0000000001.hint   hint file of segment 1
+//   LOCK              the writer lock
+//   *.tmp             unfinished output of merge or hint writing; removed on open
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pyk::filename {
+
+enum class Kind { data, hint, lock, temp, other };
+
+struct Parsed {
+  Kind kind = Kind::other;
+  std::uint32_t segment_id = 0;  // for data and hint files
+};
+
+inline constexpr std::string_view kLock = "LOCK";
+
+std::string data(std::uint32_t segment_id);
+std::string hint(std::uint32_t segment_id);
+std::string temp(std::string_view final_name);  // final_name + ".tmp"
+Parsed parse(std::string_view name);
+
+}  // namespace pyk::filename

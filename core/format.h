@@ -1,0 +1,114 @@
+// The on-disk format of pyk datafiles: the one place it is defined.
+// README.md ("Record format") describes the same layout in prose.
+//
+// A datafile is a FileHeader followed by records. All integers little-endian.
+//
+// FileHeader (32 bytes)
+//   0  char[8] magic        "pyk-data" (datafile) or "pyk-hint" (hint file)
+//   8  u32     version      kFormatVersion
+//  12  u32     reserved     0
+//  16  u64     segment id
+//  24  u32     reserved     0
+//  28  u32     crc32c       of bytes [0, 28)
+//
+// Record (32-byte header, then key, then value)
+//   0  u32 crc32c     of bytes [4, 32 + key_size + value_size)
+//   4  u8  type       RecordType; 0 is never written, so zero-filled space
+//                     (an mmap file's preallocated tail) reads as end of data
+//   5  u8  reserved   0
+//   6  u16 reserved   0
+//   8  u32 key_size   1 .. kMaxKeySize
+//  12  u32 value_size 0 .. kMaxValueSize
+//  16  u64 timestamp  write time, microseconds since the Unix epoch
+//  24  u64 expiry     microseconds since the Unix epoch; 0 = never expires
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pyk::format {
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kFileHeaderSize = 32;
+inline constexpr std::size_t kRecordHeaderSize = 32;
+inline constexpr std::string_view kDataMagic = "pyk-data";
+inline constexpr std::string_view kHintMagic = "pyk-hint";
+
+// Hard limits of the format; Options can set lower ones.
+inline constexpr std::uint32_t kMaxKeySize = 64 * 1024;
+inline constexpr std::uint32_t kMaxValueSize = 1024u * 1024 * 1024;
+
+enum class RecordType : std::uint8_t {
+  none = 0,       // zero-filled space: end of data
+  value = 1,      // key -> value
+  tombstone = 2,  // key was erased (value_size is 0)
+  batch = 3,      // WriteBatch header: value = u32 record count, u32 0, u64 byte length
+};
+
+struct FileHeader {
+  std::string_view magic;  // kDataMagic or kHintMagic
+  std::uint64_t segment_id = 0;
+};
+
+struct RecordHeader {
+  std::uint32_t crc = 0;
+  RecordType type = RecordType::none;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::uint64_t timestamp = 0;
+  std::uint64_t expiry = 0;
+
+  std::uint64_t record_size() const {
+    return kRecordHeaderSize + std::uint64_t{key_size} + value_size;
+  }
+};
+
+// --- little-endian helpers -------------------------------------------------
+template <class T>
+inline void store_le(std::byte* out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = std::byte(v >> (8 * i));
+}
+template <class T>
+inline T load_le(const std::byte* in) {
+  T v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
+  return v;
+}
+
+inline std::span<const std::byte> as_bytes(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// --- file header ------------------------------------------------------------
+std::array<std::byte, kFileHeaderSize> encode_file_header(std::string_view magic,
+                                                          std::uint64_t segment_id);
+
+enum class FileHeaderStatus { ok, too_short, bad_magic, bad_version, bad_crc };
+FileHeaderStatus decode_file_header(std::span<const std::byte> bytes, FileHeader& out);
+const char* describe(FileHeaderStatus status);
+
+// --- records ----------------------------------------------------------------
+// Appends one encoded record to `out`.
+void encode_record(std::string& out, RecordType type, std::string_view key,
+                   std::string_view value, std::uint64_t timestamp, std::uint64_t expiry);
+
+// Decodes the fixed header; checks nothing.
+RecordHeader decode_record_header(const std::byte* header);
+
+// True if the 32 header bytes are all zero (end of data in preallocated space).
+bool is_zero_header(const std::byte* header);
+
+// Checks the header fields that can be checked without the body: a known
+// type, sizes within the hard limits, no value on a tombstone. Returns a
+// reason on failure, nullptr when plausible.
+const char* check_record_header(const RecordHeader& header);
+
+// CRC of a whole encoded record (header bytes 4..31, key, value).
+std::uint32_t record_crc(std::span<const std::byte> record);
+
+}  // namespace pyk::format

@@ -1,0 +1,52 @@
+// Options for pyk::Store::open.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace pyk {
+
+class Directory;
+
+enum class SyncPolicy {
+  none,      // leave flushing to the OS; a crash can lose recent writes
+  always,    // every put/erase is durable before it returns (group commit)
+  interval,  // a background thread syncs every sync_interval
+};
+
+struct Options {
+  // Storage backend by name: "file" (buffered files), "mmap" (memory-mapped
+  // files) or "memory" (RAM; the same path names the same in-memory store
+  // for the life of the process). Ignored when `directory` is set.
+  std::string backend = "file";
+  // A directory object of your own (a custom backend, or a MemoryDirectory
+  // shared between tests); `path` is then only used in messages.
+  std::shared_ptr<Directory> directory;
+
+  // A segment that would grow past this size is sealed and a new one started.
+  std::uint64_t max_segment_size = 256ull << 20;
+
+  SyncPolicy sync = SyncPolicy::none;
+  std::chrono::milliseconds sync_interval{1000};
+
+  // Read-only: no lock is taken, nothing is written, torn tails are skipped
+  // instead of cut. Several read-only stores may share a directory with one writer.
+  bool read_only = false;
+  bool create_if_missing = true;
+
+  // Limits, checked on every put. Cannot exceed the format's hard limits
+  // (format::kMaxKeySize, format::kMaxValueSize).
+  std::uint32_t max_key_size = 64 * 1024;
+  std::uint32_t max_value_size = 64u << 20;
+
+  // Time source for timestamps and TTL expiry; tests pass a fake clock.
+  std::function<std::chrono::system_clock::time_point()> clock;
+  // Receives notable events (a torn tail cut off at open, ...). Default: stderr.
+  std::function<void(std::string_view)> logger;
+};
+
+}  // namespace pyk

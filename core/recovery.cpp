@@ -1,0 +1,195 @@
+// Opening a store: rebuild the keydir by replaying every segment, oldest to
+// newest, and cut a torn tail off the newest one.
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+
+void Store::Impl::open() {
+  if (options_.max_key_size == 0 || options_.max_key_size > format::kMaxKeySize)
+    throw InvalidArgument("max_key_size must be 1.." + std::to_string(format::kMaxKeySize));
+  if (options_.max_value_size > format::kMaxValueSize)
+    throw InvalidArgument("max_value_size must be at most " +
+                          std::to_string(format::kMaxValueSize));
+  if (options_.max_segment_size < 4096 || options_.max_segment_size > (2ull << 30))
+    throw InvalidArgument("max_segment_size must be between 4 KiB and 2 GiB");
+  if (options_.sync == SyncPolicy::interval && options_.sync_interval.count() <= 0)
+    throw InvalidArgument("sync_interval must be positive");
+
+  directory_ = options_.directory
+                   ? options_.directory
+                   : open_directory(options_.backend, path_,
+                                    options_.create_if_missing && !options_.read_only);
+  if (!options_.read_only) lock_ = directory_->lock(std::string(filename::kLock));
+
+  std::vector<std::uint32_t> ids;
+  for (const auto& name : directory_->list()) {
+    const auto parsed = filename::parse(name);
+    if (parsed.kind == filename::Kind::data) ids.push_back(parsed.segment_id);
+    // Leftovers of an interrupted merge or hint write: never referenced by the keydir.
+    if (parsed.kind == filename::Kind::temp && !options_.read_only) {
+      directory_->remove(name);
+      log("removed unfinished file " + name);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 0; i < ids.size(); ++i) load_segment(ids[i], i + 1 == ids.size());
+
+  if (!options_.read_only) {
+    // Keep appending to the newest segment if it has room, else start one.
+    // (Only if it was opened for appending: it is not when the newest file
+    // was a torn creation and got removed.)
+    if (!segments_.empty() && segments_.rbegin()->first == ids.back() &&
+        segments_.rbegin()->second.segment->size() < options_.max_segment_size) {
+      auto& [id, state] = *segments_.rbegin();
+      active_ = state.segment;
+      active_id_ = id;
+      state.stats.active = true;
+    } else {
+      start_new_segment();
+    }
+    if (options_.sync == SyncPolicy::interval) {
+      sync_thread_ = std::jthread([this](std::stop_token stop) { sync_loop(stop); });
+    }
+  }
+  open_ = true;
+}
+
+void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
+  const std::string name = filename::data(id);
+  const bool writable = is_newest && !options_.read_only;
+  std::shared_ptr<Segment> segment =
+      directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
+
+  std::array<std::byte, format::kFileHeaderSize> header_bytes{};
+  const std::size_t header_present =
+      std::min<std::uint64_t>(segment->size(), format::kFileHeaderSize);
+  segment->read(0, std::span(header_bytes).first(header_present));
+  format::FileHeader header;
+  const auto status = format::decode_file_header(std::span(header_bytes).first(header_present), header);
+  if (status != format::FileHeaderStatus::ok || header.magic != format::kDataMagic ||
+      header.segment_id != id) {
+    // A crash right after creating the newest segment can leave its header
+    // torn; it cannot hold any record yet.
+    const bool torn_creation = is_newest && status != format::FileHeaderStatus::bad_magic &&
+                               status != format::FileHeaderStatus::bad_version &&
+                               segment->size() <= format::kFileHeaderSize;
+    if (!torn_creation) {
+      const char* why = status != format::FileHeaderStatus::ok ? format::describe(status)
+                        : header.magic != format::kDataMagic   ? "hint file where a datafile belongs"
+                                                               : "segment id does not match file name";
+      throw CorruptionError(std::string("bad file header: ") + why, segment->describe(), 0);
+    }
+    log("segment " + segment->describe() + " has a torn header from an interrupted creation" +
+        (options_.read_only ? "; ignored" : "; removed"));
+    segment.reset();
+    if (!options_.read_only) directory_->remove(name);
+    return;
+  }
+
+  auto& state = segments_[id];
+  state.segment = segment;
+  state.stats.id = id;
+
+  // Records of a batch are held back until the whole batch has been read.
+  struct Pending {
+    format::RecordType type;
+    std::string key;
+    std::uint64_t offset, size, expiry;
+  };
+  std::vector<Pending> batch;
+  std::optional<std::uint64_t> batch_start;  // offset of the open batch's header
+  std::uint64_t batch_count = 0, batch_end = 0;
+  std::uint64_t committed_end = format::kFileHeaderSize;  // end of the last complete unit
+  std::optional<Damage> tail;
+
+  RecordReader reader(*segment, format::kFileHeaderSize);
+  for (;;) {
+    const auto step = reader.next();
+    if (step == RecordReader::Step::end) break;
+    if (step == RecordReader::Step::damage) {
+      if (!is_newest || !reader.damage().at_tail)
+        throw CorruptionError(reader.damage().reason, segment->describe(), reader.damage().offset);
+      tail = reader.damage();
+      break;
+    }
+    const Record& r = reader.record();
+    if (r.header.type == format::RecordType::batch) {
+      if (batch_start) throw CorruptionError("batch inside a batch", segment->describe(), r.offset);
+      const auto* v = reinterpret_cast<const std::byte*>(r.value.data());
+      batch_start = r.offset;
+      batch_count = format::load_le<std::uint32_t>(v);
+      batch_end = r.offset + r.size() + format::load_le<std::uint64_t>(v + 8);
+      batch.clear();
+      // The header itself is dead weight once applied.
+      segments_[id].stats.dead_bytes += r.size();
+    } else if (batch_start) {
+      batch.push_back({r.header.type, std::string(r.key), r.offset, r.size(), r.header.expiry});
+    } else {
+      replay(id, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
+    }
+    if (batch_start && batch.size() == batch_count) {
+      if (reader.valid_end() != batch_end)
+        throw CorruptionError("batch length does not match its records", segment->describe(),
+                              *batch_start);
+      for (const auto& p : batch) replay(id, p.type, p.key, p.offset, p.size, p.expiry);
+      batch_start.reset();
+    }
+    if (!batch_start) committed_end = reader.valid_end();
+  }
+  if (batch_start) {
+    // A batch cut short (at the end of the data, or by a torn tail) is dropped whole.
+    if (!is_newest) throw CorruptionError("incomplete batch", segment->describe(), *batch_start);
+    segments_[id].stats.dead_bytes -= format::kRecordHeaderSize + 16;
+    if (!tail) tail = Damage{*batch_start, 0, "incomplete batch", true};
+  }
+  if (tail) {
+    const std::uint64_t dropped = segment->size() - committed_end;
+    ++recovery_stats_.torn_tails_dropped;
+    recovery_stats_.torn_bytes_dropped += dropped;
+    log("torn tail of " + std::to_string(dropped) + " bytes (" + tail->reason + ") at " +
+        segment->describe() + " offset " + std::to_string(committed_end) +
+        (writable ? ": cut off" : ": ignored (read-only)"));
+  } else {
+    committed_end = reader.valid_end();  // a zero-filled tail is not damage
+  }
+  // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
+  if (writable && committed_end < segment->size()) segment->truncate(committed_end);
+  segments_[id].stats.bytes = writable ? segment->size() : committed_end;
+}
+
+void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
+                         std::uint64_t offset, std::uint64_t size, std::uint64_t expiry) {
+  const auto size32 = static_cast<std::uint32_t>(size);
+  if (type == format::RecordType::value) {
+    const Location location{segment_id, static_cast<std::uint32_t>(offset), size32, expiry};
+    account(keydir_.put(key, location), &location, segment_id, size32);
+  } else {
+    account(keydir_.erase(key), nullptr, segment_id, size32);
+  }
+}
+
+void Store::Impl::start_new_segment() {
+  const std::uint32_t id = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
+  const std::string name = filename::data(id);
+  std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
+  const auto header = format::encode_file_header(format::kDataMagic, id);
+  segment->append(header);
+  segment->sync();
+  directory_->sync();  // the new file's directory entry must survive a crash too
+  std::unique_lock state_lock(state_mutex_);
+  auto& state = segments_[id];
+  state.segment = segment;
+  state.stats.id = id;
+  state.stats.bytes = segment->size();
+  state.stats.active = true;
+  active_ = std::move(segment);
+  active_id_ = id;
+}
+
+}  // namespace pyk

@@ -1,0 +1,433 @@
+#include "core/store.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+
+// --- Store: the public face -------------------------------------------------
+
+Store Store::open(const std::string& path, Options options) {
+  auto impl = std::make_unique<Impl>(path, std::move(options));
+  impl->open();
+  return Store(std::move(impl));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+void Store::put(std::string_view key, std::string_view value) { impl_->put(key, value, 0); }
+
+void Store::put(std::string_view key, std::string_view value, std::chrono::microseconds ttl) {
+  if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
+  impl_->put(key, value, impl_->now_micros() + static_cast<std::uint64_t>(ttl.count()));
+}
+
+std::optional<std::string> Store::get(std::string_view key) const { return impl_->get(key); }
+bool Store::get_into(std::string_view key, std::string& out) const {
+  return impl_->get_into(key, out);
+}
+std::optional<Store::PinnedValue> Store::get_pinned(std::string_view key) const {
+  return impl_->get_pinned(key);
+}
+void Store::write(const WriteBatch& batch) { impl_->write(batch); }
+bool Store::contains(std::string_view key) const { return impl_->contains(key); }
+bool Store::erase(std::string_view key) { return impl_->erase(key); }
+std::size_t Store::size() const { return impl_->size(); }
+std::vector<std::string> Store::keys(std::string_view prefix) const { return impl_->keys(prefix); }
+void Store::for_each(
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  impl_->for_each(fn);
+}
+void Store::sync() { impl_->sync(); }
+Stats Store::stats() const { return impl_->stats(); }
+void Store::close() { impl_->close(); }
+
+// --- Impl ---------------------------------------------------------------------
+
+Store::Impl::Impl(std::string path, Options options)
+    : path_(std::move(path)), options_(std::move(options)) {}
+
+Store::Impl::~Impl() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    log(std::string("error while closing ") + path_ + ": " + e.what());
+  }
+}
+
+void Store::Impl::close() {
+  if (!open_) return;
+  if (sync_thread_.joinable()) {
+    sync_thread_.request_stop();
+    sync_loop_wake_.notify_all();
+    sync_thread_.join();
+  }
+  open_ = false;  // even if sealing fails below, the store is unusable now
+  std::lock_guard write_lock(write_mutex_);
+  if (active_) active_->seal();
+  std::unique_lock state_lock(state_mutex_);
+  active_.reset();
+  segments_.clear();
+  lock_.reset();
+}
+
+std::uint64_t Store::Impl::now_micros() const {
+  const auto now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+}
+
+void Store::Impl::log(std::string_view message) const {
+  if (options_.logger) {
+    options_.logger(message);
+  } else {
+    std::cerr << "pyk: " << message << '\n';
+  }
+}
+
+void Store::Impl::check_open() const {
+  if (!open_) throw InvalidArgument("store " + path_ + " is closed");
+}
+
+void Store::Impl::check_writable() const {
+  check_open();
+  if (options_.read_only) throw InvalidArgument("store " + path_ + " is open read-only");
+}
+
+void Store::Impl::validate(std::string_view key, std::string_view value) const {
+  if (key.empty()) throw InvalidArgument("empty key");
+  if (key.size() > options_.max_key_size)
+    throw InvalidArgument("key of " + std::to_string(key.size()) + " bytes exceeds max_key_size " +
+                          std::to_string(options_.max_key_size));
+  if (value.size() > options_.max_value_size)
+    throw InvalidArgument("value of " + std::to_string(value.size()) +
+                          " bytes exceeds max_value_size " +
+                          std::to_string(options_.max_value_size));
+}
+
+Location Store::Impl::append_locked(std::string_view encoded) {
+  const std::uint64_t start = active_->size();
+  if (start > format::kFileHeaderSize && start + encoded.size() > options_.max_segment_size) {
+    rotate_locked();
+  }
+  const std::uint64_t offset = active_->append(format::as_bytes(encoded));
+  ++appended_sequence_;
+  return Location{active_id_, static_cast<std::uint32_t>(offset),
+                  static_cast<std::uint32_t>(encoded.size()), 0};
+}
+
+void Store::Impl::rotate_locked() {
+  active_->seal();
+  {
+    std::unique_lock state_lock(state_mutex_);
+    segments_[active_id_].stats.active = false;
+  }
+  start_new_segment();
+}
+
+void Store::Impl::account(const std::optional<Location>& replaced, const Location* added,
+                          std::uint32_t record_segment, std::uint32_t record_size) {
+  auto& home = segments_[record_segment].stats;
+  if (added != nullptr) {
+    home.live_keys += 1;
+    home.live_bytes += record_size;
+    if (added->expiry != 0) ++expiring_keys_;
+  } else {
+    home.dead_bytes += record_size;  // a tombstone is dead weight from the start
+  }
+  if (replaced) {
+    auto& old = segments_[replaced->segment].stats;
+    old.live_keys -= 1;
+    old.live_bytes -= replaced->size;
+    old.dead_bytes += replaced->size;
+    if (replaced->expiry != 0) --expiring_keys_;
+  }
+}
+
+template <class Apply>
+std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& apply) {
+  std::lock_guard write_lock(write_mutex_);
+  check_open();
+  const Location at = append_locked(encoded);
+  std::unique_lock state_lock(state_mutex_);
+  apply(at);
+  segments_[at.segment].stats.bytes = active_->size();
+  return appended_sequence_;
+}
+
+void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
+  check_writable();
+  validate(key, value);
+  thread_local std::string encoded;
+  encoded.clear();
+  format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at) {
+    at.expiry = expiry;
+    account(keydir_.put(key, at), &at, at.segment, at.size);
+  });
+  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+}
+
+bool Store::Impl::erase(std::string_view key) {
+  check_writable();
+  if (key.empty()) throw InvalidArgument("empty key");
+  thread_local std::string encoded;
+  encoded.clear();
+  const std::uint64_t now = now_micros();
+  format::encode_record(encoded, format::RecordType::tombstone, key, {}, now, 0);
+  std::uint64_t sequence;
+  {
+    std::lock_guard write_lock(write_mutex_);  // no other writer between check and append
+    check_open();
+    {
+      std::shared_lock state_lock(state_mutex_);
+      const auto found = keydir_.find(key);
+      if (!found || expired(*found, now)) return false;
+    }
+    const Location at = append_locked(encoded);
+    std::unique_lock state_lock(state_mutex_);
+    account(keydir_.erase(key), nullptr, at.segment, at.size);
+    segments_[at.segment].stats.bytes = active_->size();
+    sequence = appended_sequence_;
+  }
+  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+  return true;
+}
+
+void Store::Impl::write(const WriteBatch& batch) {
+  check_writable();
+  if (batch.empty()) return;
+  const std::uint64_t now = now_micros();
+  for (const auto& op : batch.ops()) {
+    validate(op.key, op.value);
+    if (op.ttl.count() < 0) throw InvalidArgument("ttl must be positive");
+  }
+  // Encode: batch header, then the records; the header's value says how many
+  // records and bytes follow so recovery can tell a complete batch.
+  std::string records;
+  std::vector<std::uint64_t> expiries;
+  for (const auto& op : batch.ops()) {
+    const std::uint64_t expiry = op.ttl.count() > 0 ? now + std::uint64_t(op.ttl.count()) : 0;
+    expiries.push_back(expiry);
+    format::encode_record(records,
+                          op.erase ? format::RecordType::tombstone : format::RecordType::value,
+                          op.key, op.erase ? std::string_view{} : std::string_view(op.value), now,
+                          expiry);
+  }
+  std::array<std::byte, 16> counts{};
+  format::store_le<std::uint32_t>(counts.data(), static_cast<std::uint32_t>(batch.size()));
+  format::store_le<std::uint64_t>(counts.data() + 8, records.size());
+  std::string encoded;
+  format::encode_record(encoded, format::RecordType::batch, {},
+                        std::string_view(reinterpret_cast<const char*>(counts.data()), 16), now, 0);
+  const std::uint32_t header_size = static_cast<std::uint32_t>(encoded.size());
+  encoded += records;
+  if (encoded.size() > format::kMaxValueSize)
+    throw InvalidArgument("batch of " + std::to_string(encoded.size()) + " bytes is too large");
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at) {
+    segments_[at.segment].stats.dead_bytes += header_size;
+    std::uint32_t offset = at.offset + header_size;
+    for (std::size_t i = 0; i < batch.ops().size(); ++i) {
+      const auto& op = batch.ops()[i];
+      const auto size = static_cast<std::uint32_t>(format::kRecordHeaderSize + op.key.size() +
+                                                   (op.erase ? 0 : op.value.size()));
+      const Location location{at.segment, offset, size, expiries[i]};
+      if (op.erase) {
+        account(keydir_.erase(op.key), nullptr, at.segment, size);
+      } else {
+        account(keydir_.put(op.key, location), &location, at.segment, size);
+      }
+      offset += size;
+    }
+  });
+  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+}
+
+Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segment>& segment,
+                                                    const Location& location,
+                                                    std::string& buffer) const {
+  CheckedRecord out;
+  out.pinned = segment->pin(location.offset, location.size);
+  std::span<const std::byte> record = out.pinned.bytes;
+  if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
+    buffer.resize(location.size);
+    segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
+    record = format::as_bytes(buffer);
+  }
+  const auto header = format::decode_record_header(record.data());
+  if (header.record_size() != location.size || format::record_crc(record) != header.crc) {
+    throw CorruptionError("record checksum mismatch on read", segment->describe(),
+                          location.offset);
+  }
+  const auto* body = reinterpret_cast<const char*>(record.data()) + format::kRecordHeaderSize;
+  out.key = std::string_view(body, header.key_size);
+  out.value = std::string_view(body + header.key_size, header.value_size);
+  return out;
+}
+
+template <class Fn>
+bool Store::Impl::with_record(std::string_view key, std::string& buffer, Fn&& fn) const {
+  check_open();
+  const std::uint64_t now = now_micros();
+  std::shared_ptr<Segment> segment;
+  Location location;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    const auto found = keydir_.find(key);
+    if (!found || expired(*found, now)) return false;
+    location = *found;
+    segment = segments_.at(location.segment).segment;
+  }
+  // No lock held: the record is immutable and `segment` keeps its file alive.
+  fn(read_record(segment, location, buffer));
+  return true;
+}
+
+std::optional<std::string> Store::Impl::get(std::string_view key) const {
+  thread_local std::string buffer;
+  std::optional<std::string> out;
+  with_record(key, buffer, [&](const CheckedRecord& r) { out.emplace(r.value); });
+  return out;
+}
+
+bool Store::Impl::get_into(std::string_view key, std::string& out) const {
+  thread_local std::string buffer;
+  return with_record(key, buffer, [&](const CheckedRecord& r) { out.assign(r.value); });
+}
+
+std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
+  std::string buffer;
+  std::optional<Store::PinnedValue> out;
+  with_record(key, buffer, [&](const CheckedRecord& r) {
+    if (r.pinned.keep_alive) {
+      out = Store::PinnedValue{r.value, r.pinned.keep_alive};
+    } else {  // file backend: hand over one private copy
+      auto copy = std::make_shared<const std::string>(r.value);
+      out = Store::PinnedValue{*copy, copy};
+    }
+  });
+  return out;
+}
+
+bool Store::Impl::contains(std::string_view key) const {
+  check_open();
+  const std::uint64_t now = now_micros();
+  std::shared_lock state_lock(state_mutex_);
+  const auto found = keydir_.find(key);
+  return found && !expired(*found, now);
+}
+
+std::size_t Store::Impl::size() const {
+  check_open();
+  const std::uint64_t now = now_micros();
+  std::shared_lock state_lock(state_mutex_);
+  if (expiring_keys_ == 0) return keydir_.size();
+  std::size_t live = 0;
+  keydir_.for_each([&](std::string_view, const Location& l) { live += !expired(l, now); });
+  return live;
+}
+
+std::vector<std::string> Store::Impl::keys(std::string_view prefix) const {
+  check_open();
+  const std::uint64_t now = now_micros();
+  std::vector<std::string> out;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    keydir_.for_each([&](std::string_view key, const Location& l) {
+      if (key.starts_with(prefix) && !expired(l, now)) out.emplace_back(key);
+    });
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void Store::Impl::for_each(
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  check_open();
+  const std::uint64_t now = now_micros();
+  // Snapshot the locations (records never change once written, and the
+  // segment pointers keep removed files readable), then read in file order.
+  std::vector<Location> snapshot;
+  std::map<std::uint32_t, std::shared_ptr<Segment>> pinned_segments;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    snapshot.reserve(keydir_.size());
+    keydir_.for_each([&](std::string_view, const Location& l) {
+      if (!expired(l, now)) snapshot.push_back(l);
+    });
+    for (const auto& [id, state] : segments_) pinned_segments.emplace(id, state.segment);
+  }
+  std::sort(snapshot.begin(), snapshot.end(), [](const Location& a, const Location& b) {
+    return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
+  });
+  std::string buffer;
+  for (const Location& location : snapshot) {
+    const auto record = read_record(pinned_segments.at(location.segment), location, buffer);
+    fn(record.key, record.value);
+  }
+}
+
+void Store::Impl::sync() {
+  check_open();
+  if (options_.read_only) return;
+  std::uint64_t sequence;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    sequence = appended_sequence_;
+  }
+  sync_to(sequence);
+}
+
+void Store::Impl::sync_to(std::uint64_t sequence) {
+  std::lock_guard sync_lock(sync_mutex_);
+  if (synced_sequence_ >= sequence) return;  // a sync that started after our append covered it
+  std::shared_ptr<Segment> segment;
+  std::uint64_t target;
+  {
+    // Segments before the active one were synced when they were sealed.
+    std::lock_guard write_lock(write_mutex_);
+    segment = active_;
+    target = appended_sequence_;
+  }
+  segment->sync();
+  synced_sequence_ = target;
+}
+
+void Store::Impl::sync_loop(std::stop_token stop) {
+  std::unique_lock lock(sync_loop_mutex_);
+  while (!stop.stop_requested()) {
+    sync_loop_wake_.wait_for(lock, stop, options_.sync_interval, [] { return false; });
+    if (stop.stop_requested()) break;
+    try {
+      std::uint64_t sequence;
+      {
+        std::lock_guard write_lock(write_mutex_);
+        sequence = appended_sequence_;
+      }
+      sync_to(sequence);
+    } catch (const std::exception& e) {
+      log(std::string("background sync failed: ") + e.what());
+    }
+  }
+}
+
+Stats Store::Impl::stats() const {
+  check_open();
+  Stats out = recovery_stats_;
+  std::shared_lock state_lock(state_mutex_);
+  out.keys = keydir_.size();
+  out.keydir_bytes = keydir_.memory_bytes();
+  for (const auto& [id, state] : segments_) {
+    out.segments.push_back(state.stats);
+    out.disk_bytes += state.stats.bytes;
+  }
+  return out;
+}
+
+}  // namespace pyk

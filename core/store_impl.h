@@ -1,0 +1,121 @@
+// Store::Impl: the engine's state and the locks that guard it. Private to core/.
+//
+// Locking (always taken in this order):
+//   write_mutex_   serialises appends to the active segment, rotation and
+//                  keydir updates so the keydir follows log order.
+//   state_mutex_   (shared) guards keydir_, segments_, segment_stats_ and
+//                  active_; readers hold it shared only for a lookup, never
+//                  across I/O.
+//   sync_mutex_    group commit: one thread syncs, writers that arrived
+//                  meanwhile find their write covered and return.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "core/directory.h"
+#include "core/format.h"
+#include "core/keydir.h"
+#include "core/record_reader.h"
+#include "core/store.h"
+
+namespace pyk {
+
+class Store::Impl {
+ public:
+  Impl(std::string path, Options options);
+  ~Impl();
+
+  void open();  // recovery.cpp
+  void close();
+
+  void put(std::string_view key, std::string_view value, std::uint64_t expiry);
+  void write(const WriteBatch& batch);
+  // Finds the newest record of `key` and reads it; false if absent or expired.
+  template <class Fn>
+  bool with_record(std::string_view key, std::string& buffer, Fn&& fn) const;
+  bool get_into(std::string_view key, std::string& out) const;
+  std::optional<Store::PinnedValue> get_pinned(std::string_view key) const;
+  bool erase(std::string_view key);
+  std::optional<std::string> get(std::string_view key) const;
+  bool contains(std::string_view key) const;
+  std::size_t size() const;
+  std::vector<std::string> keys(std::string_view prefix) const;
+  void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+  void sync();
+  Stats stats() const;
+
+  std::uint64_t now_micros() const;
+  void log(std::string_view message) const;
+
+ private:
+  struct SegmentState {
+    std::shared_ptr<Segment> segment;
+    SegmentStats stats;
+  };
+
+  // recovery.cpp
+  void load_segment(std::uint32_t id, bool is_newest);
+  // Applies one value or tombstone record to the keydir and segment stats.
+  void replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
+              std::uint64_t offset, std::uint64_t size, std::uint64_t expiry);
+  void start_new_segment();
+
+  void check_open() const;
+  void check_writable() const;
+  void validate(std::string_view key, std::string_view value) const;
+  // Appends one encoded record (rotating first if needed) and returns its
+  // location. REQUIRES: write_mutex_ held.
+  Location append_locked(std::string_view encoded);
+  void rotate_locked();
+  // Accounts a keydir change in the per-segment stats. REQUIRES: state_mutex_ exclusive.
+  void account(const std::optional<Location>& replaced, const Location* added,
+               std::uint32_t record_segment, std::uint32_t record_size);
+  // Appends encoded records as one unit and returns the sequence number to
+  // sync to. Calls apply(first_offset) under the state lock to update the keydir.
+  template <class Apply>
+  std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply);
+  // Waits until everything appended up to `sequence` is durable.
+  void sync_to(std::uint64_t sequence);
+  void sync_loop(std::stop_token stop);
+  // The record at `location`, CRC checked. key and value point into `pinned`
+  // (zero-copy backends) or into `buffer`.
+  struct CheckedRecord {
+    std::string_view key;
+    std::string_view value;
+    PinnedBytes pinned;
+  };
+  CheckedRecord read_record(const std::shared_ptr<Segment>& segment, const Location& location,
+                            std::string& buffer) const;
+  bool expired(const Location& location, std::uint64_t now) const {
+    return location.expiry != 0 && location.expiry <= now;
+  }
+
+  const std::string path_;
+  Options options_;
+  std::shared_ptr<Directory> directory_;
+  std::unique_ptr<DirectoryLock> lock_;
+  bool open_ = false;
+  Stats recovery_stats_;  // torn-tail counters from open
+
+  mutable std::mutex write_mutex_;
+  mutable std::shared_mutex state_mutex_;
+  KeyDir keydir_;
+  std::map<std::uint32_t, SegmentState> segments_;
+  std::shared_ptr<Segment> active_;
+  std::uint32_t active_id_ = 0;
+  std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
+
+  std::mutex sync_mutex_;
+  std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
+  std::uint64_t synced_sequence_ = 0;    // guarded by sync_mutex_
+  std::mutex sync_loop_mutex_;
+  std::condition_variable_any sync_loop_wake_;
+  std::jthread sync_thread_;
+};
+
+}  // namespace pyk

@@ -1,0 +1,78 @@
+// The backends every engine test runs against, and a per-test environment:
+// a fresh store location plus byte-editing helpers that damage files through
+// the same Directory interface the engine uses (so they work in RAM too).
+#pragma once
+
+#include <boost/mpl/list.hpp>
+#include <chrono>
+#include <string>
+
+#include "core/directory.h"
+#include "core/options.h"
+#include "core/store.h"
+#include "tests/temp_dir.h"
+
+namespace pyk::test {
+
+struct FileBackend { static constexpr const char* name = "file"; };
+struct MmapBackend { static constexpr const char* name = "mmap"; };
+struct MemoryBackend { static constexpr const char* name = "memory"; };
+using AllBackends = boost::mpl::list<FileBackend, MmapBackend, MemoryBackend>;
+
+// A clock the test moves by hand.
+struct FakeClock {
+  std::shared_ptr<std::chrono::system_clock::time_point> now =
+      std::make_shared<std::chrono::system_clock::time_point>(std::chrono::sys_days{
+          std::chrono::year{2026} / 1 / 1});
+  std::function<std::chrono::system_clock::time_point()> fn() const {
+    return [now = now] { return *now; };
+  }
+  void advance(std::chrono::microseconds d) const { *now += d; }
+};
+
+template <class Backend>
+class StoreEnv {
+ public:
+  StoreEnv() {
+    options.backend = Backend::name;
+    options.logger = [this](std::string_view m) { log += std::string(m) + "\n"; };
+  }
+
+  Store open() const { return Store::open(dir.str(), options); }
+  Store open(Options custom) const {
+    custom.backend = Backend::name;
+    return Store::open(dir.str(), std::move(custom));
+  }
+
+  std::shared_ptr<Directory> directory() const {
+    return open_directory(Backend::name, dir.str(), true);
+  }
+
+  std::string read_file(const std::string& name) const {
+    auto segment = directory()->open(name, OpenMode::read_only);
+    std::string bytes(segment->size(), '\0');
+    segment->read(0, std::as_writable_bytes(std::span(bytes)));
+    return bytes;
+  }
+  void write_file(const std::string& name, const std::string& bytes) const {
+    auto d = directory();
+    if (d->exists(name)) d->remove(name);
+    auto segment = d->create(name, bytes.size() + 1);
+    segment->append(std::as_bytes(std::span(bytes)));
+    segment->seal();
+  }
+  void truncate_file(const std::string& name, std::size_t size) const {
+    write_file(name, read_file(name).substr(0, size));
+  }
+  void flip_byte(const std::string& name, std::size_t offset) const {
+    std::string bytes = read_file(name);
+    bytes.at(offset) = static_cast<char>(bytes.at(offset) ^ 0x5A);
+    write_file(name, bytes);
+  }
+
+  TempDir dir;
+  Options options;
+  std::string log;
+};
+
+}  // namespace pyk::test

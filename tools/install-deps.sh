@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs pyk's build dependencies from Debian's packages (needs root).
+set -eu
+packages="g++ libboost1.81-dev libboost1.81-tools-dev libboost-filesystem1.81-dev
+  libboost-program-options1.81-dev libboost-test1.81-dev"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi
