@@ -96,6 +96,22 @@ const char* check_record_header(const RecordHeader& h) {
   return nullptr;
 }
 
+void encode_hint_entry(std::string& out, const HintEntry& e) {
+  const std::size_t start = out.size();
+  out.resize(start + kHintEntryHeaderSize + e.key.size());
+  auto* p = reinterpret_cast<std::byte*>(out.data() + start);
+  std::fill(p, p + kHintEntryHeaderSize, std::byte{0});
+  p[4] = std::byte(e.type);
+  store_le<std::uint32_t>(p + 8, static_cast<std::uint32_t>(e.key.size()));
+  store_le<std::uint32_t>(p + 12, e.record_size);
+  store_le<std::uint64_t>(p + 16, e.offset);
+  store_le<std::uint64_t>(p + 24, e.timestamp);
+  store_le<std::uint64_t>(p + 32, e.expiry);
+  std::memcpy(p + kHintEntryHeaderSize, e.key.data(), e.key.size());
+  store_le<std::uint32_t>(
+      p, crc32c::value(std::span<const std::byte>(p + 4, kHintEntryHeaderSize - 4 + e.key.size())));
+}
+
 std::uint32_t record_crc(std::span<const std::byte> record) {
   return crc32c::value(record.subspan(4));
 }

@@ -21,6 +21,20 @@
 //  12  u32 value_size 0 .. kMaxValueSize
 //  16  u64 timestamp  write time, microseconds since the Unix epoch
 //  24  u64 expiry     microseconds since the Unix epoch; 0 = never expires
+//
+// Hint file: a FileHeader with magic "pyk-hint" and the segment id of the
+// datafile it describes, then entries, then one end entry. Written to a .tmp
+// name and renamed into place, so a hint file is complete or absent.
+// HintEntry (40-byte header, then key)
+//   0  u32 crc32c       of bytes [4, 40 + key_size)
+//   4  u8  type         HintType
+//   5  u8[3] reserved   0
+//   8  u32 key_size
+//  12  u32 record_size  whole record in the datafile (0 in the end entry)
+//  16  u64 offset       record offset in the datafile; in the end entry: the
+//                       datafile size the hint describes (a mismatch = stale)
+//  24  u64 timestamp    record write time; in the end entry: entry count
+//  32  u64 expiry       as in the record
 #pragma once
 
 #include <array>
@@ -67,6 +81,26 @@ struct RecordHeader {
     return kRecordHeaderSize + std::uint64_t{key_size} + value_size;
   }
 };
+
+inline constexpr std::size_t kHintEntryHeaderSize = 40;
+
+enum class HintType : std::uint8_t {
+  value = 1,      // key's newest record in the segment is a value
+  tombstone = 2,  // key's newest record in the segment is a tombstone
+  end = 3,        // last entry of a complete hint file
+};
+
+struct HintEntry {
+  HintType type = HintType::value;
+  std::uint32_t record_size = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t timestamp = 0;
+  std::uint64_t expiry = 0;
+  std::string_view key;
+};
+
+// Appends one encoded hint entry to `out`.
+void encode_hint_entry(std::string& out, const HintEntry& entry);
 
 // --- little-endian helpers -------------------------------------------------
 template <class T>
