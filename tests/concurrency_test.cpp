@@ -1,6 +1,7 @@
 // Many threads on one store. Also run under ThreadSanitizer by tests/run.sh.
 #include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -12,6 +13,28 @@ using namespace pyk::test;
 BOOST_AUTO_TEST_SUITE(concurrency)
 
 namespace {
+// Runs fn on a thread; an exception becomes a test failure instead of terminate().
+struct Worker {
+  std::jthread thread;
+  template <class Fn>
+  explicit Worker(Fn fn)
+      : thread([fn = std::move(fn), this]() mutable {
+          try {
+            fn();
+          } catch (const std::exception& e) {
+            std::lock_guard lock(errors_mutex);
+            errors.push_back(e.what());
+          }
+        }) {}
+  static inline std::mutex errors_mutex;
+  static inline std::vector<std::string> errors;
+};
+void check_no_worker_errors() {
+  std::lock_guard lock(Worker::errors_mutex);
+  for (const auto& e : Worker::errors) BOOST_ERROR("worker thread threw: " << e);
+  Worker::errors.clear();
+}
+
 std::string key_of(int thread, int i) { return "t" + std::to_string(thread) + ":" + std::to_string(i); }
 std::string value_of(int thread, int i, int version) {
   return "v" + std::to_string(version) + "-" + key_of(thread, i) + std::string(version % 50, '#');
@@ -27,9 +50,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(mixed_operations_on_per_thread_key_ranges, B, AllB
   constexpr int kThreads = 4, kKeys = 50, kOps = 1500;
   std::atomic<int> mismatches{0};
   std::vector<std::map<int, std::string>> models(kThreads);
-  std::vector<std::jthread> threads;
+  std::vector<std::unique_ptr<Worker>> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    threads.push_back(std::make_unique<Worker>([&, t] {
       std::mt19937 rng(t);
       auto& model = models[t];
       for (int op = 0; op < kOps; ++op) {
@@ -52,9 +75,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(mixed_operations_on_per_thread_key_ranges, B, AllB
           }
         }
       }
-    });
+    }));
   }
   threads.clear();  // join
+  check_no_worker_errors();
   BOOST_TEST(mismatches.load() == 0);
   std::size_t expected = 0;
   for (const auto& m : models) expected += m.size();
@@ -80,7 +104,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readers_see_whole_values_and_whole_batches, B, All
   db.write(first);
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
-  std::jthread writer([&] {
+  Worker writer([&] {
     for (int version = 1; version <= 800; ++version) {
       WriteBatch batch;
       batch.put("left", std::to_string(version));
@@ -90,9 +114,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readers_see_whole_values_and_whole_batches, B, All
     }
     done = true;
   });
-  std::vector<std::jthread> readers;
+  std::vector<std::unique_ptr<Worker>> readers;
   for (int r = 0; r < 2; ++r) {
-    readers.emplace_back([&] {
+    readers.push_back(std::make_unique<Worker>([&] {
       while (!done) {
         // A batch is atomic for single gets in order: right is never older than left.
         const int left = std::stoi(db.get("left").value());
@@ -107,10 +131,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readers_see_whole_values_and_whole_batches, B, All
           if (k.starts_with("filler") && v.size() != 100) ++bad;
         });
       }
-    });
+    }));
   }
-  writer.join();
+  writer.thread.join();
   readers.clear();
+  check_no_worker_errors();
   BOOST_TEST(bad.load() == 0);
 }
 
@@ -121,13 +146,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(durable_writers_in_parallel, B, AllBackends) {
   StoreEnv<B> env;
   env.options.sync = SyncPolicy::always;
   auto db = env.open();
-  std::vector<std::jthread> threads;
+  std::vector<std::unique_ptr<Worker>> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
+    threads.push_back(std::make_unique<Worker>([&, t] {
       for (int i = 0; i < 100; ++i) db.put(key_of(t, i), value_of(t, i, 1));
-    });
+    }));
   }
   threads.clear();
+  check_no_worker_errors();
   db.close();
   auto reopened = env.open();
   BOOST_TEST(reopened.size() == 400u);

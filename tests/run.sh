@@ -25,7 +25,7 @@ run_suite() {
   fi
   local binary="bin/tests/$variant/pyk-tests"
   echo "== $name: running $binary $*"
-  "$binary" --report_level=short --log_level=test_suite "$@" >"$log_dir/$name.log" 2>&1
+  "$binary" --report_level=short --log_level=test_suite --color_output=no "$@" >"$log_dir/$name.log" 2>&1
   local status=$?
   grep -E "error|fatal|failed|passed with|Leak|runtime error|WARNING: ThreadSanitizer" "$log_dir/$name.log" \
     | grep -v "^Leaving\|^Entering" | tail -n 40
