@@ -69,6 +69,14 @@ run_script() {
   passed=$((passed + p))
   failed=$((failed + f))
 }
+echo "== programs: building (variant=release)"
+if b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
+  PYK_BIN_DIR=bin/release run_script tools-e2e tests/tools_e2e.sh
+else
+  tail -n 40 "$log_dir/programs.build.log"
+  echo "== programs: BUILD FAILED"
+  failed=$((failed + 1))
+fi
 run_script install tests/install_test.sh
 
 echo "$passed passed, $failed failed"
