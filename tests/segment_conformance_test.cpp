@@ -647,6 +647,8 @@ BOOST_AUTO_TEST_CASE(memory_pinned_view_survives_truncate_and_overwrite) {
   BOOST_CHECK_EQUAL(read_string(*segment, 450, 1), "\xEE");
 }
 
+namespace {
+
 // Lowers RLIMIT_FSIZE so writes past `limit` fail with EFBIG (short writes up
 // to it), our stand-in for a full disk. Restores everything on destruction.
 class FileSizeLimit {
@@ -671,6 +673,8 @@ class FileSizeLimit {
   rlimit saved_{};
   sighandler_t old_handler_;
 };
+
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(file_flush_failure_keeps_unwritten_bytes_and_retries) {
   TempDir tmp;
