@@ -25,7 +25,7 @@ run_suite() {
   fi
   local binary="bin/tests/$variant/pyk-tests"
   echo "== $name: running $binary $*"
-  "$binary" --report_level=short --log_level=test_suite "$@" >"$log_dir/$name.log" 2>&1
+  "$binary" --report_level=short --log_level=test_suite --color_output=no "$@" >"$log_dir/$name.log" 2>&1
   local status=$?
   grep -E "error|fatal|failed|passed with|Leak|runtime error|WARNING: ThreadSanitizer" "$log_dir/$name.log" \
     | grep -v "^Leaving\|^Entering" | tail -n 40
@@ -51,5 +51,33 @@ if [ -z "${PYK_QUICK:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite sanitize sanitize
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_suite tsan tsan --run_test=concurrency,segment_conformance
 fi
+# run_script NAME SCRIPT: a script that ends with its own "N passed, N failed" line.
+run_script() {
+  echo "== $1: $2"
+  "$2" >"$log_dir/$1.log" 2>&1
+  local status=$? p f
+  p=$(tail -n 1 "$log_dir/$1.log" | grep -oE '^[0-9]+ passed' | cut -d' ' -f1)
+  f=$(tail -n 1 "$log_dir/$1.log" | grep -oE '[0-9]+ failed$' | cut -d' ' -f1)
+  if [ -z "$p" ] || [ -z "$f" ]; then
+    p=0
+    f=1
+    tail -n 20 "$log_dir/$1.log"
+  fi
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  [ "$f" -eq 0 ] || tail -n 30 "$log_dir/$1.log"
+  echo "== $1: $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+echo "== programs: building (variant=release)"
+if b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
+  PYK_BIN_DIR=bin/release run_script tools-e2e tests/tools_e2e.sh
+else
+  tail -n 40 "$log_dir/programs.build.log"
+  echo "== programs: BUILD FAILED"
+  failed=$((failed + 1))
+fi
+run_script install tests/install_test.sh
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

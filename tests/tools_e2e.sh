@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end tests of the built programs: stores made with `pyk`, damaged on
+# purpose, checked with pyk-dump / pyk-fsck. Ends with "N passed, N failed".
+#   PYK_BIN_DIR=bin/release tests/tools_e2e.sh
+set -u
+bin=${PYK_BIN_DIR:-bin/release}
+for p in pyk pyk-dump pyk-fsck; do
+  [ -x "$bin/$p" ] || { echo "tools_e2e: $bin/$p not built (b2 stage); 0 passed, 1 failed"; exit 1; }
+done
+passed=0 failed=0
+work=$(mktemp -d)
+trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect NAME EXIT_CODE command... : checks the exit code, output in $work/out
+expect() {
+  local name=$1 code=$2; shift 2
+  timeout 60 "$@" >"$work/out" 2>"$work/err"; local got=$?
+  if [ "$got" -eq "$code" ]; then ok; else bad "$name: exit $got, want $code"; cat "$work/err" | head -3; fi
+}
+has() { if grep -q -- "$2" "$work/out"; then ok; else bad "$1: output lacks '$2'"; head -5 "$work/out"; fi; }
+make_store() {
+  rm -rf "$1"; mkdir -p "$1"
+  "$bin/pyk" -d "$1" put alpha one && "$bin/pyk" -d "$1" put beta two &&
+    "$bin/pyk" -d "$1" del beta && "$bin/pyk" -d "$1" put gamma three
+}
+flip() { # flip FILE OFFSET: xor one byte with 0x01
+  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+S=$work/s; D=$S/0000000001.data
+
+for p in pyk pyk-dump pyk-fsck; do
+  expect "$p --help" 0 "$bin/$p" --help; has "$p --help" "Examples"
+  expect "$p --version" 0 "$bin/$p" --version
+  expect "$p --bogus" 2 "$bin/$p" --bogus
+done
+
+make_store "$S"
+expect "clean fsck" 0 "$bin/pyk-fsck" "$S"; has "clean fsck" "problems=0"
+expect "clean dump" 0 "$bin/pyk-dump" "$S"; has "clean dump" "records=4"
+expect "get" 0 "$bin/pyk" -d "$S" get alpha; has get "^one$"
+expect "get missing" 1 "$bin/pyk" -d "$S" get beta
+
+# Bit flips in header (type byte), key and value of the first record (offset 32).
+for off in 36 64 68 0 20; do
+  make_store "$S"; flip "$D" $off
+  expect "flip $off fsck" 1 "$bin/pyk-fsck" --json "$S"
+  if [ $off -lt 32 ]; then has "flip $off" '"kind":"bad_'; else has "flip $off" '"offset":32,"length":[0-9]*,"kind":"damaged_region"'; fi
+  expect "flip $off pyk get" 3 "$bin/pyk" -d "$S" get alpha
+  expect "flip $off repair" 1 "$bin/pyk-fsck" --repair "$S"
+  snap=$(cd "$S" && find . -type f | sort | xargs md5sum)
+  expect "flip $off repair twice" 0 "$bin/pyk-fsck" --repair "$S"
+  [ "$snap" = "$(cd "$S" && find . -type f | sort | xargs md5sum)" ] && ok || bad "flip $off: second repair changed files"
+  expect "flip $off open after repair" 0 "$bin/pyk" -d "$S" get gamma
+done
+
+# Truncation at every byte of the last record (gamma=three: 42 bytes).
+make_store "$S"; size=$(stat -c %s "$D"); cp "$D" "$work/orig"
+for cut in $(seq $((size - 41)) $((size - 1))); do
+  rm -rf "$S/quarantine"; head -c "$cut" "$work/orig" >"$D"
+  expect "cut $cut" 1 "$bin/pyk-fsck" "$S"; has "cut $cut" "@$((size - 42)) length=$((cut - size + 42)) torn_tail"
+  expect "cut $cut repair" 1 "$bin/pyk-fsck" --repair "$S"
+  cmp -s "$S/quarantine/0000000001.data.$((size - 42))-$cut" <(tail -c +$((size - 41)) "$work/orig" | head -c $((cut - size + 42))) && ok || bad "cut $cut: quarantine bytes differ"
+done
+
+# Garbage appended, a zeroed region, wrong magic, an empty file.
+make_store "$S"; echo "garbage garbage garbage garbage garbage" >>"$D"
+expect "garbage" 1 "$bin/pyk-fsck" "$S"; has garbage "@$size length=40 torn_tail"
+make_store "$S"; dd if=/dev/zero of="$D" bs=1 seek=40 count=20 conv=notrunc 2>/dev/null
+expect "zeroed" 1 "$bin/pyk-dump" "$S"; has zeroed "@32 BAD"
+make_store "$S"; printf 'XXXX' | dd of="$D" bs=1 seek=0 conv=notrunc 2>/dev/null
+expect "wrong magic" 1 "$bin/pyk-fsck" "$S"; has "wrong magic" "bad_magic"
+expect "wrong magic repair" 1 "$bin/pyk-fsck" --repair "$S"
+expect "wrong magic after" 0 "$bin/pyk" -d "$S" get alpha
+: >"$work/empty"
+expect "empty file dump" 1 "$bin/pyk-dump" "$work/empty"
+expect "empty file fsck" 1 "$bin/pyk-fsck" "$work/empty"; has "empty" "empty_file"
+head -c 100000 /dev/urandom >"$work/random"
+expect "random file" 1 "$bin/pyk-dump" "$work/random"
+expect "missing path" 2 "$bin/pyk-fsck" "$work/nope"
+
+# A directory without permission: as root, run the check as nobody.
+make_store "$S"; chmod 000 "$S"
+if [ "$(id -u)" -ne 0 ]; then
+  expect "no permission" 2 "$bin/pyk-fsck" "$S"
+elif command -v setpriv >/dev/null; then
+  chmod o+rx "$work"
+  expect "no permission (as nobody)" 2 setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/pyk-fsck" "$S"
+else
+  echo "skip: permission test needs a non-root user or setpriv"
+fi
+chmod 755 "$S"
+
+# dump -> import round trip is exact.
+make_store "$S"; printf 'bin\0ary\377' | "$bin/pyk" -d "$S" put blob -
+"$bin/pyk-dump" --json --live "$S" >"$work/dump.jsonl"
+expect "import" 0 "$bin/pyk" -d "$work/copy" import "$work/dump.jsonl"
+"$bin/pyk" -d "$work/copy" export | grep -v summary | sed 's/"offset":[0-9]*,//;s/"timestamp_us":[0-9]*,"time":"[^"]*",//;s/"file_size":[0-9]*//' >"$work/b"
+"$bin/pyk" -d "$S" export | grep -v summary | sed 's/"offset":[0-9]*,//;s/"timestamp_us":[0-9]*,"time":"[^"]*",//;s/"file_size":[0-9]*//' >"$work/a"
+cmp -s <(sort "$work/a") <(sort "$work/b") && ok || bad "round trip differs"
+"$bin/pyk" -d "$work/copy" get --raw blob | cmp -s - <(printf 'bin\0ary\377') && ok || bad "binary value differs"
+
+# A Python pyk file: one record a=1, CRC-32("1") = 0x83dcefb7.
+printf '\xb7\xef\xdc\x83\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00a1' >"$work/file.db"
+expect "python dump" 0 "$bin/pyk-dump" "$work/file.db"; has "python dump" "Python pyk"
+expect "python import" 0 "$bin/pyk" -d "$work/py" import --from-python-pyk "$work/file.db"
+expect "python get" 0 "$bin/pyk" -d "$work/py" get a; has "python get" "^1$"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,59 @@
+// pyk-fsck: check a pyk store (or one file) and optionally repair it.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/error.h"
+#include "tools/lib/cli.h"
+#include "tools/lib/fsck.h"
+
+namespace po = boost::program_options;
+using namespace pyk::tools;
+
+int main(int argc, char** argv) {
+  return run_main("pyk-fsck", [&] {
+    std::vector<std::string> paths;
+    FsckOptions options;
+    bool json = false;
+    po::options_description desc(
+        "pyk-fsck: check every file header, record bound and CRC of a pyk store, its\n"
+        "hint files, segment numbering, stray and temporary files and its lock.\n\n"
+        "Usage: pyk-fsck [options] PATH...\n\nOptions");
+    desc.add_options()("help,h", "show this help")("version,V", "show the version")(
+        "dir,d", po::value(&paths)->composing(), "store directory or file (also positional)")(
+        "json", po::bool_switch(&json), "one JSON document per path")(
+        "repair", po::bool_switch(&options.repair),
+        "fix what was found: cut torn tails, salvage valid records after damage,\n"
+        "move bad bytes and files to DIR/quarantine (nothing is ever deleted)");
+    po::positional_options_description positional;
+    positional.add("dir", -1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc
+                << "\nExamples:\n  pyk-fsck /var/lib/app/db\n"
+                   "  pyk-fsck --repair /var/lib/app/db\n"
+                   "  pyk-fsck --json /var/lib/app/db/0000000002.data\n"
+                   "  pyk-fsck old/file.db     (a Python pyk file is recognised when its first\n"
+                   "                            record decodes with a matching CRC-32)\n"
+                   "\nExit codes: 0 clean, 1 problems found (with --repair: found and repaired),\n"
+                   "2 usage or I/O error, 4 --repair while another process has the store open.\n";
+      return int{kOk};
+    }
+    if (vm.count("version")) {
+      std::cout << "pyk-fsck: " << kVersion << '\n';
+      return int{kOk};
+    }
+    if (paths.empty()) throw po::error("no store directory or file given");
+    bool problems = false;
+    for (const auto& path : paths) {
+      const FsckReport report = fsck_path(path, options);
+      if (json) write_report_json(report, std::cout);
+      else write_report_text(report, std::cout);
+      problems |= report.problems() > 0;
+    }
+    std::cout.flush();
+    if (!std::cout) throw pyk::IoError("write to stdout failed", "-", EIO);
+    return int(problems ? kFound : kOk);
+  });
+}
