@@ -13,7 +13,7 @@ namespace pyk::bench {
 
 struct Params {
   std::uint64_t num = 1'000'000;   // keys for every workload but fillsync
-  std::uint64_t sync_num = 20'000; // writes for each fillsync run (each fsyncs)
+  std::uint64_t sync_num = 2'000;  // writes for each fillsync run (each fsyncs)
   std::size_t value_size = 100;
   std::uint64_t seed = 301;
   std::string dir;                 // each engine works in dir/<engine>
