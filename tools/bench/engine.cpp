@@ -13,6 +13,12 @@ std::uint64_t directory_bytes(const std::string& dir) {
   return total;
 }
 
+void consume(std::string_view key, std::string_view value, std::uint64_t& bytes) {
+  thread_local std::string copy;
+  copy.assign(value);
+  bytes += key.size() + copy.size();
+}
+
 std::uint64_t Engine::disk_bytes() { return directory_bytes(dir_); }
 
 std::vector<EngineInfo> all_engines() {

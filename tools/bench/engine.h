@@ -58,6 +58,11 @@ struct EngineInfo {
   std::function<std::unique_ptr<Engine>(const EngineConfig&)> open;
 };
 
+// What every scan does with a record: copy the value out, as a reader would
+// (so engines that hand out pointers into their pages still touch the bytes),
+// and count key + value bytes.
+void consume(std::string_view key, std::string_view value, std::uint64_t& bytes);
+
 // Bytes of all regular files under `dir`.
 std::uint64_t directory_bytes(const std::string& dir);
 

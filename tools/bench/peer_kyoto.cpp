@@ -58,9 +58,9 @@ class KyotoEngine final : public Engine {
   std::uint64_t scan(std::uint64_t& bytes) override {
     struct Counter : kyotocabinet::DB::Visitor {
       std::uint64_t n = 0, bytes = 0;
-      const char* visit_full(const char*, size_t ksiz, const char*, size_t vsiz, size_t*) override {
+      const char* visit_full(const char* kbuf, size_t ksiz, const char* vbuf, size_t vsiz, size_t*) override {
         ++n;
-        bytes += ksiz + vsiz;
+        consume({kbuf, ksiz}, {vbuf, vsiz}, bytes);
         return NOP;
       }
     } counter;

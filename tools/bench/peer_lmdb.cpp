@@ -95,7 +95,8 @@ class LmdbEngine final : public Engine {
     for (int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
       ++n;
-      bytes += key.mv_size + value.mv_size;
+      consume({static_cast<const char*>(key.mv_data), key.mv_size},
+              {static_cast<const char*>(value.mv_data), value.mv_size}, bytes);
     }
     mdb_cursor_close(cursor);
     mdb_txn_abort(txn);

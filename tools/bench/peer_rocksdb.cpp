@@ -61,7 +61,7 @@ class RocksEngine final : public Engine {
     std::uint64_t n = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++n;
-      bytes += it->key().size() + it->value().size();
+      consume({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()}, bytes);
     }
     check(it->status());
     return n;

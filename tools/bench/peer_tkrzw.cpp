@@ -56,7 +56,7 @@ class TkrzwEngine final : public Engine {
         tkrzw::DBM::RecordLambdaType([&](std::string_view k, std::string_view v) -> std::string_view {
           if (k.data() != tkrzw::DBM::RecordProcessor::NOOP.data()) {
             ++n;
-            bytes += k.size() + v.size();
+            consume(k, v, bytes);
           }
           return tkrzw::DBM::RecordProcessor::NOOP;
         }),

@@ -42,7 +42,7 @@ class PykEngine final : public Engine {
     std::uint64_t count = 0;
     store_->for_each([&](std::string_view k, std::string_view v) {
       ++count;
-      bytes += k.size() + v.size();
+      consume(k, v, bytes);
     });
     return count;
   }
