@@ -1,0 +1,37 @@
+#include "tools/bench/engine.h"
+
+#include <filesystem>
+
+namespace pyk::bench {
+
+std::uint64_t directory_bytes(const std::string& dir) {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+void consume(std::string_view key, std::string_view value, std::uint64_t& bytes) {
+  thread_local std::string copy;
+  copy.assign(value);
+  bytes += key.size() + copy.size();
+}
+
+std::uint64_t Engine::disk_bytes() { return directory_bytes(dir_); }
+
+std::vector<EngineInfo> all_engines() {
+  std::vector<EngineInfo> out;
+  add_pyk_engines(out);
+#ifdef PYK_BENCH_PEERS
+  add_leveldb(out);
+  add_rocksdb(out);
+  add_lmdb(out);
+  add_tkrzw(out);
+  add_kyoto(out);
+#endif
+  return out;
+}
+
+}  // namespace pyk::bench

@@ -1,0 +1,224 @@
+#include "tools/bench/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace pyk::bench {
+namespace {
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// 1234567 -> "1.23M", for the summary table.
+std::string human(double v) {
+  if (v >= 1e6) return fmt("%.2fM", v / 1e6);
+  if (v >= 1e3) return fmt("%.1fk", v / 1e3);
+  return fmt("%.0f", v);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt("\\u%04x", static_cast<unsigned char>(c));
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool is_pyk(const std::string& engine) { return engine.rfind("pyk-", 0) == 0; }
+
+const Result* find(const std::vector<Result>& rs, const std::string& engine,
+                   const std::string& workload, std::size_t value_size) {
+  for (const Result& r : rs) {
+    if (r.engine == engine && r.workload == workload && r.value_size == value_size &&
+        r.error.empty())
+      return &r;
+  }
+  return nullptr;
+}
+
+// Best ops/s among pyk's backends (or the peers) for a workload.
+std::pair<std::string, double> best(const std::vector<Result>& rs, const std::string& workload,
+                                    std::size_t value_size, bool pyk, bool disk_only) {
+  std::pair<std::string, double> out{"", 0};
+  for (const Result& r : rs) {
+    if (r.workload != workload || r.value_size != value_size || !r.error.empty()) continue;
+    if (is_pyk(r.engine) != pyk) continue;
+    if (disk_only && r.engine == "pyk-memory") continue;
+    if (r.ops_per_sec() > out.second) out = {r.engine, r.ops_per_sec()};
+  }
+  return out;
+}
+
+void print_goals(std::ostream& out, const std::vector<Result>& rs, std::size_t value_size) {
+  out << "\nSpeed goals (" << value_size << "-byte values; pyk = its best disk backend, file or mmap):\n\n";
+  for (const char* w : {"fillrandom", "overwrite", "readrandom"}) {
+    const auto p = best(rs, w, value_size, true, true);
+    const auto q = best(rs, w, value_size, false, false);
+    if (p.second == 0 || q.second == 0) continue;
+    out << "- " << w << ": " << p.first << " " << human(p.second) << " ops/s vs fastest peer "
+        << q.first << " " << human(q.second) << " ops/s = **" << fmt("%.2f", p.second / q.second)
+        << "x** (goal " << (std::string(w) == "readrandom" ? "1.5" : "2") << "x)\n";
+  }
+  for (const char* engine : {"pyk-file", "pyk-mmap"}) {
+    const Result* one = find(rs, engine, "fillsync1", value_size);
+    const Result* four = find(rs, engine, "fillsync4", value_size);
+    if (one && four && one->ops_per_sec() > 0)
+      out << "- fillsync 4 threads / 1 thread, " << engine << ": " << human(four->ops_per_sec())
+          << " / " << human(one->ops_per_sec()) << " = **"
+          << fmt("%.2f", four->ops_per_sec() / one->ops_per_sec()) << "x** (goal 3x)\n";
+  }
+  for (const char* engine : {"pyk-file", "pyk-mmap", "pyk-memory"}) {
+    const Result* fill = find(rs, engine, "fillrandom", value_size);
+    if (fill && fill->keys && fill->keydir_bytes)
+      out << "- keydir, " << engine << ": " << fmt("%.1f", double(fill->keydir_bytes) / fill->keys)
+          << " bytes/key at " << fill->keys << " keys (goal <= 16 + 32 = 48)\n";
+    const Result* reopen = find(rs, engine, "reopen", value_size);
+    if (reopen)
+      out << "- reopen, " << engine << ": **" << fmt("%.1f", reopen->seconds * 1e3)
+          << " ms** for " << reopen->keys << " keys (goal < 150 ms)\n";
+  }
+}
+
+}  // namespace
+
+void print_settings(std::ostream& out, const std::vector<EngineInfo>& engines) {
+  out << "Engine settings:\n\n";
+  for (const EngineInfo& e : engines) out << "- **" << e.name << "**: " << e.settings << "\n";
+  out << "\n";
+}
+
+void print_markdown(std::ostream& out, const std::vector<Result>& rs) {
+  std::vector<std::size_t> sizes;
+  std::vector<std::string> engines, workloads;
+  for (const Result& r : rs) {
+    if (std::find(sizes.begin(), sizes.end(), r.value_size) == sizes.end()) sizes.push_back(r.value_size);
+    if (std::find(engines.begin(), engines.end(), r.engine) == engines.end()) engines.push_back(r.engine);
+    if (std::find(workloads.begin(), workloads.end(), r.workload) == workloads.end())
+      workloads.push_back(r.workload);
+  }
+  for (std::size_t size : sizes) {
+    out << "### " << size << "-byte values: operations/s\n\n| workload |";
+    for (const auto& e : engines) out << ' ' << e << " |";
+    out << "\n|---|";
+    for (std::size_t i = 0; i < engines.size(); ++i) out << "---:|";
+    out << '\n';
+    for (const auto& w : workloads) {
+      out << "| " << w << " |";
+      for (const auto& e : engines) {
+        const Result* r = nullptr;
+        for (const Result& x : rs)
+          if (x.engine == e && x.workload == w && x.value_size == size) r = &x;
+        if (!r) out << " |";
+        else if (!r->error.empty()) out << " error |";
+        else if (w == "reopen") out << ' ' << fmt("%.1f ms", r->seconds * 1e3) << " |";
+        else out << ' ' << human(r->ops_per_sec()) << " |";
+      }
+      out << '\n';
+    }
+    print_goals(out, rs, size);
+
+    out << "\n### " << size << "-byte values: details\n\n"
+        << "| engine | workload | thr | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | disk MB | "
+           "peak RSS MB | keydir B/key |\n"
+        << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& e : engines) {
+      for (const Result& r : rs) {
+        if (r.engine != e || r.value_size != size) continue;
+        out << "| " << r.engine << " | " << r.workload << " | " << r.threads << " | ";
+        if (!r.error.empty()) {
+          out << "error: " << r.error << " | | | | | | | |\n";
+          continue;
+        }
+        out << human(r.ops_per_sec()) << " | " << fmt("%.1f", r.mb_per_sec()) << " | "
+            << fmt("%.2f", r.p50_us) << " | " << fmt("%.2f", r.p99_us) << " | "
+            << fmt("%.2f", r.p999_us) << " | " << fmt("%.1f", r.disk_bytes / 1e6) << " | "
+            << fmt("%.0f", r.peak_rss / 1e6) << " | "
+            << (r.keydir_bytes && r.keys ? fmt("%.1f", double(r.keydir_bytes) / r.keys) : "")
+            << " |\n";
+      }
+    }
+    out << '\n';
+  }
+  for (const Result& r : rs)
+    if (!r.error.empty()) out << "- " << r.engine << " " << r.workload << ": " << r.error << "\n";
+}
+
+void write_json(std::ostream& out, const Params& p, const std::vector<EngineInfo>& engines,
+                const std::vector<Result>& rs, const std::string& machine) {
+  out << "{\n  \"machine\": " << json_string(machine) << ",\n  \"params\": {\"num\": " << p.num
+      << ", \"sync_num\": " << p.sync_num << ", \"seed\": " << p.seed << ", \"key_size\": 16},\n"
+      << "  \"engines\": {";
+  for (std::size_t i = 0; i < engines.size(); ++i)
+    out << (i ? ",\n    " : "\n    ") << json_string(engines[i].name) << ": "
+        << json_string(engines[i].settings);
+  out << "\n  },\n  \"results\": [";
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const Result& r = rs[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"engine\": " << json_string(r.engine)
+        << ", \"workload\": " << json_string(r.workload) << ", \"threads\": " << r.threads
+        << ", \"value_size\": " << r.value_size << ", \"ops\": " << r.ops
+        << ", \"found\": " << r.found << ", \"seconds\": " << fmt("%.6f", r.seconds)
+        << ", \"ops_per_sec\": " << fmt("%.1f", r.ops_per_sec())
+        << ", \"mb_per_sec\": " << fmt("%.3f", r.mb_per_sec())
+        << ", \"p50_us\": " << fmt("%.3f", r.p50_us) << ", \"p99_us\": " << fmt("%.3f", r.p99_us)
+        << ", \"p999_us\": " << fmt("%.3f", r.p999_us) << ", \"disk_bytes\": " << r.disk_bytes
+        << ", \"peak_rss_bytes\": " << r.peak_rss << ", \"keys\": " << r.keys
+        << ", \"keydir_bytes\": " << r.keydir_bytes;
+    if (!r.error.empty()) out << ", \"error\": " << json_string(r.error);
+    out << "}";
+  }
+  out << "\n  ]\n}\n";
+}
+
+std::string to_line(const Result& r) {
+  std::ostringstream s;
+  s.precision(17);
+  auto clean = [](std::string v) {
+    std::replace(v.begin(), v.end(), '\t', ' ');
+    std::replace(v.begin(), v.end(), '\n', ' ');
+    return v.empty() ? std::string("-") : v;
+  };
+  s << clean(r.engine) << '\t' << clean(r.workload) << '\t' << r.threads << '\t' << r.value_size
+    << '\t' << r.ops << '\t' << r.found << '\t' << r.seconds << '\t' << r.bytes << '\t' << r.p50_us
+    << '\t' << r.p99_us << '\t' << r.p999_us << '\t' << r.disk_bytes << '\t' << r.peak_rss << '\t'
+    << r.keys << '\t' << r.keydir_bytes << '\t' << clean(r.error) << '\n';
+  return s.str();
+}
+
+Result from_line(const std::string& line) {
+  std::istringstream s(line);
+  Result r;
+  std::string field;
+  std::vector<std::string> f;
+  while (std::getline(s, field, '\t')) f.push_back(field);
+  if (f.size() != 16) throw std::runtime_error("bad result line: " + line);
+  r.engine = f[0];
+  r.workload = f[1];
+  r.threads = std::stoi(f[2]);
+  r.value_size = std::stoull(f[3]);
+  r.ops = std::stoull(f[4]);
+  r.found = std::stoull(f[5]);
+  r.seconds = std::stod(f[6]);
+  r.bytes = std::stoull(f[7]);
+  r.p50_us = std::stod(f[8]);
+  r.p99_us = std::stod(f[9]);
+  r.p999_us = std::stod(f[10]);
+  r.disk_bytes = std::stoull(f[11]);
+  r.peak_rss = std::stoull(f[12]);
+  r.keys = std::stoull(f[13]);
+  r.keydir_bytes = std::stoull(f[14]);
+  r.error = f[15] == "-" ? "" : f[15];
+  return r;
+}
+
+}  // namespace pyk::bench

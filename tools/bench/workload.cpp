@@ -1,0 +1,319 @@
+#include "tools/bench/workload.h"
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <fstream>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+#include "tools/bench/histogram.h"
+#include "tools/bench/progress.h"
+
+namespace pyk::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// splitmix64: a small, fast, well-mixed generator; the same seed gives the
+// same keys and values on every machine.
+struct Rng {
+  std::uint64_t state;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+};
+
+// Values are slices of one block of random (incompressible) bytes.
+class Values {
+ public:
+  Values(std::uint64_t seed, std::size_t size) : size_(size), data_(kBlock + size, '\0') {
+    Rng rng{seed ^ 0x76616c756573ull};
+    for (char& c : data_) c = static_cast<char>(rng.next() >> 56);
+  }
+  std::string_view pick(Rng& rng) const { return {data_.data() + rng.below(kBlock), size_}; }
+
+ private:
+  static constexpr std::size_t kBlock = 1 << 20;
+  std::size_t size_;
+  std::string data_;
+};
+
+std::vector<std::uint32_t> permutation(std::uint64_t n, std::uint64_t seed) {
+  std::vector<std::uint32_t> out(n);
+  for (std::uint64_t i = 0; i < n; ++i) out[i] = static_cast<std::uint32_t>(i);
+  Rng rng{seed};
+  for (std::uint64_t i = n; i > 1; --i) std::swap(out[i - 1], out[rng.below(i)]);
+  return out;
+}
+
+// Peak RSS of this process since the last reset (Linux: VmHWM, reset by
+// writing 5 to /proc/self/clear_refs).
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+std::uint64_t peak_rss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Per-thread body: op(session, rng, index, bytes) does one operation.
+using Op = std::function<void(Session&, Rng&, std::uint64_t, std::uint64_t&, std::uint64_t&)>;
+
+struct Timed {
+  double seconds = 0;
+  Clock::time_point begin, end;  // this thread's first and last operation
+  Histogram histogram;
+  std::uint64_t bytes = 0;
+  std::uint64_t found = 0;
+};
+
+// Runs `ops` operations split over `threads` threads, timing each one.
+Timed run_threads(Engine& engine, int threads, std::uint64_t ops, std::uint64_t seed,
+                  Progress& progress, const Op& op) {
+  std::vector<Timed> per_thread(threads);
+  std::barrier start(threads + 1);
+  std::vector<std::jthread> workers;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      auto session = engine.session();
+      Rng rng{seed * 1000003 + static_cast<std::uint64_t>(t)};
+      Timed& mine = per_thread[t];
+      const std::uint64_t begin = ops * t / threads, end = ops * (t + 1) / threads;
+      start.arrive_and_wait();
+      try {
+        auto last = mine.begin = Clock::now();
+        for (std::uint64_t i = begin; i < end; ++i) {
+          op(*session, rng, i, mine.bytes, mine.found);
+          const auto now = Clock::now();
+          mine.histogram.record(static_cast<std::uint64_t>((now - last).count()));
+          last = now;
+          if ((i & 1023) == 1023) progress.tick(1024);
+        }
+        mine.end = last;
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        failure = std::current_exception();
+      }
+    });
+  }
+  start.arrive_and_wait();
+  workers.clear();  // joins
+  if (failure) std::rethrow_exception(failure);
+  // Wall time from the first thread's start to the last one's end (the
+  // threads time themselves: on a busy machine this thread may wake late).
+  Timed out;
+  auto begin = per_thread[0].begin, end = per_thread[0].end;
+  for (const Timed& t : per_thread) {
+    begin = std::min(begin, t.begin);
+    end = std::max(end, t.end);
+  }
+  out.seconds = std::chrono::duration<double>(end - begin).count();
+  for (const Timed& t : per_thread) {
+    out.histogram.merge(t.histogram);
+    out.bytes += t.bytes;
+    out.found += t.found;
+  }
+  return out;
+}
+
+bool needs_data(const std::string& w) {
+  return w == "overwrite" || w == "readrandom" || w == "readmissing" || w == "readseq" ||
+         w.rfind("mixed", 0) == 0 || w == "reopen" || w == "deleterandom";
+}
+
+}  // namespace
+
+const std::vector<std::string>& workload_names() {
+  static const std::vector<std::string> names = {
+      "fillseq",  "fillrandom",   "overwrite",   "readrandom",  "readmissing",
+      "readseq",  "mixed",        "reopen",      "deleterandom", "fillsync1",
+      "fillsync2", "fillsync4"};
+  return names;
+}
+
+void make_key(std::uint64_t i, char (&out)[16]) {
+  for (int p = 15; p >= 0; --p) {
+    out[p] = static_cast<char>('0' + i % 10);
+    i /= 10;
+  }
+}
+
+void make_missing_key(std::uint64_t i, char (&out)[16]) {
+  make_key(i, out);
+  out[15] = 'x';
+}
+
+void run_engine(const EngineInfo& info, const Params& params,
+                const std::function<void(const Result&)>& emit) {
+  const std::uint64_t n = params.num;
+  const Values values(params.seed, params.value_size);
+  const std::string dir = params.dir + "/" + info.name;
+  std::unique_ptr<Engine> engine;
+  bool filled = false;  // the store holds keys 0..n-1
+
+  auto open = [&](bool fresh, bool sync, std::uint64_t keys) {
+    engine.reset();
+    if (fresh) {
+      std::filesystem::remove_all(dir);
+      std::filesystem::create_directories(dir);
+    }
+    EngineConfig config{dir, keys, params.value_size, sync, fresh};
+    engine = info.open(config);
+  };
+  auto fill = [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& bytes, std::uint64_t&,
+                  const std::vector<std::uint32_t>* order) {
+    char key[16];
+    make_key(order ? (*order)[i] : i, key);
+    const auto value = values.pick(rng);
+    s.put({key, 16}, value);
+    bytes += 16 + value.size();
+  };
+
+  std::vector<std::string> selected = params.workloads.empty() ? workload_names() : params.workloads;
+  for (const std::string& name : selected) {
+    Result r;
+    r.engine = info.name;
+    r.workload = name;
+    r.value_size = params.value_size;
+    r.keys = n;
+    try {
+      if (needs_data(name) && !filled) {  // untimed setup when run on its own
+        open(true, false, n);
+        Progress setup(info.name + " (setup fill)", n);
+        run_threads(*engine, 1, n, params.seed, setup,
+                    [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
+                      fill(s, rng, i, b, f, nullptr);
+                    });
+        filled = true;
+      }
+      Progress progress(info.name + " " + name, name.rfind("fillsync", 0) == 0 ? params.sync_num : n);
+      reset_peak_rss();
+      Timed t;
+      if (name == "fillseq" || name == "fillrandom") {
+        open(true, false, n);
+        const auto order = name == "fillrandom" ? permutation(n, params.seed) : std::vector<std::uint32_t>{};
+        t = run_threads(*engine, 1, n, params.seed, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
+                          fill(s, rng, i, b, f, order.empty() ? nullptr : &order);
+                        });
+        filled = true;
+      } else if (name == "overwrite") {
+        t = run_threads(*engine, 1, n, params.seed + 1, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t&) {
+                          char key[16];
+                          make_key(rng.below(n), key);
+                          const auto value = values.pick(rng);
+                          s.put({key, 16}, value);
+                          b += 16 + value.size();
+                        });
+      } else if (name == "readrandom" || name == "readmissing") {
+        const bool missing = name == "readmissing";
+        t = run_threads(*engine, 1, n, params.seed + 2, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t& f) {
+                          thread_local std::string value;
+                          char key[16];
+                          missing ? make_missing_key(rng.below(n), key) : make_key(rng.below(n), key);
+                          if (s.get({key, 16}, value)) {
+                            ++f;
+                            b += 16 + value.size();
+                          }
+                        });
+        if (!missing && t.found != n) throw std::runtime_error("readrandom missed keys: found " + std::to_string(t.found));
+        if (missing && t.found != 0) throw std::runtime_error("readmissing found keys");
+      } else if (name == "readseq") {
+        const auto begin = Clock::now();
+        std::uint64_t bytes = 0;
+        t.found = engine->scan(bytes);
+        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.bytes = bytes;
+        // One number per scan: report the mean time per record.
+        if (t.found) t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9 / t.found));
+        if (t.found != n) throw std::runtime_error("readseq saw " + std::to_string(t.found) + " records");
+      } else if (name == "mixed") {
+        r.threads = 2;
+        t = run_threads(*engine, 2, n, params.seed + 3, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t& f) {
+                          thread_local std::string value;
+                          char key[16];
+                          make_key(rng.below(n), key);
+                          if (rng.below(10) == 0) {
+                            const auto v = values.pick(rng);
+                            s.put({key, 16}, v);
+                            b += 16 + v.size();
+                          } else if (s.get({key, 16}, value)) {
+                            ++f;
+                            b += 16 + value.size();
+                          }
+                        });
+      } else if (name == "reopen") {
+        engine->close();
+        engine.reset();
+        reset_peak_rss();
+        const auto begin = Clock::now();
+        open(false, false, n);
+        std::string value;
+        char key[16];
+        make_key(n / 2, key);
+        if (!engine->session()->get({key, 16}, value)) throw std::runtime_error("reopen lost keys");
+        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9));
+        r.ops = 1;
+      } else if (name == "deleterandom") {
+        const auto order = permutation(n, params.seed + 4);
+        t = run_threads(*engine, 1, n, params.seed + 4, progress,
+                        [&](Session& s, Rng&, std::uint64_t i, std::uint64_t& b, std::uint64_t&) {
+                          char key[16];
+                          make_key(order[i], key);
+                          s.erase({key, 16});
+                          b += 16;
+                        });
+        filled = false;
+        r.keys = 0;
+      } else if (name.rfind("fillsync", 0) == 0) {
+        const int threads = std::stoi(name.substr(8));
+        r.threads = threads;
+        r.keys = params.sync_num;
+        open(true, true, params.sync_num);
+        t = run_threads(*engine, threads, params.sync_num, params.seed + 5, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
+                          fill(s, rng, i, b, f, nullptr);
+                        });
+        filled = false;
+      } else {
+        throw std::runtime_error("unknown workload " + name);
+      }
+      r.seconds = t.seconds;
+      if (r.ops == 0) r.ops = t.histogram.count();
+      if (name == "readseq") r.ops = t.found;
+      r.found = t.found;
+      r.bytes = t.bytes;
+      r.p50_us = t.histogram.percentile(0.5) / 1e3;
+      r.p99_us = t.histogram.percentile(0.99) / 1e3;
+      r.p999_us = t.histogram.percentile(0.999) / 1e3;
+      r.peak_rss = peak_rss();
+      r.disk_bytes = engine->disk_bytes();
+      r.keydir_bytes = engine->keydir_bytes();
+    } catch (const std::exception& e) {
+      r.error = e.what();
+      engine.reset();
+      filled = false;
+    }
+    emit(r);
+  }
+  engine.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace pyk::bench
