@@ -1,6 +1,7 @@
 #include "core/hint_file.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <vector>
 
@@ -112,6 +113,20 @@ const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint6
   return nullptr;
 }
 
+std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
+  const std::string name = filename::hint(id);
+  if (!directory.exists(name)) return 0;
+  auto file = directory.open(name, OpenMode::read_only);
+  const std::uint64_t size = file->size();
+  if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return 0;
+  std::array<std::byte, format::kHintEntryHeaderSize> end{};
+  file->read(size - end.size(), end);
+  // Bounded by what the file could hold, so a damaged count cannot make the
+  // keydir reserve absurd amounts of memory.
+  return std::min<std::uint64_t>(format::load_le<std::uint64_t>(end.data() + 24),
+                                 size / format::kHintEntryHeaderSize);
+}
+
 std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
                                        std::uint64_t data_size, std::string& problem) {
   const std::string name = filename::hint(id);
@@ -120,7 +135,7 @@ std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
     file = directory.open(name, OpenMode::read_only);
   } catch (const IoError& e) {
     if (e.error_code() != ENOENT) throw;
-    problem = "no hint file";
+    problem = kMissing;
     return std::nullopt;
   }
   HintFile out;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/directory.h"
 #include "core/format.h"
@@ -28,6 +29,13 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment);
 // its counts. nullptr if valid (`count` gets the entry count), else the reason.
 const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
                   std::uint64_t& count);
+
+// The entry count a hint file's end entry claims, unchecked (0 if there is
+// no hint): enough to size the keydir once before replaying every hint.
+std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id);
+
+// The problem HintFile::load reports for a missing hint file.
+inline constexpr std::string_view kMissing = "no hint file";
 
 // A hint file held in memory, already checked.
 class HintFile {

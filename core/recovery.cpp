@@ -47,6 +47,11 @@ void Store::Impl::open() {
   for (const std::uint32_t id : ids) order.emplace_back(read_rank(id), id);
   std::sort(order.begin(), order.end());
   if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
+  // Size the keydir once: growing it rehashes every key, reading each back
+  // from the arena (most of the time of a large open).
+  std::uint64_t hinted_keys = 0;
+  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
+  keydir_.reserve(hinted_keys);
   for (std::size_t i = 0; i < order.size(); ++i) {
     load_segment(order[i].second, i + 1 == order.size());
   }
@@ -59,22 +64,26 @@ void Store::Impl::open() {
   if (!options_.read_only) {
     remove_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
-    // Only a segment opened for appending qualifies: not a merge output,
-    // not a torn creation that got removed.
+    // Only a segment opened for appending qualifies: not a merge output, not
+    // a torn creation that got removed, not one sealed with a hint at close.
     SegmentState* newest = nullptr;
     if (!order.empty() && segments_.count(order.back().second)) newest = &segments_[order.back().second];
-    const bool appendable = newest && newest->rank == newest->stats.id;
-    if (appendable && newest->segment->size() < options_.max_segment_size) {
+    const bool opened_writable = newest && newest->rank == newest->stats.id;
+    if (opened_writable && !newest->hinted &&
+        newest->segment->size() < options_.max_segment_size) {
       active_ = newest->segment;
       active_id_ = newest->stats.id;
       newest->stats.active = true;
-      // Appending makes its hint (if any) stale; drop it rather than rely on the size check.
+      // A hint that was rejected (stale, damaged) must not outlive the appends.
       const std::string hint_name = filename::hint(active_id_);
-      if (directory_->exists(hint_name)) directory_->remove(hint_name);
+      if (directory_->exists(hint_name)) {
+        directory_->remove(hint_name);
+        directory_->sync();
+      }
     } else {
-      if (appendable) {  // full: seal it like a rotation would
+      if (opened_writable) {  // full, or sealed at close: seal it like a rotation would
         newest->segment->seal();
-        enqueue({Job::Kind::hint, newest->stats.id});
+        if (!newest->hinted) enqueue({Job::Kind::hint, newest->stats.id});
       }
       start_new_segment();
     }
@@ -135,7 +144,12 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   state.stats.id = id;
   state.rank = header.merge_rank != 0 ? header.merge_rank : id;
 
-  if (!is_newest && load_from_hint(id)) return;
+  // The newest segment has a hint only if a clean close sealed it (see
+  // Impl::close); its size then matches exactly, so there is no torn tail.
+  if (load_from_hint(id, /*report_missing=*/!is_newest)) {
+    state.hinted = true;
+    return;
+  }
 
   // Records of a batch are held back until the whole batch has been read.
   struct Pending {
@@ -206,15 +220,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   if (!is_newest && !options_.read_only) enqueue({Job::Kind::hint, id});
 }
 
-bool Store::Impl::load_from_hint(std::uint32_t id) {
+bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {
   auto& state = segments_[id];
   std::string problem;
   const auto hint = hint::HintFile::load(*directory_, id, state.segment->size(), problem);
   if (!hint) {
-    log("segment " + state.segment->describe() + ": " + problem + "; scanning the datafile");
+    if (report_missing || problem != hint::kMissing)
+      log("segment " + state.segment->describe() + ": " + problem + "; scanning the datafile");
     return false;
   }
-  keydir_.reserve(keydir_.size() + hint->entry_count());
   hint->for_each([&](const format::HintEntry& e) {
     replay(id, e.type == format::HintType::value ? format::RecordType::value
                                                  : format::RecordType::tombstone,

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/hint_file.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -73,7 +74,18 @@ void Store::Impl::close() {
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
   std::lock_guard write_lock(write_mutex_);
-  if (active_) active_->seal();
+  if (active_) {
+    active_->seal();
+    // A big active segment is hinted (and so sealed for good), so that the
+    // next open reads hints only.
+    if (!options_.read_only && active_->size() >= seal_at_close_bytes()) {
+      try {
+        hint::write(*directory_, active_id_, *active_);
+      } catch (const std::exception& e) {  // only costs the next open a scan
+        log("writing hint file of segment " + std::to_string(active_id_) + " failed: " + e.what());
+      }
+    }
+  }
   std::unique_lock state_lock(state_mutex_);
   active_.reset();
   segments_.clear();

@@ -12,6 +12,7 @@
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -61,7 +62,14 @@ class Store::Impl {
     std::shared_ptr<Segment> segment;
     SegmentStats stats;
     std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
+    bool hinted = false;     // loaded from its hint file at open
   };
+  // At close, an active segment at least this big is hinted, and so sealed
+  // for good: the next open reads its hint instead of scanning it, and starts
+  // a new segment. A smaller one is cheaper to scan and keep appending to.
+  std::uint64_t seal_at_close_bytes() const {
+    return std::min<std::uint64_t>(8u << 20, options_.max_segment_size / 2);
+  }
   // Replay order: (rank, id), oldest first.
   static bool replays_before(const SegmentState& a, const SegmentState& b) {
     return a.rank != b.rank ? a.rank < b.rank : a.stats.id < b.stats.id;
@@ -71,7 +79,7 @@ class Store::Impl {
   std::uint32_t read_rank(std::uint32_t id);
   void load_segment(std::uint32_t id, bool is_newest);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
-  bool load_from_hint(std::uint32_t id);
+  bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
   // Applies one value or tombstone record to the keydir and segment stats.
   void replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,

@@ -119,13 +119,16 @@ void bench_merge(const std::string& dir, const pyk::Options& o, std::uint64_t n)
 
 int main(int argc, char** argv) {
   std::string backend, dir, mode;
+  bool keep = false;
   std::uint64_t keys = 0, segment_mb = 0;
   po::options_description desc("pyk-bench-open options");
   desc.add_options()("help,h", "this help")(
       "backend", po::value(&backend)->default_value("file"), "file or mmap")(
       "keys", po::value(&keys)->default_value(1000000), "number of keys")(
       "dir", po::value(&dir)->default_value("/tmp/pyk-bench-open"), "store directory (erased)")(
-      "mode", po::value(&mode)->default_value("all"), "open, merge or all")(
+      "mode", po::value(&mode)->default_value("all"),
+      "open, merge, all, or reopen (time opening the store already in --dir; for profiling)")(
+      "keep", po::bool_switch(&keep), "leave the store in --dir")(
       "segment-mb", po::value(&segment_mb)->default_value(256), "max segment size in MiB");
   try {
     po::variables_map vm;
@@ -138,7 +141,8 @@ int main(int argc, char** argv) {
     const pyk::Options o = options_for(backend, segment_mb << 20);
     if (mode == "open" || mode == "all") bench_open(dir, o, keys);
     if (mode == "merge" || mode == "all") bench_merge(dir, o, keys);
-    fs::remove_all(dir);
+    if (mode == "reopen") time_open(dir, o, "existing store");
+    if (!keep && mode != "reopen") fs::remove_all(dir);
     return 0;
   } catch (const po::error& e) {
     std::cerr << "pyk-bench-open: " << e.what() << "\n" << desc << "\n";
