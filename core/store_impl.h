@@ -8,10 +8,14 @@
 //                  across I/O.
 //   sync_mutex_    group commit: one thread syncs, writers that arrived
 //                  meanwhile find their write covered and return.
+// maintenance_mutex_ is taken before all of them: one merge or hint write at
+// a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -48,6 +52,7 @@ class Store::Impl {
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
   void sync();
   Stats stats() const;
+  void merge();  // merge.cpp
 
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
@@ -56,10 +61,26 @@ class Store::Impl {
   struct SegmentState {
     std::shared_ptr<Segment> segment;
     SegmentStats stats;
+    std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
+    bool hinted = false;     // loaded from its hint file at open
   };
+  // At close, an active segment at least this big is hinted, and so sealed
+  // for good: the next open reads its hint instead of scanning it, and starts
+  // a new segment. A smaller one is cheaper to scan and keep appending to.
+  std::uint64_t seal_at_close_bytes() const {
+    return std::min<std::uint64_t>(8u << 20, options_.max_segment_size / 2);
+  }
+  // Replay order: (rank, id), oldest first.
+  static bool replays_before(const SegmentState& a, const SegmentState& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.stats.id < b.stats.id;
+  }
 
   // recovery.cpp
+  std::uint32_t read_rank(std::uint32_t id);
   void load_segment(std::uint32_t id, bool is_newest);
+  // Replays segment `id` from its hint file; false (reported) if it has no usable one.
+  bool load_from_hint(std::uint32_t id, bool report_missing);
+  void remove_orphan_hints();
   // Applies one value or tombstone record to the keydir and segment stats.
   void replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
               std::uint64_t offset, std::uint64_t size, std::uint64_t expiry);
@@ -82,6 +103,23 @@ class Store::Impl {
   // Waits until everything appended up to `sequence` is durable.
   void sync_to(std::uint64_t sequence);
   void sync_loop(std::stop_token stop);
+
+  // maintenance.cpp: one background thread writes hint files for sealed
+  // segments and runs automatic merges, off the write path.
+  struct Job {
+    enum class Kind { hint, merge_check } kind;
+    std::uint32_t segment_id = 0;
+  };
+  void enqueue(Job job);
+  void worker_loop(std::stop_token stop);
+  void stop_worker();  // finishes queued hint jobs, drops merge checks
+  void run_job(const Job& job);
+  // REQUIRES: maintenance_mutex_ held.
+  void write_hint(std::uint32_t id);
+  std::vector<std::uint32_t> merge_candidates() const;
+
+  // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
+  void merge_segments(const std::vector<std::uint32_t>& ids);
   // The record at `location`, CRC checked. key and value point into `pinned`
   // (zero-copy backends) or into `buffer`.
   struct CheckedRecord {
@@ -109,6 +147,15 @@ class Store::Impl {
   std::shared_ptr<Segment> active_;
   std::uint32_t active_id_ = 0;
   std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
+  // Ids are never reused: rotation and merge outputs both take the next one.
+  std::atomic<std::uint32_t> next_segment_id_{1};
+
+  std::mutex maintenance_mutex_;
+  std::atomic<std::uint64_t> merges_{0};
+  std::mutex jobs_mutex_;
+  std::condition_variable_any jobs_wake_;
+  std::deque<Job> jobs_;  // guarded by jobs_mutex_
+  std::jthread worker_;
 
   std::mutex sync_mutex_;
   std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
