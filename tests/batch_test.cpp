@@ -89,7 +89,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(torn_batch_at_every_byte_is_dropped_whole, B, AllB
     BOOST_TEST(db.contains("x") == complete);
     BOOST_TEST(db.contains("y") == complete);
     BOOST_TEST(db.contains("before") == !complete);
-    BOOST_TEST(db.stats().torn_bytes_dropped == (complete ? 0 : cut - batch_start));
+    // An all-zero remnant (a few CRC bytes that happen to be 0) reads as
+    // unwritten space rather than a torn batch; either way nothing is applied.
+    const bool zero_tail =
+        full.substr(batch_start, cut - batch_start).find_first_not_of('\0') == std::string::npos;
+    BOOST_TEST(db.stats().torn_bytes_dropped == (complete || zero_tail ? 0 : cut - batch_start));
     db.put("after", "a");  // the cut is clean: new writes survive another reopen
     db.close();
     auto again = env.open();

@@ -287,9 +287,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(torn_tail_at_every_byte_of_last_record, B, AllBack
     auto db = env.open();
     BOOST_TEST(db.get("first").value() == "value-1");
     BOOST_TEST(!db.get("second").has_value());
+    // A tail that happens to be all zero bytes (possible when the cut leaves
+    // only a few CRC bytes) reads as unwritten space, not as a torn record.
+    const std::string tail = full.substr(last_start, cut - last_start);
+    const bool torn = tail.find_first_not_of('\0') != std::string::npos;
     const auto stats = db.stats();
-    BOOST_TEST(stats.torn_tails_dropped == (cut == last_start ? 0u : 1u));
-    BOOST_TEST(stats.torn_bytes_dropped == cut - last_start);
+    BOOST_TEST(stats.torn_tails_dropped == (torn ? 1u : 0u));
+    BOOST_TEST(stats.torn_bytes_dropped == (torn ? cut - last_start : 0u));
     // The store keeps working after the cut, and the cut is durable.
     db.put("third", "value-3");
     db.close();
