@@ -49,7 +49,7 @@ run_suite() {
 run_suite release release
 if [ -z "${PYK_QUICK:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite sanitize sanitize
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_suite tsan tsan --run_test=concurrency,segment_conformance
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_suite tsan tsan --run_test=concurrency,segment_conformance,merge,hint_files
 fi
 # run_script NAME SCRIPT: a script that ends with its own "N passed, N failed" line.
 run_script() {
