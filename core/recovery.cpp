@@ -178,10 +178,22 @@ void Store::Impl::start_new_segment() {
   const std::uint32_t id = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
   const std::string name = filename::data(id);
   std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
-  const auto header = format::encode_file_header(format::kDataMagic, id);
-  segment->append(header);
-  segment->sync();
-  directory_->sync();  // the new file's directory entry must survive a crash too
+  try {
+    const auto header = format::encode_file_header(format::kDataMagic, id);
+    segment->append(header);
+    segment->sync();
+    directory_->sync();  // the new file's directory entry must survive a crash too
+  } catch (...) {
+    // Take the half-made file back, or the next attempt fails on its name
+    // (EEXIST). If that fails too, recovery drops it as a torn creation.
+    segment.reset();
+    try {
+      directory_->remove(name);
+    } catch (...) {
+      // the original error is the one to report
+    }
+    throw;
+  }
   std::unique_lock state_lock(state_mutex_);
   auto& state = segments_[id];
   state.segment = segment;

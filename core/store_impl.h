@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <thread>
 
@@ -109,6 +110,9 @@ class Store::Impl {
   std::shared_ptr<Segment> active_;
   std::uint32_t active_id_ = 0;
   std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
+  // Where the active segment must be cut back to before the next append: set
+  // when a failed append left part of a record and cutting it failed too.
+  std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
 
   std::mutex sync_mutex_;
   std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
