@@ -60,8 +60,9 @@ std::uint64_t FileSegment::append(std::span<const std::byte> data) {
   }
 
   // Too big for the buffer (which is now empty): write it straight to the file.
-  // Readers need no lock meanwhile: size() does not cover these bytes yet, and
-  // callers serialise every other writer operation against append().
+  // No lock needed meanwhile: size() does not cover these bytes yet, a
+  // concurrent sync() finds the buffer empty, and callers serialise truncate()
+  // and seal() against append().
   lock.unlock();
   std::size_t written = 0;
   try {

@@ -41,7 +41,8 @@ class FileSegment final : public Segment {
   void read(std::uint64_t offset, std::span<std::byte> out) const override;
   PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
-  // Flushes under the buffer mutex, fdatasyncs outside it.
+  // Flushes under the buffer mutex, fdatasyncs outside it, so neither readers
+  // nor an appender on another thread (group commit) wait for the disk.
   void sync() override;
   void truncate(std::uint64_t new_size) override;
   void seal() override;

@@ -130,12 +130,16 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t length) const {
 }
 
 void MmapSegment::sync() {
+  if (!writable_) return;
+  std::lock_guard lock(sync_mu_);
+  // size first: any region published before it covers [0, size). A remap racing
+  // with us is harmless, since old regions stay mapped and share the page cache.
   const std::uint64_t size = this->size();
-  if (!writable_ || size <= synced_) return;
+  if (size <= synced_) return;
   // msync wants a page-aligned start; syncing a page twice is harmless.
   const std::uint64_t page = ipc::mapped_region::get_page_size();
   const std::uint64_t start = synced_ / page * page;
-  if (::msync(base_.load(std::memory_order_relaxed) + start, static_cast<std::size_t>(size - start),
+  if (::msync(base_.load(std::memory_order_acquire) + start, static_cast<std::size_t>(size - start),
               MS_SYNC) != 0) {
     throw_io_error("msync", path_, errno);
   }
@@ -152,6 +156,7 @@ void MmapSegment::truncate(std::uint64_t new_size) {
   // large preallocated tail; the next append fallocates zeroed blocks again.
   posix::ftruncate_fd(fd_.get(), new_size, path_);
   allocated_ = new_size;
+  std::lock_guard lock(sync_mu_);
   synced_ = std::min(synced_, new_size);
   size_.store(new_size, std::memory_order_release);
 }

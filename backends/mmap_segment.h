@@ -52,7 +52,7 @@ class MmapSegment final : public Segment {
   // those pages leave the file.
   PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
-  // msync of the bytes written since the last sync.
+  // msync of the bytes written since the last sync; may run during append().
   void sync() override;
   // REQUIRES: no reader uses bytes at or past new_size (pinned views included).
   void truncate(std::uint64_t new_size) override;
@@ -80,10 +80,13 @@ class MmapSegment final : public Segment {
   std::vector<std::shared_ptr<boost::interprocess::mapped_region>> regions_;
   std::atomic<std::byte*> base_{nullptr};  // address of the newest region
 
-  // Touched by the writer only (append/sync/truncate/seal are serialised by callers).
+  // Touched by the writer only (append/truncate/seal are serialised by callers).
   std::uint64_t mapped_ = 0;     // length of the newest region
   std::uint64_t allocated_ = 0;  // file length
-  std::uint64_t synced_ = 0;     // bytes already msynced
+
+  // sync() may run while another thread appends (group commit).
+  std::mutex sync_mu_;
+  std::uint64_t synced_ = 0;  // GUARDED_BY(sync_mu_): bytes already msynced
 
   std::atomic<std::uint64_t> size_;  // logical size; published after the bytes are written
   std::atomic<bool> sealed_{false};

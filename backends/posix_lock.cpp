@@ -1,6 +1,7 @@
 #include "backends/posix_lock.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include <boost/interprocess/sync/file_lock.hpp>
 #include <cerrno>
@@ -17,6 +18,19 @@ namespace {
 // Canonical paths of the lock files this process holds.
 std::mutex held_mu;
 std::set<std::string> held;  // GUARDED_BY(held_mu)
+
+// A forked child inherits `held` but none of the fcntl locks, so it starts
+// with an empty set (and must not inherit held_mu locked either).
+void register_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::pthread_atfork([] { held_mu.lock(); }, [] { held_mu.unlock(); },
+                     [] {
+                       held.clear();
+                       held_mu.unlock();
+                     });
+  });
+}
 
 class PosixLock final : public DirectoryLock {
  public:
@@ -48,6 +62,7 @@ std::string canonical_lock_path(const std::string& directory, const std::string&
 
 std::unique_ptr<DirectoryLock> lock_posix_file(const std::string& directory,
                                                const std::string& name) {
+  register_fork_handlers();
   const std::string path = canonical_lock_path(directory, name);
   std::lock_guard guard(held_mu);
   if (held.contains(path)) {

@@ -1,0 +1,751 @@
+// One conformance suite for every storage backend ("file", "mmap", "memory"):
+// the Segment and Directory contracts of core/segment.h and core/directory.h,
+// plus a few backend-specific cases (memory power cut, write failures).
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/file_segment.h"
+#include "backends/memory_directory.h"
+#include "core/directory.h"
+#include "core/error.h"
+#include "tests/temp_dir.h"
+
+namespace pyk::test {
+namespace {
+
+constexpr std::size_t kBuf = FileSegment::kBufferSize;
+
+// The byte every test stores at absolute offset p, so any misplaced,
+// duplicated or lost byte shows up wherever it lands.
+std::byte pattern_byte(std::uint64_t p) {
+  return static_cast<std::byte>((p ^ (p >> 8) ^ (p >> 16) * 7 ^ (p >> 24) * 13) & 0xff);
+}
+
+std::vector<std::byte> pattern(std::uint64_t offset, std::size_t n) {
+  std::vector<std::byte> bytes(n);
+  for (std::size_t i = 0; i < n; ++i) bytes[i] = pattern_byte(offset + i);
+  return bytes;
+}
+
+// Appends the pattern bytes for [size(), size() + n).
+std::uint64_t append_pattern(Segment& segment, std::size_t n) {
+  return segment.append(pattern(segment.size(), n));
+}
+
+// Index of the first byte that differs from the pattern, or -1.
+std::int64_t first_mismatch(std::span<const std::byte> bytes, std::uint64_t offset) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] != pattern_byte(offset + i)) return static_cast<std::int64_t>(i);
+  }
+  return -1;
+}
+
+void check_pattern(const Segment& segment, std::uint64_t offset, std::size_t n) {
+  std::vector<std::byte> out(n);
+  segment.read(offset, out);
+  BOOST_CHECK_MESSAGE(first_mismatch(out, offset) == -1,
+                      segment.describe() << ": wrong byte at " << offset + first_mismatch(out, offset)
+                                         << " reading [" << offset << ", +" << n << ")");
+}
+
+std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s)); }
+
+std::string read_string(const Segment& segment, std::uint64_t offset, std::size_t n) {
+  std::string s(n, '\0');
+  segment.read(offset, std::as_writable_bytes(std::span(s)));
+  return s;
+}
+
+// Runs `f`, which must throw IoError with errno `code`.
+void check_io_error(const std::function<void()>& f, int code) {
+  try {
+    f();
+    BOOST_ERROR("expected IoError " << code);
+  } catch (const IoError& e) {
+    BOOST_CHECK_EQUAL(e.error_code(), code);
+    BOOST_CHECK(!e.path().empty());
+  }
+}
+
+// A fresh store directory per test, one type per backend.
+struct FileSegments {
+  static constexpr const char* backend = "file";
+  static constexpr bool zero_copy = false;
+  static constexpr bool on_disk = true;
+  TempDir tmp;
+  std::shared_ptr<Directory> dir = open_directory(backend, tmp.str(), false);
+  // A second Directory object on the same store.
+  std::shared_ptr<Directory> again() const { return open_directory(backend, tmp.str(), false); }
+  std::string path_of(const std::string& name) const { return (tmp.path() / name).string(); }
+};
+
+struct MmapSegments {
+  static constexpr const char* backend = "mmap";
+  static constexpr bool zero_copy = true;
+  static constexpr bool on_disk = true;
+  TempDir tmp;
+  std::shared_ptr<Directory> dir = open_directory(backend, tmp.str(), false);
+  std::shared_ptr<Directory> again() const { return open_directory(backend, tmp.str(), false); }
+  std::string path_of(const std::string& name) const { return (tmp.path() / name).string(); }
+};
+
+struct MemorySegments {
+  static constexpr const char* backend = "memory";
+  static constexpr bool zero_copy = true;
+  static constexpr bool on_disk = false;
+  std::shared_ptr<MemoryDirectory> memory = std::make_shared<MemoryDirectory>("conformance");
+  std::shared_ptr<Directory> dir = memory;
+  std::shared_ptr<Directory> again() const { return dir; }
+  std::string path_of(const std::string&) const { return {}; }
+};
+
+using Backends = boost::mpl::list<FileSegments, MmapSegments, MemorySegments>;
+
+std::vector<std::string> sorted(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(segment_conformance)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(empty_segment_has_size_zero_and_no_bytes, B, Backends) {
+  B b;
+  auto segment = b.dir->create("empty", 0);
+  BOOST_CHECK_EQUAL(segment->size(), 0u);
+  BOOST_CHECK(!segment->sealed());
+  BOOST_CHECK_EQUAL(segment->name(), "empty");
+  BOOST_CHECK(segment->describe().find("empty") != std::string::npos);
+  segment->read(0, {});  // an empty read at the end is in range
+  BOOST_CHECK(segment->pin(0, 0).bytes.empty());
+  std::byte one[1];
+  BOOST_CHECK_THROW(segment->read(0, one), InvalidArgument);
+  segment->sync();
+  segment.reset();
+  auto reopened = b.dir->open("empty", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), 0u);
+  reopened->read(0, {});
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(append_returns_consecutive_offsets, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 0);
+  std::uint64_t expected = 0;
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{0},
+                        std::size_t{100}, std::size_t{4096}, kBuf, std::size_t{3}}) {
+    BOOST_CHECK_EQUAL(append_pattern(*segment, n), expected);
+    expected += n;
+    BOOST_CHECK_EQUAL(segment->size(), expected);
+  }
+  check_pattern(*segment, 0, static_cast<std::size_t>(expected));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(round_trip_at_write_buffer_boundaries, B, Backends) {
+  B b;
+  const std::vector<std::size_t> sizes = {0, 1, kBuf - 1, kBuf, kBuf + 1, 2 * kBuf + 3};
+  // Each size alone, and after one byte so the append crosses the buffer's end.
+  for (std::size_t lead : {std::size_t{0}, std::size_t{1}, kBuf - 2}) {
+    for (std::size_t n : sizes) {
+      const std::string name = "seg-" + std::to_string(lead) + "-" + std::to_string(n);
+      auto segment = b.dir->create(name, 4096);
+      append_pattern(*segment, lead);
+      BOOST_CHECK_EQUAL(append_pattern(*segment, n), lead);
+      BOOST_CHECK_EQUAL(segment->size(), lead + n);
+      check_pattern(*segment, 0, lead + n);
+      if (n > 2) check_pattern(*segment, lead + 1, n - 2);  // a read inside the append
+      segment->sync();
+      check_pattern(*segment, 0, lead + n);
+    }
+  }
+  // All sizes back to back in one segment.
+  auto segment = b.dir->create("all", 0);
+  std::uint64_t offset = 0;
+  for (std::size_t n : sizes) {
+    BOOST_CHECK_EQUAL(append_pattern(*segment, n), offset);
+    offset += n;
+  }
+  check_pattern(*segment, 0, static_cast<std::size_t>(offset));
+  segment->sync();
+  segment.reset();
+  check_pattern(*b.dir->open("all", OpenMode::read_only), 0, static_cast<std::size_t>(offset));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(reads_see_appends_before_sync, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 0);
+  segment->append(bytes_of("hello"));
+  BOOST_CHECK_EQUAL(read_string(*segment, 0, 5), "hello");
+  segment->append(bytes_of(" world"));
+  BOOST_CHECK_EQUAL(read_string(*segment, 0, 11), "hello world");
+  BOOST_CHECK_EQUAL(read_string(*segment, 4, 3), "o w");
+  append_pattern(*segment, 3 * kBuf);  // part flushed, part still buffered
+  append_pattern(*segment, 10);
+  check_pattern(*segment, 11, 3 * kBuf + 10);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(reads_past_the_end_throw_invalid_argument, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 0);
+  append_pattern(*segment, 10);
+  std::vector<std::byte> out(6);
+  BOOST_CHECK_THROW(segment->read(5, out), InvalidArgument);
+  BOOST_CHECK_THROW(segment->read(11, std::span(out).first(0)), InvalidArgument);
+  BOOST_CHECK_THROW(segment->read(~std::uint64_t{0}, std::span(out).first(1)), InvalidArgument);
+  BOOST_CHECK_THROW(segment->pin(8, 3), InvalidArgument);
+  BOOST_CHECK_THROW(segment->pin(~std::uint64_t{0} - 1, 4), InvalidArgument);
+  segment->read(10, std::span(out).first(0));
+  segment->read(4, out);  // exactly up to the end
+  BOOST_CHECK_EQUAL(first_mismatch(out, 4), -1);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(synced_data_survives_reopen, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("seg", 0);
+    for (int i = 0; i < 30; ++i) append_pattern(*segment, 10'000);
+    segment->sync();
+  }
+  {
+    auto segment = b.dir->open("seg", OpenMode::read_only);
+    BOOST_CHECK_EQUAL(segment->size(), 300'000u);
+    check_pattern(*segment, 0, 300'000);
+  }
+  {
+    auto segment = b.dir->open("seg", OpenMode::append);
+    BOOST_CHECK(!segment->sealed());
+    BOOST_CHECK_EQUAL(append_pattern(*segment, 5000), 300'000u);
+    segment->sync();
+  }
+  auto segment = b.dir->open("seg", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(segment->size(), 305'000u);
+  check_pattern(*segment, 0, 305'000);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(truncate_then_append_overwrites_the_tail, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 4096);
+  append_pattern(*segment, 1000);
+  segment->sync();
+  append_pattern(*segment, 500);
+  segment->truncate(1200);  // inside what is still buffered for "file"
+  BOOST_CHECK_EQUAL(segment->size(), 1200u);
+  BOOST_CHECK_EQUAL(segment->append(bytes_of("xyz")), 1200u);
+  check_pattern(*segment, 0, 1200);
+  BOOST_CHECK_EQUAL(read_string(*segment, 1200, 3), "xyz");
+  BOOST_CHECK_THROW(segment->truncate(1204), InvalidArgument);
+
+  append_pattern(*segment, 3 * kBuf);
+  segment->sync();
+  segment->truncate(100);  // far below what reached the file
+  BOOST_CHECK_EQUAL(segment->size(), 100u);
+  std::byte one[1];
+  BOOST_CHECK_THROW(segment->read(100, one), InvalidArgument);
+  append_pattern(*segment, 10);
+  segment->sync();
+  segment.reset();
+  auto reopened = b.dir->open("seg", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), 110u);
+  check_pattern(*reopened, 0, 110);
+  if constexpr (B::on_disk) BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("seg")), 110u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(seal_stops_appends_and_is_idempotent, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 1 << 20);
+  append_pattern(*segment, 777);
+  segment->seal();
+  BOOST_CHECK(segment->sealed());
+  BOOST_CHECK_THROW(segment->append(bytes_of("x")), InvalidArgument);
+  BOOST_CHECK_THROW(segment->truncate(10), InvalidArgument);
+  segment->seal();
+  segment->sync();
+  BOOST_CHECK(segment->sealed());
+  BOOST_CHECK_EQUAL(segment->size(), 777u);
+  check_pattern(*segment, 0, 777);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(reopen_after_seal_has_exact_logical_length, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("sealed", 1 << 20);  // mmap preallocates past 12345
+    append_pattern(*segment, 12345);
+    segment->seal();
+    if constexpr (B::on_disk) {
+      BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("sealed")), 12345u);
+    }
+  }
+  {
+    auto segment = b.dir->create("closed", 1 << 20);
+    append_pattern(*segment, 777);
+  }  // closed without seal or sync: the destructor cuts the file too
+  if constexpr (B::on_disk) {
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("sealed")), 12345u);
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("closed")), 777u);
+  }
+  auto segment = b.dir->open("sealed", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(segment->size(), 12345u);
+  check_pattern(*segment, 0, 12345);
+  BOOST_CHECK_EQUAL(b.dir->open("closed", OpenMode::read_only)->size(), 777u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_segment_rejects_writes, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("seg", 0);
+    append_pattern(*segment, 100);
+    segment->sync();
+  }
+  auto segment = b.dir->open("seg", OpenMode::read_only);
+  BOOST_CHECK(segment->sealed());
+  BOOST_CHECK_THROW(segment->append(bytes_of("x")), InvalidArgument);
+  BOOST_CHECK_THROW(segment->truncate(10), InvalidArgument);
+  segment->sync();
+  segment->seal();
+  BOOST_CHECK_EQUAL(segment->size(), 100u);
+  check_pattern(*segment, 0, 100);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(large_appends_of_several_mib_round_trip, B, Backends) {
+  B b;
+  auto segment = b.dir->create("big", 0);
+  BOOST_CHECK_EQUAL(append_pattern(*segment, 3 << 20), 0u);
+  BOOST_CHECK_EQUAL(append_pattern(*segment, (5 << 20) + 7), std::uint64_t{3} << 20);
+  const std::size_t total = (8 << 20) + 7;
+  check_pattern(*segment, 0, total);
+  segment->sync();
+  segment.reset();
+  auto reopened = b.dir->open("big", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), total);
+  check_pattern(*reopened, 0, total);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(growth_past_a_small_size_hint_keeps_data, B, Backends) {
+  B b;
+  auto segment = b.dir->create("grow", 4096);  // mmap has to remap many times
+  std::size_t total = 0;
+  for (std::size_t n = 1; total < 600'000; n = n * 3 % 9973 + 500) {
+    BOOST_CHECK_EQUAL(append_pattern(*segment, n), total);
+    total += n;
+    check_pattern(*segment, total - n, n);
+  }
+  check_pattern(*segment, 0, total);
+  segment->seal();
+  segment.reset();
+  auto reopened = b.dir->open("grow", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), total);
+  check_pattern(*reopened, 0, total);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pinned_range_stays_valid_after_growth, B, Backends) {
+  B b;
+  auto segment = b.dir->create("pin", 4096);
+  append_pattern(*segment, 3000);
+  PinnedBytes pinned = segment->pin(100, 2000);
+  if constexpr (!B::zero_copy) {
+    BOOST_CHECK(pinned.bytes.empty());
+    BOOST_CHECK(!pinned.keep_alive);
+    return;
+  }
+  BOOST_REQUIRE_EQUAL(pinned.bytes.size(), 2000u);
+  BOOST_CHECK(pinned.keep_alive);
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 100), -1);
+
+  append_pattern(*segment, 3 << 20);  // forces remaps / new chunks
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 100), -1);
+  // A range across memory chunks and mmap growth steps.
+  PinnedBytes wide = segment->pin(60'000, 200'000);
+  BOOST_REQUIRE_EQUAL(wide.bytes.size(), 200'000u);
+  BOOST_CHECK_EQUAL(first_mismatch(wide.bytes, 60'000), -1);
+
+  segment->seal();
+  b.dir->remove("pin");
+  segment.reset();  // the views own what they point into
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 100), -1);
+  BOOST_CHECK_EQUAL(first_mismatch(wide.bytes, 60'000), -1);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(concurrent_readers_see_every_appended_byte, B, Backends) {
+  B b;
+  auto segment = b.dir->create("shared", 4096);
+  const std::uint64_t target = 6 << 20;
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::atomic<long> reads{0};
+
+  auto reader = [&](unsigned seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::byte> out;
+    for (long i = 0; !done.load() || i < 50; ++i) {
+      const std::uint64_t size = segment->size();
+      if (size == 0) continue;
+      const std::uint64_t offset = rng() % size;
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size - offset, rng() % 70'000));
+      out.resize(n);
+      segment->read(offset, out);
+      if (first_mismatch(out, offset) != -1) ++wrong;
+      if (i % 4 == 0) {
+        PinnedBytes pinned = segment->pin(offset, n);
+        if (!pinned.bytes.empty() && first_mismatch(pinned.bytes, offset) != -1) ++wrong;
+      }
+      ++reads;
+    }
+  };
+  // Group commit: sync() runs while the writer keeps appending.
+  auto syncer = [&] {
+    while (!done.load()) {
+      segment->sync();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < 3; ++r) threads.emplace_back(reader, r + 1);
+  threads.emplace_back(syncer);
+
+  const std::size_t sizes[] = {1, 17, 4096, kBuf - 1, kBuf + 5, 100'000, 3};
+  std::uint64_t expected = 0;
+  bool offsets_ok = true;
+  for (std::size_t i = 0; expected < target; ++i) {
+    const std::size_t n = sizes[i % std::size(sizes)];
+    offsets_ok &= append_pattern(*segment, n) == expected;
+    expected += n;
+  }
+  done.store(true);
+  for (auto& t : threads) t.join();
+
+  BOOST_CHECK(offsets_ok);
+  BOOST_CHECK_EQUAL(wrong.load(), 0);
+  BOOST_CHECK_GT(reads.load(), 0);
+  check_pattern(*segment, 0, static_cast<std::size_t>(expected));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(directory_lists_regular_files_by_name, B, Backends) {
+  B b;
+  BOOST_CHECK(b.dir->list().empty());
+  b.dir->create("a", 0)->append(bytes_of("1"));
+  b.dir->create("b.hint", 0);
+  if constexpr (B::on_disk) std::filesystem::create_directory(b.tmp.path() / "subdir");
+  BOOST_CHECK(sorted(b.dir->list()) == (std::vector<std::string>{"a", "b.hint"}));
+  BOOST_CHECK(b.dir->exists("a"));
+  BOOST_CHECK(!b.dir->exists("c"));
+  BOOST_CHECK_EQUAL(b.dir->backend(), B::backend);
+  BOOST_CHECK(!b.dir->describe().empty());
+  BOOST_CHECK_THROW(b.dir->create("../escape", 0), InvalidArgument);
+  BOOST_CHECK_THROW(b.dir->open("", OpenMode::read_only), InvalidArgument);
+  b.dir->sync();
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(create_of_existing_file_fails_with_eexist, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("seg", 0);
+    segment->append(bytes_of("keep"));
+    segment->sync();
+  }
+  check_io_error([&] { b.dir->create("seg", 0); }, EEXIST);
+  BOOST_CHECK_EQUAL(read_string(*b.dir->open("seg", OpenMode::read_only), 0, 4), "keep");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(open_of_missing_file_fails_with_enoent, B, Backends) {
+  B b;
+  check_io_error([&] { b.dir->open("missing", OpenMode::read_only); }, ENOENT);
+  check_io_error([&] { b.dir->open("missing", OpenMode::append); }, ENOENT);
+  BOOST_CHECK(!b.dir->exists("missing"));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(remove_drops_the_name_but_open_segments_stay_readable, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("gone", 0);
+    append_pattern(*segment, 5000);
+    segment->sync();
+  }
+  auto open = b.dir->open("gone", OpenMode::read_only);
+  b.dir->remove("gone");
+  BOOST_CHECK(!b.dir->exists("gone"));
+  BOOST_CHECK(b.dir->list().empty());
+  check_pattern(*open, 0, 5000);
+  check_io_error([&] { b.dir->remove("gone"); }, ENOENT);
+  b.dir->create("gone", 0);  // the name is free again
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(rename_replaces_the_target, B, Backends) {
+  B b;
+  {
+    auto next = b.dir->create("next.tmp", 0);
+    next->append(bytes_of("new"));
+    next->sync();
+    auto current = b.dir->create("current", 0);
+    current->append(bytes_of("old contents"));
+    current->sync();
+  }
+  b.dir->rename("next.tmp", "current");
+  b.dir->sync();
+  BOOST_CHECK(!b.dir->exists("next.tmp"));
+  BOOST_CHECK(sorted(b.dir->list()) == std::vector<std::string>{"current"});
+  auto current = b.dir->open("current", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(current->size(), 3u);
+  BOOST_CHECK_EQUAL(read_string(*current, 0, 3), "new");
+  check_io_error([&] { b.dir->rename("next.tmp", "other"); }, ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(second_lock_in_one_process_fails_until_released, B, Backends) {
+  B b;
+  auto lock = b.dir->lock("LOCK");
+  BOOST_CHECK(b.dir->exists("LOCK"));
+  BOOST_CHECK_THROW(b.dir->lock("LOCK"), LockError);
+  BOOST_CHECK_THROW(b.again()->lock("LOCK"), LockError);  // another Directory object
+  try {
+    b.dir->lock("LOCK");
+  } catch (const LockError& e) {
+    BOOST_CHECK(std::string(e.what()).find("holds the store") != std::string::npos);
+    BOOST_CHECK(!e.path().empty());
+  }
+  auto other = b.dir->lock("OTHER");  // a different lock file is independent
+  lock.reset();
+  auto again = b.again()->lock("LOCK");
+  BOOST_CHECK(again);
+  BOOST_CHECK_THROW(b.dir->lock("LOCK"), LockError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(backend_registry)
+
+BOOST_AUTO_TEST_CASE(unknown_backend_is_invalid_argument_naming_the_valid_ones) {
+  BOOST_CHECK(backend_names() == (std::vector<std::string>{"file", "mmap", "memory"}));
+  TempDir tmp;
+  try {
+    open_directory("rocks", tmp.str(), true);
+    BOOST_ERROR("expected InvalidArgument");
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    for (const char* name : {"rocks", "\"file\"", "\"mmap\"", "\"memory\""}) {
+      BOOST_CHECK_MESSAGE(message.find(name) != std::string::npos, message << " lacks " << name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(missing_directory_without_create_fails_with_enoent) {
+  TempDir tmp;
+  const std::string missing = (tmp.path() / "no" / "store").string();
+  for (const char* backend : {"file", "mmap", "memory"}) {
+    try {
+      open_directory(backend, missing, false);
+      BOOST_ERROR(backend << ": expected IoError");
+    } catch (const IoError& e) {
+      BOOST_CHECK_EQUAL(e.error_code(), ENOENT);
+      BOOST_CHECK_EQUAL(e.path(), missing);
+    }
+  }
+  BOOST_CHECK(!std::filesystem::exists(tmp.path() / "no"));
+}
+
+BOOST_AUTO_TEST_CASE(path_that_is_a_file_fails_with_enotdir) {
+  TempDir tmp;
+  const std::string file = (tmp.path() / "plain").string();
+  { std::ofstream(file) << "x"; }
+  for (const char* backend : {"file", "mmap"}) {
+    for (bool create : {false, true}) {
+      check_io_error([&] { open_directory(backend, file, create); }, ENOTDIR);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(create_makes_missing_parent_directories) {
+  TempDir tmp;
+  for (const char* backend : {"file", "mmap"}) {
+    const std::filesystem::path path = tmp.path() / backend / "a" / "b";
+    auto dir = open_directory(backend, path.string(), true);
+    BOOST_CHECK(std::filesystem::is_directory(path));
+    BOOST_CHECK_EQUAL(dir->backend(), backend);
+    dir->create("seg", 0)->sync();
+    BOOST_CHECK(std::filesystem::exists(path / "seg"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(memory_backend_by_name_returns_the_same_directory) {
+  TempDir tmp;  // only for a path string no other test uses
+  const std::string path = tmp.str() + "/memory-store";
+  auto first = open_directory("memory", path, true);
+  auto second = open_directory("memory", path, false);
+  BOOST_CHECK_EQUAL(first.get(), second.get());
+  BOOST_CHECK_EQUAL(first->backend(), "memory");
+  {
+    auto segment = first->create("seg", 0);
+    segment->append(bytes_of("shared"));
+    segment->sync();
+  }
+  BOOST_CHECK_EQUAL(read_string(*second->open("seg", OpenMode::read_only), 0, 6), "shared");
+  auto other = open_directory("memory", path + "-other", true);
+  BOOST_CHECK(other.get() != first.get());
+  BOOST_CHECK(!other->exists("seg"));
+  BOOST_CHECK(!std::filesystem::exists(path));  // nothing on disk
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(backend_specific)
+
+BOOST_AUTO_TEST_CASE(memory_drop_unsynced_cuts_files_back_to_synced_length) {
+  MemoryDirectory dir;
+  auto a = dir.create("a", 0);
+  append_pattern(*a, 100);
+  a->sync();
+  append_pattern(*a, 50);
+  auto never_synced = dir.create("b", 0);
+  append_pattern(*never_synced, 70);
+  auto chunked = dir.create("c", 0);
+  const std::size_t synced_c = MemoryFile::kChunkSize + 10;
+  append_pattern(*chunked, synced_c);
+  chunked->seal();  // seal syncs too
+  auto sealed_then_more = dir.open("c", OpenMode::append);
+  append_pattern(*sealed_then_more, MemoryFile::kChunkSize);
+
+  BOOST_CHECK_EQUAL(dir.synced_size("a"), 100u);
+  BOOST_CHECK_EQUAL(dir.synced_size("b"), 0u);
+  dir.drop_unsynced();
+
+  BOOST_CHECK_EQUAL(dir.file_count(), 3u);
+  BOOST_CHECK_EQUAL(a->size(), 100u);  // open handles see the cut too
+  check_pattern(*a, 0, 100);
+  BOOST_CHECK(dir.exists("b"));
+  BOOST_CHECK_EQUAL(dir.open("b", OpenMode::read_only)->size(), 0u);
+  BOOST_CHECK_EQUAL(dir.open("c", OpenMode::read_only)->size(), synced_c);
+  check_pattern(*dir.open("c", OpenMode::read_only), 0, synced_c);
+
+  BOOST_CHECK_EQUAL(append_pattern(*a, 30), 100u);  // writing resumes at the cut
+  check_pattern(*a, 0, 130);
+  dir.drop_unsynced();
+  BOOST_CHECK_EQUAL(a->size(), 100u);
+}
+
+BOOST_AUTO_TEST_CASE(memory_pinned_view_survives_truncate_and_overwrite) {
+  MemoryDirectory dir;
+  auto segment = dir.create("seg", 0);
+  append_pattern(*segment, 1000);
+  PinnedBytes pinned = segment->pin(400, 500);
+  BOOST_REQUIRE_EQUAL(pinned.bytes.size(), 500u);
+  segment->truncate(450);
+  segment->append(std::vector<std::byte>(600, std::byte{0xEE}));
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 400), -1);
+  BOOST_CHECK_EQUAL(read_string(*segment, 450, 1), "\xEE");
+}
+
+// Lowers RLIMIT_FSIZE so writes past `limit` fail with EFBIG (short writes up
+// to it), our stand-in for a full disk. Restores everything on destruction.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    BOOST_REQUIRE_EQUAL(::getrlimit(RLIMIT_FSIZE, &saved_), 0);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);  // else the kernel kills us
+    set(limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+  void set(rlim_t limit) {
+    rlimit lowered = saved_;
+    lowered.rlim_cur = limit;
+    BOOST_REQUIRE_EQUAL(::setrlimit(RLIMIT_FSIZE, &lowered), 0);
+  }
+  void lift() { BOOST_REQUIRE_EQUAL(::setrlimit(RLIMIT_FSIZE, &saved_), 0); }
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_;
+};
+
+BOOST_AUTO_TEST_CASE(file_flush_failure_keeps_unwritten_bytes_and_retries) {
+  TempDir tmp;
+  auto dir = open_directory("file", tmp.str(), false);
+  auto segment = dir->create("seg", 0);
+  const std::string path = (tmp.path() / "seg").string();
+  append_pattern(*segment, 100'000);  // still in the write buffer
+  {
+    FileSizeLimit limit(50'000);
+    check_io_error([&] { segment->sync(); }, EFBIG);  // a short write, then EFBIG
+    BOOST_CHECK_EQUAL(segment->size(), 100'000u);
+    check_pattern(*segment, 0, 100'000);  // half from the file, half from the buffer
+    // Flushing to make room fails as well: all or nothing.
+    check_io_error([&] { append_pattern(*segment, kBuf); }, EFBIG);
+    BOOST_CHECK_EQUAL(segment->size(), 100'000u);
+
+    limit.lift();
+    segment->sync();  // the retry writes the rest
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(path), 100'000u);
+
+    // An append too big for the buffer goes straight to the file; a short
+    // write of it is taken back.
+    limit.set(101'000);
+    check_io_error([&] { append_pattern(*segment, 3 * kBuf); }, EFBIG);
+    BOOST_CHECK_EQUAL(segment->size(), 100'000u);
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(path), 100'000u);
+  }
+  append_pattern(*segment, 3 * kBuf);
+  segment->seal();
+  segment.reset();
+  auto reopened = dir->open("seg", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), 100'000u + 3 * kBuf);
+  check_pattern(*reopened, 0, 100'000 + 3 * kBuf);
+}
+
+BOOST_AUTO_TEST_CASE(mmap_growth_failure_throws_and_keeps_size) {
+  TempDir tmp;
+  auto dir = open_directory("mmap", tmp.str(), false);
+  auto segment = dir->create("seg", 4096);
+  FileSizeLimit limit(64 * 1024);
+  for (int i = 0; i < 4; ++i) append_pattern(*segment, 16 * 1024);  // fits exactly
+  check_io_error([&] { append_pattern(*segment, 16 * 1024); }, EFBIG);  // fallocate refused
+  BOOST_CHECK_EQUAL(segment->size(), 64u * 1024);
+  check_pattern(*segment, 0, 64 * 1024);
+  limit.lift();
+  BOOST_CHECK_EQUAL(append_pattern(*segment, 16 * 1024), 64u * 1024);
+  segment->seal();
+  BOOST_CHECK_EQUAL(std::filesystem::file_size(tmp.path() / "seg"), 80u * 1024);
+  check_pattern(*segment, 0, 80 * 1024);
+}
+
+BOOST_AUTO_TEST_CASE(posix_lock_excludes_another_process) {
+  TempDir tmp;
+  auto dir = open_directory("file", tmp.str(), false);
+  auto lock = dir->lock("LOCK");
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    // The child holds no lock of its own, so only the fcntl lock can stop it.
+    int code = 1;
+    try {
+      open_directory("file", tmp.str(), false)->lock("LOCK");
+    } catch (const LockError& e) {
+      code = std::string(e.what()).find("another process") != std::string::npos ? 0 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  BOOST_REQUIRE_EQUAL(::waitpid(child, &status, 0), child);
+  BOOST_CHECK(WIFEXITED(status));
+  BOOST_CHECK_EQUAL(WEXITSTATUS(status), 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace pyk::test
