@@ -1,6 +1,7 @@
 // Opening a store: rebuild the keydir by replaying every segment, oldest to
 // newest, and cut a torn tail off the newest one.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <optional>
 
@@ -60,6 +61,23 @@ void Store::Impl::open() {
   open_ = true;
 }
 
+namespace {
+
+// True if every byte of `segment` from `offset` on is zero (or there are none).
+bool zero_from(const Segment& segment, std::uint64_t offset) {
+  std::array<std::byte, 64 * 1024> buffer;
+  for (std::uint64_t at = offset; at < segment.size();) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), segment.size() - at));
+    segment.read(at, std::span(buffer).first(n));
+    if (!std::all_of(buffer.begin(), buffer.begin() + n, [](std::byte b) { return b == std::byte{0}; }))
+      return false;
+    at += n;
+  }
+  return true;
+}
+
+}  // namespace
+
 void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   const std::string name = filename::data(id);
   const bool writable = is_newest && !options_.read_only;
@@ -75,10 +93,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   if (status != format::FileHeaderStatus::ok || header.magic != format::kDataMagic ||
       header.segment_id != id) {
     // A crash right after creating the newest segment can leave its header
-    // torn; it cannot hold any record yet.
-    const bool torn_creation = is_newest && status != format::FileHeaderStatus::bad_magic &&
-                               status != format::FileHeaderStatus::bad_version &&
-                               segment->size() <= format::kFileHeaderSize;
+    // torn or unwritten; it cannot hold any record yet. On mmap the file is
+    // then zero-filled preallocated space, longer than a header.
+    const bool unwritten = std::all_of(header_bytes.begin(), header_bytes.begin() + header_present,
+                                       [](std::byte b) { return b == std::byte{0}; });
+    const bool torn_creation =
+        is_newest &&
+        (unwritten || (status != format::FileHeaderStatus::bad_magic &&
+                       status != format::FileHeaderStatus::bad_version)) &&
+        zero_from(*segment, format::kFileHeaderSize);
     if (!torn_creation) {
       const char* why = status != format::FileHeaderStatus::ok ? format::describe(status)
                         : header.magic != format::kDataMagic   ? "hint file where a datafile belongs"

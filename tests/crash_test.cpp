@@ -20,6 +20,7 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/store.h"
+#include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
 
 using namespace pyk;
@@ -314,6 +315,30 @@ BOOST_AUTO_TEST_CASE(failed_open_of_a_segment_is_an_io_error) {
   env.faults().fail(FaultOp::open, 0, EIO);
   expect_io_error([&] { env.open(); }, EIO);
   BOOST_TEST(env.open().get("a").value() == "1");
+}
+
+// Engine bug found by tests/kill_test.cpp: an mmap writer killed right after
+// creating a segment (preallocated, zero-filled, header not yet copied) left
+// a newest file of 8 KiB zeros, and open failed with "bad magic".
+BOOST_AUTO_TEST_CASE_TEMPLATE(zero_filled_newest_segment_is_a_torn_creation, B, AllBackends) {
+  StoreEnv<B> env;
+  env.open().put("k", "v");
+  env.write_file(filename::data(2), std::string(8192, '\0'));
+  auto db = env.open();
+  BOOST_TEST(db.get("k").value() == "v");
+  BOOST_TEST(env.log.find("torn header") != std::string::npos);
+  db.put("k2", "v2");
+  db.close();
+  BOOST_TEST(env.open().get("k2").value() == "v2");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(zeroed_header_with_records_after_it_is_corruption, B, AllBackends) {
+  StoreEnv<B> env;
+  env.open().put("k", "v");
+  std::string bytes = env.read_file(filename::data(1));
+  std::fill(bytes.begin(), bytes.begin() + format::kFileHeaderSize, '\0');
+  env.write_file(filename::data(1), bytes);
+  BOOST_CHECK_THROW(env.open(), CorruptionError);  // data behind it: not a torn creation
 }
 
 BOOST_AUTO_TEST_SUITE_END()
