@@ -56,7 +56,8 @@ void encode_record(std::string& out, RecordType type, std::string_view key,
   store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(value.size()));
   store_le<std::uint64_t>(p + 16, timestamp);
   store_le<std::uint64_t>(p + 24, expiry);
-  std::memcpy(p + kRecordHeaderSize, key.data(), key.size());
+  // A batch header has no key: key.data() may be null, which memcpy must not get.
+  if (!key.empty()) std::memcpy(p + kRecordHeaderSize, key.data(), key.size());
   if (!value.empty()) std::memcpy(p + kRecordHeaderSize + key.size(), value.data(), value.size());
   const std::size_t total = kRecordHeaderSize + key.size() + value.size();
   store_le<std::uint32_t>(p, record_crc(std::span<const std::byte>(p, total)));
