@@ -5,7 +5,7 @@
 //   bad_conditions    disk full, short writes, failed syncs/creations: the caller
 //                     gets an IoError, the store stays usable and consistent
 //   crash             seeded random crash points; PYK_CRASH_ROUNDS=N runs N
-//                     rounds (default 300), PYK_CRASH_SEED=S runs round S only
+//                     rounds (default 600), PYK_CRASH_SEED=S runs round S only
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -567,7 +567,7 @@ BOOST_AUTO_TEST_SUITE(crash)
 
 BOOST_AUTO_TEST_CASE(random_crash_points_keep_acknowledged_writes) {
   const std::uint64_t only = env_number("PYK_CRASH_SEED", 0);
-  const std::uint64_t rounds = only ? 1 : env_number("PYK_CRASH_ROUNDS", 300);
+  const std::uint64_t rounds = only ? 1 : env_number("PYK_CRASH_ROUNDS", 600);
   const std::uint64_t first = only ? only : 1;
   CrashCounts counts;
   for (std::uint64_t seed = first; seed < first + rounds; ++seed) {
