@@ -7,10 +7,12 @@
 namespace pyk::format {
 
 std::array<std::byte, kFileHeaderSize> encode_file_header(std::string_view magic,
-                                                          std::uint64_t segment_id) {
+                                                          std::uint64_t segment_id,
+                                                          std::uint32_t merge_rank) {
   std::array<std::byte, kFileHeaderSize> out{};
   std::memcpy(out.data(), magic.data(), 8);
   store_le<std::uint32_t>(out.data() + 8, kFormatVersion);
+  store_le<std::uint32_t>(out.data() + 12, merge_rank);
   store_le<std::uint64_t>(out.data() + 16, segment_id);
   store_le<std::uint32_t>(out.data() + 28, crc32c::value(std::span(out.data(), 28)));
   return out;
@@ -31,6 +33,7 @@ FileHeaderStatus decode_file_header(std::span<const std::byte> bytes, FileHeader
   if (load_le<std::uint32_t>(bytes.data() + 8) != kFormatVersion)
     return FileHeaderStatus::bad_version;
   out.segment_id = load_le<std::uint64_t>(bytes.data() + 16);
+  out.merge_rank = load_le<std::uint32_t>(bytes.data() + 12);
   return FileHeaderStatus::ok;
 }
 
@@ -111,6 +114,38 @@ void encode_hint_entry(std::string& out, const HintEntry& e) {
   std::memcpy(p + kHintEntryHeaderSize, e.key.data(), e.key.size());
   store_le<std::uint32_t>(
       p, crc32c::value(std::span<const std::byte>(p + 4, kHintEntryHeaderSize - 4 + e.key.size())));
+}
+
+const char* decode_hint_entry(std::span<const std::byte> bytes, HintEntry& out,
+                              std::size_t& size, bool verify_crc) {
+  if (bytes.size() < kHintEntryHeaderSize) return "truncated hint entry";
+  const std::byte* p = bytes.data();
+  const std::uint32_t key_size = load_le<std::uint32_t>(p + 8);
+  if (key_size > kMaxKeySize) return "hint key size beyond the format limit";
+  if (bytes.size() - kHintEntryHeaderSize < key_size) return "hint entry runs past the end";
+  size = kHintEntryHeaderSize + key_size;
+  if (verify_crc && load_le<std::uint32_t>(p) != crc32c::value(bytes.subspan(4, size - 4)))
+    return "hint entry checksum mismatch";
+  out.type = static_cast<HintType>(std::to_integer<std::uint8_t>(p[4]));
+  out.record_size = load_le<std::uint32_t>(p + 12);
+  out.offset = load_le<std::uint64_t>(p + 16);
+  out.timestamp = load_le<std::uint64_t>(p + 24);
+  out.expiry = load_le<std::uint64_t>(p + 32);
+  out.key = std::string_view(reinterpret_cast<const char*>(p + kHintEntryHeaderSize), key_size);
+  switch (out.type) {
+    case HintType::value:
+    case HintType::tombstone:
+      if (key_size == 0) return "hint entry with an empty key";
+      if (out.record_size < kRecordHeaderSize + key_size ||
+          (out.type == HintType::tombstone && out.record_size != kRecordHeaderSize + key_size))
+        return "hint record size does not fit its key";
+      break;
+    case HintType::end:
+      break;
+    default:
+      return "unknown hint entry type";
+  }
+  return nullptr;
 }
 
 std::uint32_t record_crc(std::span<const std::byte> record) {

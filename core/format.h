@@ -6,7 +6,9 @@
 // FileHeader (32 bytes)
 //   0  char[8] magic        "pyk-data" (datafile) or "pyk-hint" (hint file)
 //   8  u32     version      kFormatVersion
-//  12  u32     reserved     0
+//  12  u32     merge rank   0 for a datafile written by put/erase; for a merge
+//                           output, the replay rank of the newest segment merged
+//                           into it (0 in hint files). See "Replay order" below.
 //  16  u64     segment id
 //  24  u32     reserved     0
 //  28  u32     crc32c       of bytes [0, 28)
@@ -21,6 +23,13 @@
 //  12  u32 value_size 0 .. kMaxValueSize
 //  16  u64 timestamp  write time, microseconds since the Unix epoch
 //  24  u64 expiry     microseconds since the Unix epoch; 0 = never expires
+//
+// Replay order: open replays datafiles by (rank, id), where rank is the merge
+// rank if set, else the segment id. Merge outputs get fresh ids above every
+// existing one but keep the rank of their newest input, so they replay after
+// their inputs (they hold the same or newer records) and before any segment
+// written since the merge began (which may hold newer records). Both hold in
+// the window where inputs and outputs coexist after a crash.
 //
 // Hint file: a FileHeader with magic "pyk-hint" and the segment id of the
 // datafile it describes, then entries, then one end entry. Written to a .tmp
@@ -67,6 +76,7 @@ enum class RecordType : std::uint8_t {
 struct FileHeader {
   std::string_view magic;  // kDataMagic or kHintMagic
   std::uint64_t segment_id = 0;
+  std::uint32_t merge_rank = 0;  // 0 = not a merge output
 };
 
 struct RecordHeader {
@@ -101,6 +111,11 @@ struct HintEntry {
 
 // Appends one encoded hint entry to `out`.
 void encode_hint_entry(std::string& out, const HintEntry& entry);
+// Decodes the entry at the start of `bytes`, checking its bounds and (if
+// `verify_crc`) its CRC. Returns a reason on failure (nullptr when valid);
+// `out.key` points into `bytes`, `size` gets the entry's encoded length.
+const char* decode_hint_entry(std::span<const std::byte> bytes, HintEntry& out,
+                              std::size_t& size, bool verify_crc = true);
 
 // --- little-endian helpers -------------------------------------------------
 template <class T>
@@ -120,7 +135,8 @@ inline std::span<const std::byte> as_bytes(std::string_view s) {
 
 // --- file header ------------------------------------------------------------
 std::array<std::byte, kFileHeaderSize> encode_file_header(std::string_view magic,
-                                                          std::uint64_t segment_id);
+                                                          std::uint64_t segment_id,
+                                                          std::uint32_t merge_rank = 0);
 
 enum class FileHeaderStatus { ok, too_short, bad_magic, bad_version, bad_crc };
 FileHeaderStatus decode_file_header(std::span<const std::byte> bytes, FileHeader& out);

@@ -43,6 +43,13 @@ struct Options {
   std::uint32_t max_key_size = 64 * 1024;
   std::uint32_t max_value_size = 64u << 20;
 
+  // Automatic merge (Bitcask's frag_merge_trigger / dead_bytes_merge_trigger),
+  // off while both are 0. After each rotation a background thread merges the
+  // sealed segments whose dead fraction (dead bytes / record bytes) reaches
+  // merge_dead_fraction (0 < f <= 1), or whose dead bytes reach merge_dead_bytes.
+  double merge_dead_fraction = 0;
+  std::uint64_t merge_dead_bytes = 0;
+
   // Time source for timestamps and TTL expiry; tests pass a fake clock.
   std::function<std::chrono::system_clock::time_point()> clock;
   // Receives notable events (a torn tail cut off at open, ...). Default: stderr.

@@ -1,5 +1,6 @@
 // Opening a store: rebuild the keydir by replaying every segment, oldest to
-// newest, and cut a torn tail off the newest one.
+// newest (from its hint file when it has a good one), and cut a torn tail off
+// the newest one.
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -7,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/hint_file.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -19,6 +21,8 @@ void Store::Impl::open() {
                           std::to_string(format::kMaxValueSize));
   if (options_.max_segment_size < 4096 || options_.max_segment_size > (2ull << 30))
     throw InvalidArgument("max_segment_size must be between 4 KiB and 2 GiB");
+  if (!(options_.merge_dead_fraction >= 0 && options_.merge_dead_fraction <= 1))
+    throw InvalidArgument("merge_dead_fraction must be between 0 and 1");
   if (options_.sync == SyncPolicy::interval && options_.sync_interval.count() <= 0)
     throw InvalidArgument("sync_interval must be positive");
 
@@ -38,25 +42,47 @@ void Store::Impl::open() {
       log("removed unfinished file " + name);
     }
   }
-  std::sort(ids.begin(), ids.end());
-  for (std::size_t i = 0; i < ids.size(); ++i) load_segment(ids[i], i + 1 == ids.size());
+  // Replay in (rank, id) order: a merge output replays right after its
+  // inputs, before anything written since (format.h, "Replay order").
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // rank, id
+  for (const std::uint32_t id : ids) order.emplace_back(read_rank(id), id);
+  std::sort(order.begin(), order.end());
+  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    load_segment(order[i].second, i + 1 == order.size());
+  }
+  // Dead bytes follow from the rest; hint-loaded segments never saw theirs.
+  for (auto& [id, state] : segments_) {
+    auto& st = state.stats;
+    st.dead_bytes = st.bytes - std::min<std::uint64_t>(st.bytes, format::kFileHeaderSize) - st.live_bytes;
+  }
 
   if (!options_.read_only) {
+    remove_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
-    // (Only if it was opened for appending: it is not when the newest file
-    // was a torn creation and got removed.)
-    if (!segments_.empty() && segments_.rbegin()->first == ids.back() &&
-        segments_.rbegin()->second.segment->size() < options_.max_segment_size) {
-      auto& [id, state] = *segments_.rbegin();
-      active_ = state.segment;
-      active_id_ = id;
-      state.stats.active = true;
+    // Only a segment opened for appending qualifies: not a merge output,
+    // not a torn creation that got removed.
+    SegmentState* newest = nullptr;
+    if (!order.empty() && segments_.count(order.back().second)) newest = &segments_[order.back().second];
+    const bool appendable = newest && newest->rank == newest->stats.id;
+    if (appendable && newest->segment->size() < options_.max_segment_size) {
+      active_ = newest->segment;
+      active_id_ = newest->stats.id;
+      newest->stats.active = true;
+      // Appending makes its hint (if any) stale; drop it rather than rely on the size check.
+      const std::string hint_name = filename::hint(active_id_);
+      if (directory_->exists(hint_name)) directory_->remove(hint_name);
     } else {
+      if (appendable) {  // full: seal it like a rotation would
+        newest->segment->seal();
+        enqueue({Job::Kind::hint, newest->stats.id});
+      }
       start_new_segment();
     }
     if (options_.sync == SyncPolicy::interval) {
       sync_thread_ = std::jthread([this](std::stop_token stop) { sync_loop(stop); });
     }
+    worker_ = std::jthread([this](std::stop_token stop) { worker_loop(stop); });
   }
   open_ = true;
 }
@@ -78,9 +104,21 @@ bool zero_from(const Segment& segment, std::uint64_t offset) {
 
 }  // namespace
 
+std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
+  auto segment = directory_->open(filename::data(id), OpenMode::read_only);
+  std::array<std::byte, format::kFileHeaderSize> bytes{};
+  if (segment->size() < bytes.size()) return id;  // load_segment judges the damage
+  segment->read(0, bytes);
+  format::FileHeader header;
+  if (format::decode_file_header(bytes, header) != format::FileHeaderStatus::ok) return id;
+  return header.merge_rank != 0 ? header.merge_rank : id;
+}
+
 void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   const std::string name = filename::data(id);
-  const bool writable = is_newest && !options_.read_only;
+  // Only the newest segment in replay order may be appended to, and only if
+  // it is not a merge output (appending to one would break replay order).
+  const bool writable = is_newest && !options_.read_only && read_rank(id) == id;
   std::shared_ptr<Segment> segment =
       directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
 
@@ -118,6 +156,9 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   auto& state = segments_[id];
   state.segment = segment;
   state.stats.id = id;
+  state.rank = header.merge_rank != 0 ? header.merge_rank : id;
+
+  if (!is_newest && load_from_hint(id)) return;
 
   // Records of a batch are held back until the whole batch has been read.
   struct Pending {
@@ -184,6 +225,39 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);
   segments_[id].stats.bytes = writable ? segment->size() : committed_end;
+  // A sealed segment scanned for want of a hint gets one, so the next open is fast.
+  if (!is_newest && !options_.read_only) enqueue({Job::Kind::hint, id});
+}
+
+bool Store::Impl::load_from_hint(std::uint32_t id) {
+  auto& state = segments_[id];
+  std::string problem;
+  const auto hint = hint::HintFile::load(*directory_, id, state.segment->size(), problem);
+  if (!hint) {
+    log("segment " + state.segment->describe() + ": " + problem + "; scanning the datafile");
+    return false;
+  }
+  keydir_.reserve(keydir_.size() + hint->entry_count());
+  hint->for_each([&](const format::HintEntry& e) {
+    replay(id, e.type == format::HintType::value ? format::RecordType::value
+                                                 : format::RecordType::tombstone,
+           e.key, e.offset, e.record_size, e.expiry);
+  });
+  state.stats.bytes = state.segment->size();
+  ++recovery_stats_.segments_from_hints;
+  return true;
+}
+
+void Store::Impl::remove_orphan_hints() {
+  // A crash between removing a merged segment's hint and its datafile (or a
+  // hint renamed for a segment merged meanwhile) leaves a hint with no datafile.
+  for (const auto& name : directory_->list()) {
+    const auto parsed = filename::parse(name);
+    if (parsed.kind == filename::Kind::hint && !segments_.count(parsed.segment_id)) {
+      directory_->remove(name);
+      log("removed hint file " + name + " of a missing datafile");
+    }
+  }
 }
 
 void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
@@ -198,7 +272,7 @@ void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std:
 }
 
 void Store::Impl::start_new_segment() {
-  const std::uint32_t id = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
+  const std::uint32_t id = next_segment_id_++;
   const std::string name = filename::data(id);
   std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
   try {
@@ -207,8 +281,8 @@ void Store::Impl::start_new_segment() {
     segment->sync();
     directory_->sync();  // the new file's directory entry must survive a crash too
   } catch (...) {
-    // Take the half-made file back, or the next attempt fails on its name
-    // (EEXIST). If that fails too, recovery drops it as a torn creation.
+    // Take the half-made file back: left behind, it would sit before the
+    // next segment with a torn header, which open rejects as corruption.
     segment.reset();
     try {
       directory_->remove(name);
@@ -223,6 +297,7 @@ void Store::Impl::start_new_segment() {
   state.stats.id = id;
   state.stats.bytes = segment->size();
   state.stats.active = true;
+  state.rank = id;
   active_ = std::move(segment);
   active_id_ = id;
 }

@@ -45,6 +45,7 @@ void Store::for_each(
   impl_->for_each(fn);
 }
 void Store::sync() { impl_->sync(); }
+void Store::merge() { impl_->merge(); }
 Stats Store::stats() const { return impl_->stats(); }
 void Store::close() { impl_->close(); }
 
@@ -68,6 +69,8 @@ void Store::Impl::close() {
     sync_loop_wake_.notify_all();
     sync_thread_.join();
   }
+  stop_worker();
+  std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
   std::lock_guard write_lock(write_mutex_);
   if (active_) active_->seal();
@@ -150,6 +153,10 @@ void Store::Impl::rotate_locked() {
   {
     std::unique_lock state_lock(state_mutex_);
     segments_[active_id_].stats.active = false;
+  }
+  enqueue({Job::Kind::hint, active_id_});
+  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+    enqueue({Job::Kind::merge_check, 0});
   }
   start_new_segment();
 }
@@ -443,12 +450,17 @@ void Store::Impl::sync_loop(std::stop_token stop) {
 Stats Store::Impl::stats() const {
   check_open();
   Stats out = recovery_stats_;
+  out.merges = merges_;
   std::shared_lock state_lock(state_mutex_);
   out.keys = keydir_.size();
   out.keydir_bytes = keydir_.memory_bytes();
-  for (const auto& [id, state] : segments_) {
-    out.segments.push_back(state.stats);
-    out.disk_bytes += state.stats.bytes;
+  std::vector<const SegmentState*> ordered;
+  for (const auto& [id, state] : segments_) ordered.push_back(&state);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const SegmentState* a, const SegmentState* b) { return replays_before(*a, *b); });
+  for (const SegmentState* state : ordered) {
+    out.segments.push_back(state->stats);
+    out.disk_bytes += state->stats.bytes;
   }
   return out;
 }

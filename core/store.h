@@ -45,7 +45,9 @@ struct Stats {
   std::uint64_t keydir_bytes = 0;       // memory held by the keydir
   std::uint64_t torn_tails_dropped = 0; // torn tails cut off when the store was opened
   std::uint64_t torn_bytes_dropped = 0;
-  std::vector<SegmentStats> segments;   // oldest first
+  std::uint64_t segments_from_hints = 0; // sealed segments loaded from hint files at open
+  std::uint64_t merges = 0;             // merges completed since open
+  std::vector<SegmentStats> segments;   // oldest first (replay order)
 };
 
 class Store {
@@ -99,6 +101,18 @@ class Store {
 
   // Makes every write so far durable.
   void sync();
+
+  // Compaction: rewrites the live records of every sealed segment (never the
+  // active one) into new segments with hint files, then removes the old
+  // segments. Drops overwritten values, erased keys and expired keys. Runs
+  // online: other threads keep reading and writing meanwhile, and a key
+  // written during the merge keeps its newest value. One merge (or hint
+  // write) runs at a time: a second call waits for the running one, then
+  // merges whatever is sealed by then. Does nothing if no sealed segment
+  // holds dead bytes or expiring keys. Crash-safe at every step.
+  // Throws InvalidArgument on a read-only store, CorruptionError if a sealed
+  // segment is damaged (nothing is lost: the old segments stay), IoError.
+  void merge();
   Stats stats() const;
   // Syncs and releases the store; every later call throws InvalidArgument.
   void close();

@@ -8,10 +8,13 @@
 //                  across I/O.
 //   sync_mutex_    group commit: one thread syncs, writers that arrived
 //                  meanwhile find their write covered and return.
+// maintenance_mutex_ is taken before all of them: one merge or hint write at
+// a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,6 +52,7 @@ class Store::Impl {
   void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
   void sync();
   Stats stats() const;
+  void merge();  // merge.cpp
 
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
@@ -57,10 +61,19 @@ class Store::Impl {
   struct SegmentState {
     std::shared_ptr<Segment> segment;
     SegmentStats stats;
+    std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
   };
+  // Replay order: (rank, id), oldest first.
+  static bool replays_before(const SegmentState& a, const SegmentState& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.stats.id < b.stats.id;
+  }
 
   // recovery.cpp
+  std::uint32_t read_rank(std::uint32_t id);
   void load_segment(std::uint32_t id, bool is_newest);
+  // Replays segment `id` from its hint file; false (reported) if it has no usable one.
+  bool load_from_hint(std::uint32_t id);
+  void remove_orphan_hints();
   // Applies one value or tombstone record to the keydir and segment stats.
   void replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
               std::uint64_t offset, std::uint64_t size, std::uint64_t expiry);
@@ -83,6 +96,23 @@ class Store::Impl {
   // Waits until everything appended up to `sequence` is durable.
   void sync_to(std::uint64_t sequence);
   void sync_loop(std::stop_token stop);
+
+  // maintenance.cpp: one background thread writes hint files for sealed
+  // segments and runs automatic merges, off the write path.
+  struct Job {
+    enum class Kind { hint, merge_check } kind;
+    std::uint32_t segment_id = 0;
+  };
+  void enqueue(Job job);
+  void worker_loop(std::stop_token stop);
+  void stop_worker();  // finishes queued hint jobs, drops merge checks
+  void run_job(const Job& job);
+  // REQUIRES: maintenance_mutex_ held.
+  void write_hint(std::uint32_t id);
+  std::vector<std::uint32_t> merge_candidates() const;
+
+  // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
+  void merge_segments(const std::vector<std::uint32_t>& ids);
   // The record at `location`, CRC checked. key and value point into `pinned`
   // (zero-copy backends) or into `buffer`.
   struct CheckedRecord {
@@ -113,6 +143,16 @@ class Store::Impl {
   // Where the active segment must be cut back to before the next append: set
   // when a failed append left part of a record and cutting it failed too.
   std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
+
+  // Ids are never reused: rotation and merge outputs both take the next one.
+  std::atomic<std::uint32_t> next_segment_id_{1};
+
+  std::mutex maintenance_mutex_;
+  std::atomic<std::uint64_t> merges_{0};
+  std::mutex jobs_mutex_;
+  std::condition_variable_any jobs_wake_;
+  std::deque<Job> jobs_;  // guarded by jobs_mutex_
+  std::jthread worker_;
 
   std::mutex sync_mutex_;
   std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_

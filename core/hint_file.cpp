@@ -1,0 +1,145 @@
+#include "core/hint_file.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/record_reader.h"
+
+namespace pyk::hint {
+namespace {
+
+struct Newest {
+  std::uint64_t key_pos;  // into the key arena
+  std::uint32_t key_size;
+  format::HintEntry entry;  // key left empty until written
+};
+
+}  // namespace
+
+void write(Directory& directory, std::uint32_t id, const Segment& segment) {
+  // Collect every record, then keep the last one per key: sorting is simpler
+  // and steadier than a hash map of millions of short strings.
+  std::string keys;
+  std::vector<Newest> records;
+  RecordReader reader(segment, format::kFileHeaderSize);
+  for (;;) {
+    const auto step = reader.next();
+    if (step == RecordReader::Step::end) break;
+    if (step == RecordReader::Step::damage)
+      throw CorruptionError("cannot write hint: " + reader.damage().reason, segment.describe(),
+                            reader.damage().offset);
+    const Record& r = reader.record();
+    if (r.header.type == format::RecordType::batch) continue;  // sealed: batches are complete
+    format::HintEntry e;
+    e.type = r.header.type == format::RecordType::value ? format::HintType::value
+                                                         : format::HintType::tombstone;
+    e.record_size = static_cast<std::uint32_t>(r.size());
+    e.offset = r.offset;
+    e.timestamp = r.header.timestamp;
+    e.expiry = r.header.expiry;
+    records.push_back({keys.size(), r.header.key_size, e});
+    keys.append(r.key);
+  }
+  auto key_of = [&](const Newest& n) { return std::string_view(keys).substr(n.key_pos, n.key_size); };
+  std::vector<std::uint32_t> order(records.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const int c = key_of(records[a]).compare(key_of(records[b]));
+    return c != 0 ? c < 0 : a < b;
+  });
+  std::vector<std::uint32_t> newest;
+  newest.reserve(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const bool last_of_key =
+        i + 1 == order.size() || key_of(records[order[i]]) != key_of(records[order[i + 1]]);
+    if (last_of_key) newest.push_back(order[i]);
+  }
+  std::sort(newest.begin(), newest.end());  // file order: reads at open stay sequential
+
+  std::string out;
+  const auto header = format::encode_file_header(format::kHintMagic, id);
+  out.append(reinterpret_cast<const char*>(header.data()), header.size());
+  for (const std::uint32_t i : newest) {
+    format::HintEntry e = records[i].entry;
+    e.key = key_of(records[i]);
+    format::encode_hint_entry(out, e);
+  }
+  format::HintEntry end;
+  end.type = format::HintType::end;
+  end.offset = reader.valid_end();  // the datafile size this hint describes
+  end.timestamp = newest.size();
+  format::encode_hint_entry(out, end);
+
+  const std::string final_name = filename::hint(id);
+  const std::string temp_name = filename::temp(final_name);
+  if (directory.exists(temp_name)) directory.remove(temp_name);
+  {
+    auto file = directory.create(temp_name, out.size());
+    file->append(format::as_bytes(out));
+    file->seal();  // syncs
+  }
+  directory.rename(temp_name, final_name);
+  directory.sync();
+}
+
+const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
+                  std::uint64_t& count) {
+  format::FileHeader header;
+  const auto status = format::decode_file_header(bytes, header);
+  if (status != format::FileHeaderStatus::ok) return format::describe(status);
+  if (header.magic != format::kHintMagic) return "not a hint file (datafile magic)";
+  if (header.segment_id != id) return "segment id does not match file name";
+  std::span<const std::byte> rest = bytes.subspan(format::kFileHeaderSize);
+  format::HintEntry e;
+  std::size_t size = 0;
+  count = 0;
+  for (;;) {
+    if (rest.empty()) return "no end entry (truncated)";
+    if (const char* reason = format::decode_hint_entry(rest, e, size)) return reason;
+    rest = rest.subspan(size);
+    if (e.type == format::HintType::end) break;
+    if (e.offset < format::kFileHeaderSize || e.offset > data_size ||
+        e.record_size > data_size - e.offset)
+      return "hint entry points outside the datafile";
+    ++count;
+  }
+  if (!rest.empty()) return "bytes after the end entry";
+  if (e.timestamp != count) return "entry count in the end entry does not match";
+  if (e.offset != data_size) return "stale: written for a datafile of another size";
+  return nullptr;
+}
+
+std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
+                                       std::uint64_t data_size, std::string& problem) {
+  const std::string name = filename::hint(id);
+  std::unique_ptr<Segment> file;
+  try {
+    file = directory.open(name, OpenMode::read_only);
+  } catch (const IoError& e) {
+    if (e.error_code() != ENOENT) throw;
+    problem = "no hint file";
+    return std::nullopt;
+  }
+  HintFile out;
+  const std::uint64_t size = file->size();
+  PinnedBytes pinned = file->pin(0, size);
+  if (pinned.keep_alive) {
+    out.keep_alive_ = std::move(pinned.keep_alive);
+    out.bytes_ = pinned.bytes;
+  } else {
+    auto copy = std::make_shared<std::string>(size, '\0');
+    file->read(0, std::as_writable_bytes(std::span(*copy)));
+    out.bytes_ = format::as_bytes(*copy);
+    out.keep_alive_ = std::move(copy);
+  }
+  if (const char* reason = check(out.bytes_, id, data_size, out.count_)) {
+    problem = std::string("hint ") + file->describe() + " ignored: " + reason;
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace pyk::hint

@@ -1,0 +1,63 @@
+// Hint files: a compact index of one sealed datafile that open() replays
+// instead of scanning the datafile (Bitcask's .hint files). Layout in format.h.
+//
+// A hint is only ever an optimisation: one that is missing, stale or damaged
+// is reported by the caller and the datafile is scanned instead.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "core/directory.h"
+#include "core/format.h"
+
+namespace pyk::hint {
+
+// Scans datafile `segment` (segment `id`, sealed: nothing may be appended
+// meanwhile) and writes filename::hint(id) durably: a temp name, sync,
+// rename, directory sync. Lists each key's newest record in the segment,
+// tombstones included (they shadow older segments at replay), in file order.
+// Throws CorruptionError if the datafile is damaged, IoError.
+void write(Directory& directory, std::uint32_t id, const Segment& segment);
+
+// Checks a whole hint file image for segment `id` whose datafile is
+// `data_size` bytes: header, every entry's CRC and bounds, the end entry and
+// its counts. nullptr if valid (`count` gets the entry count), else the reason.
+const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
+                  std::uint64_t& count);
+
+// A hint file held in memory, already checked.
+class HintFile {
+ public:
+  // Loads and checks filename::hint(id). nullopt with `problem` set when it is
+  // missing, damaged or stale; throws only for I/O errors other than a missing file.
+  static std::optional<HintFile> load(Directory& directory, std::uint32_t id,
+                                      std::uint64_t data_size, std::string& problem);
+
+  std::uint64_t entry_count() const { return count_; }
+
+  // fn(const format::HintEntry&) for every entry but the end entry, in file
+  // order. Keys point into this object.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    std::span<const std::byte> rest = bytes_.subspan(format::kFileHeaderSize);
+    format::HintEntry entry;
+    std::size_t size = 0;
+    for (std::uint64_t i = 0; i < count_; ++i) {
+      format::decode_hint_entry(rest, entry, size, /*verify_crc=*/false);  // checked in load()
+      fn(entry);
+      rest = rest.subspan(size);
+    }
+  }
+
+ private:
+  HintFile() = default;
+  std::shared_ptr<const void> keep_alive_;  // owns bytes_: a pinned mapping or a copy
+  std::span<const std::byte> bytes_;
+  std::uint64_t count_ = 0;
+};
+
+}  // namespace pyk::hint

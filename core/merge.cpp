@@ -1,0 +1,263 @@
+// Merge (compaction): copy the live records of sealed segments into new
+// segments, point the keydir at the copies, remove the old segments.
+//
+// Why it is correct, including after a crash at any point:
+// - Outputs take fresh ids but the replay rank of their newest input
+//   (format.h, "Replay order"): they replay after every input and before
+//   every segment written since the merge began. So while inputs and outputs
+//   coexist (a crash before the inputs are removed) replay still ends at each
+//   key's newest record.
+// - An output is written under a .tmp name, sealed (synced), renamed, and the
+//   directory synced before any input is removed.
+// - Inputs are removed oldest first, each removal made durable before the
+//   next: a crash leaves the newest inputs, whose tombstones still shadow
+//   whatever older record survives.
+// - A tombstone is dropped only when every segment older than it is an input
+//   (no older record of its key survives the merge); otherwise it is copied,
+//   or a deleted key would come back.
+// - Online: records are copied under no lock but a brief shared one per
+//   record; the keydir is switched to a copy only if the key still points at
+//   the record copied, so a key written meanwhile keeps its newest value.
+#include <algorithm>
+#include <boost/unordered/unordered_flat_set.hpp>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/hint_file.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+namespace {
+
+struct Input {
+  std::uint32_t id;
+  std::shared_ptr<Segment> segment;
+  // Every older segment is an input too, so no older record of a key survives
+  // the merge: tombstones and expired values can go.
+  bool drops_tombstones;
+};
+
+// A value copied to an output: switched in the keydir if it is still the newest.
+struct Move {
+  std::string key;
+  Location from;
+  Location to;
+};
+
+constexpr std::size_t kFlushBytes = 1 << 20;
+constexpr std::size_t kSwitchChunk = 4096;  // keydir updates per exclusive lock
+
+bool same_record(const Location& a, const Location& b) {
+  return a.segment == b.segment && a.offset == b.offset;
+}
+
+}  // namespace
+
+void Store::Impl::merge() {
+  check_writable();
+  std::lock_guard maintenance(maintenance_mutex_);
+  check_open();
+  std::vector<std::uint32_t> ids;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    std::uint64_t dead = 0;
+    for (const auto& [id, state] : segments_) {
+      if (state.stats.active) continue;
+      ids.push_back(id);
+      dead += state.stats.dead_bytes;
+    }
+    if (dead == 0 && expiring_keys_ == 0) return;  // nothing to reclaim
+  }
+  if (!ids.empty()) merge_segments(ids);
+}
+
+void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
+  // 1. The inputs in replay order, and the rank the outputs take.
+  std::vector<Input> inputs;
+  std::uint32_t output_rank = 0;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    std::vector<const SegmentState*> all;
+    for (const auto& [id, state] : segments_) all.push_back(&state);
+    std::sort(all.begin(), all.end(),
+              [](const SegmentState* a, const SegmentState* b) { return replays_before(*a, *b); });
+    bool prefix = true;
+    for (const SegmentState* state : all) {
+      const bool chosen = std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
+      if (!chosen || state->stats.active) {
+        prefix = false;
+        continue;
+      }
+      inputs.push_back({state->stats.id, state->segment, prefix});
+      output_rank = std::max(output_rank, state->rank);
+    }
+  }
+  if (inputs.empty()) return;
+
+  // 2. Copy.
+  const std::uint64_t now = now_micros();
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::size_t outputs_made = 0;
+  std::shared_ptr<Segment> out;  // the output being written, under its .tmp name
+  std::uint32_t out_id = 0;
+  std::uint64_t out_size = 0;
+  std::string pending;  // encoded records not yet appended to `out`
+  std::vector<Move> moves;
+  std::vector<std::pair<std::string, Location>> expired_keys;
+  boost::unordered_flat_set<std::string> tombstones_copied;
+
+  auto finish_output = [&] {
+    if (!out) return;
+    out->append(format::as_bytes(pending));
+    pending.clear();
+    out->seal();
+    const std::string name = filename::data(out_id);
+    directory_->rename(filename::temp(name), name);
+    // Registered at once: from here on it is part of the store (and of later
+    // merges), even if something below fails.
+    std::shared_ptr<Segment> segment = std::move(out);
+    {
+      std::unique_lock state_lock(state_mutex_);
+      auto& state = segments_[out_id];
+      state.segment = segment;
+      state.rank = output_rank;
+      state.stats.id = out_id;
+      state.stats.bytes = out_size;
+      state.stats.dead_bytes = out_size - format::kFileHeaderSize;
+    }
+    directory_->sync();
+    bytes_out += out_size;
+    ++outputs_made;
+    try {
+      hint::write(*directory_, out_id, *segment);
+    } catch (const std::exception& e) {  // the output is fine without one: scanned at open
+      log("merge: writing hint file of segment " + std::to_string(out_id) + " failed: " + e.what());
+    }
+    // Switch the keydir over, a chunk per exclusive lock so readers never wait long.
+    for (std::size_t i = 0; i < moves.size(); i += kSwitchChunk) {
+      std::unique_lock state_lock(state_mutex_);
+      for (std::size_t j = i; j < std::min(moves.size(), i + kSwitchChunk); ++j) {
+        const Move& m = moves[j];
+        const auto now_at = keydir_.find(m.key);
+        if (!now_at || !same_record(*now_at, m.from)) continue;  // written meanwhile: newer wins
+        keydir_.put(m.key, m.to);
+        auto& from = segments_[m.from.segment].stats;
+        from.live_keys -= 1;
+        from.live_bytes -= m.from.size;
+        from.dead_bytes += m.from.size;
+        auto& to = segments_[m.to.segment].stats;
+        to.live_keys += 1;
+        to.live_bytes += m.to.size;
+        to.dead_bytes -= m.to.size;
+      }
+    }
+    moves.clear();
+  };
+
+  // Appends `r` to the output; `from` is set for a value the keydir should follow.
+  auto copy = [&](const Record& r, const Location* from) {
+    if (out && out_size + r.size() > options_.max_segment_size &&
+        out_size > format::kFileHeaderSize) {
+      finish_output();
+    }
+    if (!out) {
+      out_id = next_segment_id_++;
+      out = directory_->create(filename::temp(filename::data(out_id)), options_.max_segment_size);
+      out->append(format::encode_file_header(format::kDataMagic, out_id, output_rank));
+      out_size = format::kFileHeaderSize;
+    }
+    const Location to{out_id, static_cast<std::uint32_t>(out_size),
+                      static_cast<std::uint32_t>(r.size()), r.header.expiry};
+    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,
+                          r.header.expiry);
+    out_size += r.size();
+    if (pending.size() >= kFlushBytes) {
+      out->append(format::as_bytes(pending));
+      pending.clear();
+    }
+    if (from != nullptr) moves.push_back({std::string(r.key), *from, to});
+  };
+
+  for (const Input& input : inputs) {
+    bytes_in += input.segment->size();
+    RecordReader reader(*input.segment, format::kFileHeaderSize);
+    for (;;) {
+      const auto step = reader.next();
+      if (step == RecordReader::Step::end) break;
+      if (step == RecordReader::Step::damage)  // a sealed segment must be whole
+        throw CorruptionError("merge: " + reader.damage().reason, input.segment->describe(),
+                              reader.damage().offset);
+      const Record& r = reader.record();
+      const Location here{input.id, static_cast<std::uint32_t>(r.offset),
+                          static_cast<std::uint32_t>(r.size()), r.header.expiry};
+      if (r.header.type == format::RecordType::value) {
+        bool live;
+        {
+          std::shared_lock state_lock(state_mutex_);
+          const auto at = keydir_.find(r.key);
+          live = at && same_record(*at, here);
+        }
+        if (!live) continue;  // overwritten or erased
+        // Dropping an expired value is like dropping a tombstone: only safe
+        // if no older record of the key survives. Otherwise it is copied (and
+        // stays expired).
+        if (expired(here, now) && input.drops_tombstones) {
+          expired_keys.emplace_back(std::string(r.key), here);
+          continue;
+        }
+        copy(r, &here);
+      } else if (r.header.type == format::RecordType::tombstone) {
+        if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
+        {
+          std::shared_lock state_lock(state_mutex_);
+          if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
+        }
+        if (!tombstones_copied.emplace(r.key).second) continue;
+        copy(r, nullptr);
+      }  // batch headers: their records were read one by one; a sealed batch is whole
+    }
+  }
+  finish_output();
+
+  // 3. Expired keys go from the keydir (unless written again meanwhile).
+  for (std::size_t i = 0; i < expired_keys.size(); i += kSwitchChunk) {
+    std::unique_lock state_lock(state_mutex_);
+    for (std::size_t j = i; j < std::min(expired_keys.size(), i + kSwitchChunk); ++j) {
+      const auto& [key, from] = expired_keys[j];
+      const auto now_at = keydir_.find(key);
+      if (!now_at || !same_record(*now_at, from)) continue;
+      keydir_.erase(key);
+      --expiring_keys_;
+      auto& st = segments_[from.segment].stats;
+      st.live_keys -= 1;
+      st.live_bytes -= from.size;
+      st.dead_bytes += from.size;
+    }
+  }
+
+  // 4. Remove the inputs, oldest first, each durably before the next.
+  for (const Input& input : inputs) {
+    {
+      std::unique_lock state_lock(state_mutex_);
+      const auto& st = segments_.at(input.id).stats;
+      if (st.live_keys != 0) {
+        // Cannot happen if the keydir and the files agree; keep this and every
+        // newer input rather than lose data.
+        log("merge: segment " + input.segment->describe() + " still holds " +
+            std::to_string(st.live_keys) + " live keys; it and newer inputs are kept");
+        break;
+      }
+      segments_.erase(input.id);
+    }
+    const std::string hint_name = filename::hint(input.id);
+    if (directory_->exists(hint_name)) directory_->remove(hint_name);
+    directory_->remove(filename::data(input.id));
+    directory_->sync();
+  }
+  ++merges_;
+  log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +
+      " bytes) into " + std::to_string(outputs_made) + " (" + std::to_string(bytes_out) +
+      " bytes)");
+}
+
+}  // namespace pyk

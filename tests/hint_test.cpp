@@ -1,0 +1,237 @@
+// Hint files: written for sealed segments, used at open, and ignored (with a
+// report) when missing, stale or damaged.
+#include <boost/test/unit_test.hpp>
+
+#include "backends/memory_directory.h"
+#include "core/crc32c.h"
+#include "core/filename.h"
+#include "core/format.h"
+#include "core/hint_file.h"
+#include "tests/backend_fixtures.h"
+#include "tests/store_helpers.h"
+
+using namespace pyk;
+using namespace pyk::test;
+
+namespace {
+
+// Fills several small segments: overwrites, an erase, a batch. Returns the
+// number of sealed segments (every data file but the newest).
+template <class B>
+std::size_t fill(StoreEnv<B>& env) {
+  env.options.max_segment_size = 4096;
+  auto db = env.open();
+  for (int round = 0; round < 3; ++round)
+    for (int k = 0; k < 40; ++k) db.put("key" + std::to_string(k), value_of(k, round));
+  db.erase("key7");
+  WriteBatch batch;
+  batch.put("batched", "b");
+  batch.erase("key8");
+  db.write(batch);
+  db.close();  // drains the hint writer
+  return ids_of(*env.directory(), filename::Kind::data).size() - 1;
+}
+
+// Rewrites the end entry of a hint so it claims another datafile size.
+template <class B>
+void make_stale(const StoreEnv<B>& env, std::uint32_t id) {
+  std::string bytes = env.read_file(filename::hint(id));
+  auto* end = reinterpret_cast<std::byte*>(bytes.data() + bytes.size() - format::kHintEntryHeaderSize);
+  format::store_le<std::uint64_t>(end + 16, format::load_le<std::uint64_t>(end + 16) + 1);
+  format::store_le<std::uint32_t>(
+      end, crc32c::value(std::span<const std::byte>(end + 4, format::kHintEntryHeaderSize - 4)));
+  env.write_file(filename::hint(id), bytes);
+}
+
+std::size_t count(const std::string& log, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hint_files)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_sealed_segment_gets_a_hint_file, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  BOOST_TEST_REQUIRE(sealed >= 3u);
+  auto data = ids_of(*env.directory(), filename::Kind::data);
+  data.pop_back();  // the active segment is not sealed by rotation
+  BOOST_TEST(ids_of(*env.directory(), filename::Kind::hint) == data,
+             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(*env.directory(), filename::Kind::temp).empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(open_replays_hints_instead_of_scanning, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  std::map<std::string, std::string> scanned;
+  {
+    // Reference contents from a scan of every datafile.
+    for (auto id : ids_of(*env.directory(), filename::Kind::hint))
+      env.directory()->remove(filename::hint(id));
+    auto db = env.open();
+    BOOST_TEST(db.stats().segments_from_hints == 0u);
+    scanned = contents(db);
+  }  // close writes the hints again
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == sealed);
+  BOOST_TEST(contents(db) == scanned);
+  BOOST_TEST(!db.get("key7").has_value());
+  BOOST_TEST(!db.get("key8").has_value());
+  BOOST_TEST(db.get("batched").value() == "b");
+  BOOST_TEST(db.get("key3").value() == value_of(3, 2));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(stats_from_hints_equal_stats_from_scan, B, AllBackends) {
+  StoreEnv<B> env;
+  fill(env);
+  Stats from_hints;
+  {
+    auto db = env.open();
+    from_hints = db.stats();
+  }
+  for (auto id : ids_of(*env.directory(), filename::Kind::hint))
+    env.directory()->remove(filename::hint(id));
+  auto db = env.open();
+  const Stats scanned = db.stats();
+  BOOST_TEST(scanned.segments_from_hints == 0u);
+  BOOST_TEST(from_hints.segments_from_hints > 0u);
+  BOOST_TEST(from_hints.keys == scanned.keys);
+  BOOST_TEST_REQUIRE(from_hints.segments.size() == scanned.segments.size());
+  for (std::size_t i = 0; i < scanned.segments.size(); ++i) {
+    BOOST_TEST_CONTEXT("segment " << scanned.segments[i].id) {
+      BOOST_TEST(from_hints.segments[i].id == scanned.segments[i].id);
+      BOOST_TEST(from_hints.segments[i].live_keys == scanned.segments[i].live_keys);
+      BOOST_TEST(from_hints.segments[i].live_bytes == scanned.segments[i].live_bytes);
+      BOOST_TEST(from_hints.segments[i].dead_bytes == scanned.segments[i].dead_bytes);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    before = contents(db);
+  }
+  env.flip_byte(filename::hint(1), 100);  // inside the first entry
+  env.log.clear();
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == sealed - 1);
+  BOOST_TEST(count(env.log, "checksum mismatch; scanning the datafile") == 1u, env.log);
+  BOOST_TEST(contents(db) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    before = contents(db);
+  }
+  const std::string name = filename::hint(2);
+  env.truncate_file(name, env.read_file(name).size() - 1);
+  env.log.clear();
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == sealed - 1);
+  BOOST_TEST(count(env.log, "0000000002.hint ignored") == 1u, env.log);
+  BOOST_TEST(contents(db) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(stale_hint_is_reported_and_datafile_scanned, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    before = contents(db);
+  }
+  make_stale(env, 1);
+  env.log.clear();
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == sealed - 1);
+  BOOST_TEST(count(env.log, "stale") == 1u, env.log);
+  BOOST_TEST(contents(db) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(missing_hint_is_reported_scanned_and_rewritten, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t sealed = fill(env);
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    before = contents(db);
+  }
+  env.directory()->remove(filename::hint(1));
+  env.log.clear();
+  {
+    auto db = env.open();
+    BOOST_TEST(db.stats().segments_from_hints == sealed - 1);
+    BOOST_TEST(count(env.log, "no hint file") == 1u, env.log);
+    BOOST_TEST(contents(db) == before);
+  }  // the background writer restores the missing hint
+  BOOST_TEST(env.directory()->exists(filename::hint(1)));
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == sealed);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(hint_of_a_sealed_tombstone_keeps_an_older_value_deleted, B,
+                              AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  {
+    auto db = env.open();
+    db.put("doomed", "old value in segment 1");
+    for (int k = 0; db.stats().segments.size() < 2; ++k) db.put("fill" + std::to_string(k), value_of(k, 0));
+    BOOST_TEST(db.erase("doomed"));  // tombstone in segment 2
+    for (int k = 0; db.stats().segments.size() < 3; ++k) db.put("more" + std::to_string(k), value_of(k, 1));
+  }
+  // Segment 2's hint must carry the tombstone, or replay from hints would
+  // leave segment 1's value live.
+  std::string problem;
+  auto loaded = pyk::hint::HintFile::load(*env.directory(), 2, env.read_file(filename::data(2)).size(), problem);
+  BOOST_TEST_REQUIRE(loaded.has_value(), problem);
+  int tombstones = 0;
+  loaded->for_each([&](const format::HintEntry& e) {
+    tombstones += e.type == format::HintType::tombstone && e.key == "doomed";
+  });
+  BOOST_TEST(tombstones == 1);
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints >= 2u);
+  BOOST_TEST(!db.get("doomed").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(hint_check_rejects_every_single_byte_flip) {
+  // The decoder used at open, over a real hint image: no flipped byte passes.
+  auto dir = std::make_shared<MemoryDirectory>();
+  Options options;
+  options.directory = dir;
+  options.max_segment_size = 4096;
+  options.logger = [](std::string_view) {};
+  {
+    auto db = Store::open("mem", options);
+    for (int k = 0; k < 60; ++k) db.put("k" + std::to_string(k), value_of(k, 0));
+  }
+  auto file = dir->open(filename::hint(1), OpenMode::read_only);
+  std::string bytes(file->size(), '\0');
+  file->read(0, std::as_writable_bytes(std::span(bytes)));
+  const auto data_size = dir->open(filename::data(1), OpenMode::read_only)->size();
+  std::uint64_t n = 0;
+  BOOST_TEST_REQUIRE(pyk::hint::check(format::as_bytes(bytes), 1, data_size, n) == nullptr);
+  BOOST_TEST(n > 0u);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] ^= 0x01;
+    BOOST_TEST_CONTEXT("byte " << i) {
+      BOOST_TEST(pyk::hint::check(format::as_bytes(bad), 1, data_size, n) != nullptr);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

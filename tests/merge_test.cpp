@@ -1,0 +1,325 @@
+// Merge: drops dead data, keeps every live key at its newest value (also
+// while other threads write, and after a crash in the middle), and never
+// brings a deleted key back.
+#include <boost/test/unit_test.hpp>
+#include <atomic>
+#include <thread>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/format.h"
+#include "tests/backend_fixtures.h"
+#include "tests/store_helpers.h"
+
+using namespace pyk;
+using namespace pyk::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint32_t active_id(const Store& db) {
+  for (const auto& s : db.stats().segments)
+    if (s.active) return s.id;
+  return 0;
+}
+
+// Writes until the active segment changes (a rotation sealed the old one).
+void write_until_rotation(Store& db, const std::string& prefix, int version = 0) {
+  const std::uint32_t start = active_id(db);
+  for (int k = 0; active_id(db) == start; ++k) db.put(prefix + std::to_string(k), value_of(k, version));
+}
+
+// Keys 0..39 written `rounds` times over small segments, some erased.
+void churn(Store& db, int rounds) {
+  for (int round = 0; round < rounds; ++round)
+    for (int k = 0; k < 40; ++k) db.put("key" + std::to_string(k), value_of(k, round));
+  for (int k = 0; k < 40; k += 5) db.erase("key" + std::to_string(k));
+}
+
+void check_stats_consistent(const Stats& stats) {
+  std::uint64_t live = 0;
+  for (const auto& s : stats.segments) {
+    live += s.live_keys;
+    BOOST_TEST(s.live_bytes + s.dead_bytes + format::kFileHeaderSize == s.bytes,
+               "segment " << s.id);
+  }
+  BOOST_TEST(live == stats.keys);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(merge)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(merge_drops_dead_data_and_keeps_contents, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  std::map<std::string, std::string> before;
+  std::uint64_t disk_before = 0;
+  {
+    auto db = env.open();
+    churn(db, 6);
+    before = contents(db);
+    disk_before = db.stats().disk_bytes;
+    db.merge();
+    const Stats after = db.stats();
+    BOOST_TEST(after.merges == 1u);
+    BOOST_TEST(after.disk_bytes * 3 < disk_before, after.disk_bytes << " vs " << disk_before);
+    BOOST_TEST(contents(db) == before);
+    check_stats_consistent(after);
+    // Every sealed segment now is a merge output with its hint; the old files are gone.
+    const auto data = ids_of(*env.directory(), filename::Kind::data);
+    BOOST_TEST(data.size() == after.segments.size());
+    for (const auto& s : after.segments)
+      if (!s.active) BOOST_TEST(env.directory()->exists(filename::hint(s.id)), s.id);
+  }
+  auto db = env.open();
+  BOOST_TEST(contents(db) == before);
+  BOOST_TEST(db.stats().disk_bytes * 3 < disk_before);
+  BOOST_TEST(db.stats().segments_from_hints > 0u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(stats_after_merge_equal_stats_after_reopen, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  Stats merged;
+  {
+    auto db = env.open();
+    churn(db, 4);
+    db.merge();
+    churn(db, 1);  // and keep writing on top
+    merged = db.stats();
+    check_stats_consistent(merged);
+  }
+  auto db = env.open();
+  const Stats reopened = db.stats();
+  check_stats_consistent(reopened);
+  BOOST_TEST_REQUIRE(merged.segments.size() == reopened.segments.size());
+  for (std::size_t i = 0; i < merged.segments.size(); ++i) {
+    BOOST_TEST_CONTEXT("segment " << merged.segments[i].id) {
+      BOOST_TEST(merged.segments[i].id == reopened.segments[i].id);
+      BOOST_TEST(merged.segments[i].live_keys == reopened.segments[i].live_keys);
+      BOOST_TEST(merged.segments[i].live_bytes == reopened.segments[i].live_bytes);
+      BOOST_TEST(merged.segments[i].dead_bytes == reopened.segments[i].dead_bytes);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(merge_with_nothing_to_do_changes_nothing, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  auto db = env.open();
+  db.merge();  // empty store
+  db.put("a", "1");
+  db.merge();  // only the active segment
+  write_until_rotation(db, "live");  // sealed, but all of it live
+  const auto files = ids_of(*env.directory(), filename::Kind::data);
+  db.merge();
+  BOOST_TEST(db.stats().merges == 0u);
+  BOOST_TEST(ids_of(*env.directory(), filename::Kind::data) == files,
+             boost::test_tools::per_element());
+  BOOST_TEST(db.get("a").value() == "1");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(deleted_key_stays_deleted_after_merge_and_reopen, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  {
+    auto db = env.open();
+    db.put("doomed", "old");
+    write_until_rotation(db, "a");
+    BOOST_TEST(db.erase("doomed"));
+    write_until_rotation(db, "b");
+    db.merge();  // every older segment is merged: the tombstone and the value both go
+    BOOST_TEST(!db.get("doomed").has_value());
+  }
+  auto db = env.open();
+  BOOST_TEST(!db.get("doomed").has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(tombstone_survives_a_merge_that_leaves_its_older_value, B,
+                              AllBackends) {
+  // Segment 1: the value, among live keys (not fragmented, not merged).
+  // Segment 2: the tombstone, among garbage (merged by the trigger).
+  // Dropping the tombstone would bring the value back at the next open.
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  env.options.merge_dead_fraction = 0.6;
+  {
+    auto db = env.open();
+    db.put("doomed", "old");
+    write_until_rotation(db, "live");
+    BOOST_TEST(db.erase("doomed"));
+    const std::uint32_t second = active_id(db);
+    for (int i = 0; active_id(db) == second; ++i) db.put("churn", value_of(i, i));
+    BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges == 1; }));
+    BOOST_TEST(env.directory()->exists(filename::data(1)));  // left alone
+    BOOST_TEST(!env.directory()->exists(filename::data(second)));  // merged away
+    BOOST_TEST(!db.get("doomed").has_value());
+  }
+  auto db = env.open();
+  BOOST_TEST(!db.get("doomed").has_value());
+  BOOST_TEST(db.get("live0").value() == value_of(0, 0));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(expired_keys_are_dropped_by_merge, B, AllBackends) {
+  StoreEnv<B> env;
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.options.max_segment_size = 4096;
+  std::uint64_t disk_before = 0;
+  {
+    auto db = env.open();
+    for (int k = 0; k < 30; ++k) db.put("ttl" + std::to_string(k), value_of(k, 0), 10s);
+    db.put("forever", "yes");
+    write_until_rotation(db, "pad", 0);
+    for (int k = 0; k < 60; ++k) db.erase("pad" + std::to_string(k));
+    write_until_rotation(db, "tail", 0);
+    clock.advance(20s);
+    disk_before = db.stats().disk_bytes;
+    const auto keys_before = db.stats().keys;
+    db.merge();
+    BOOST_TEST(db.stats().keys == keys_before - 30);  // gone from the keydir too
+    BOOST_TEST(db.stats().disk_bytes < disk_before);
+    check_stats_consistent(db.stats());
+  }
+  auto db = env.open();
+  BOOST_TEST(!db.get("ttl3").has_value());
+  BOOST_TEST(db.get("forever").value() == "yes");
+  BOOST_TEST(db.size() == db.stats().keys);  // nothing expired is left to count
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(writers_and_readers_during_merge_keep_newest_values, B,
+                              AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 8192;
+  constexpr int kKeys = 50, kWrites = 6000;
+  std::map<std::string, std::optional<std::string>> expected;  // written by the writer only
+  std::atomic<bool> done{false};
+  std::atomic<int> bad_reads{0};
+  {
+    auto db = env.open();
+    std::thread writer([&] {
+      for (int i = 0; i < kWrites; ++i) {
+        const std::string key = "k" + std::to_string(i % kKeys);
+        if (i % 7 == 0) {
+          db.erase(key);
+          expected[key].reset();
+        } else {
+          db.put(key, "v" + std::to_string(i));
+          expected[key] = "v" + std::to_string(i);
+        }
+      }
+      done = true;
+    });
+    std::thread reader([&] {
+      while (!done) {
+        for (int k = 0; k < kKeys; ++k) {
+          const auto v = db.get("k" + std::to_string(k));
+          if (v && (v->size() < 2 || (*v)[0] != 'v')) ++bad_reads;
+        }
+      }
+    });
+    int merges = 0;
+    while (!done) {
+      db.merge();
+      ++merges;
+    }
+    writer.join();
+    reader.join();
+    db.merge();
+    BOOST_TEST(db.stats().merges > 0u);
+    BOOST_TEST(bad_reads == 0);
+    for (const auto& [key, value] : expected) BOOST_CHECK_MESSAGE(db.get(key) == value, key);
+    check_stats_consistent(db.stats());
+  }
+  auto db = env.open();
+  for (const auto& [key, value] : expected) BOOST_CHECK_MESSAGE(db.get(key) == value, key);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(old_segments_left_beside_merge_output_replay_to_newest_values, B,
+                              AllBackends) {
+  // A crash after the merge output is durable but before its inputs are
+  // removed leaves both. Recreate that directory and open it.
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  std::map<std::string, std::string> old_files;
+  std::map<std::string, std::string> expected;
+  {
+    auto db = env.open();
+    churn(db, 4);
+    for (const auto& s : db.stats().segments)
+      if (!s.active) {
+        old_files[filename::data(s.id)] = env.read_file(filename::data(s.id));
+        if (env.directory()->exists(filename::hint(s.id)))  // written in the background
+          old_files[filename::hint(s.id)] = env.read_file(filename::hint(s.id));
+      }
+    db.merge();
+    // Written after the merge began: must beat the merged copies at replay.
+    db.put("key1", "after merge");
+    db.erase("key2");
+    db.put("key0", "back again");  // erased by churn, now live
+    expected = contents(db);
+  }
+  for (const auto& [name, bytes] : old_files) {
+    BOOST_TEST_REQUIRE(!env.directory()->exists(name), name);
+    env.write_file(name, bytes);
+  }
+  {
+    auto db = env.open();
+    BOOST_TEST(contents(db) == expected);
+    BOOST_TEST(db.get("key1").value() == "after merge");
+    db.merge();  // merging that state again keeps it
+    BOOST_TEST(contents(db) == expected);
+  }
+  auto db = env.open();
+  BOOST_TEST(contents(db) == expected);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(dead_fraction_trigger_merges_in_the_background, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  env.options.merge_dead_fraction = 0.5;
+  std::map<std::string, std::string> expected;
+  {
+    auto db = env.open();
+    for (int round = 0; round < 30; ++round)
+      for (int k = 0; k < 10; ++k) db.put("key" + std::to_string(k), value_of(k, round));
+    BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }));
+    expected = contents(db);
+  }
+  auto db = env.open();
+  BOOST_TEST(contents(db) == expected);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(dead_bytes_trigger_merges_in_the_background, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  env.options.merge_dead_bytes = 2000;
+  auto db = env.open();
+  for (int round = 0; round < 30; ++round)
+    for (int k = 0; k < 10; ++k) db.put("key" + std::to_string(k), value_of(k, round));
+  BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }));
+  BOOST_TEST(db.get("key3").value() == value_of(3, 29));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(no_automatic_merge_by_default, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  auto db = env.open();
+  churn(db, 8);
+  db.close();
+  auto reopened = env.open();
+  BOOST_TEST(reopened.stats().merges == 0u);
+  BOOST_TEST(env.log.find("merged") == std::string::npos, env.log);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(merge_of_a_read_only_store_is_refused, B, AllBackends) {
+  StoreEnv<B> env;
+  { auto db = env.open(); db.put("a", "1"); }
+  Options o = env.options;
+  o.read_only = true;
+  auto db = env.open(o);
+  BOOST_CHECK_THROW(db.merge(), InvalidArgument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
