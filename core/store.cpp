@@ -149,14 +149,19 @@ Location Store::Impl::append_locked(std::string_view encoded) {
 }
 
 void Store::Impl::rotate_locked() {
-  active_->seal();
-  {
-    std::unique_lock state_lock(state_mutex_);
-    segments_[active_id_].stats.active = false;
-  }
-  enqueue({Job::Kind::hint, active_id_});
-  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
-    enqueue({Job::Kind::merge_check, 0});
+  // Already sealed: an earlier rotation failed to start the new segment and
+  // did this part; since then a merge may even have taken the segment away,
+  // so it must not be touched again (segments_[id] would make an empty entry).
+  if (!active_->sealed()) {
+    active_->seal();
+    {
+      std::unique_lock state_lock(state_mutex_);
+      segments_[active_id_].stats.active = false;
+    }
+    enqueue({Job::Kind::hint, active_id_});
+    if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+      enqueue({Job::Kind::merge_check, 0});
+    }
   }
   start_new_segment();
 }
