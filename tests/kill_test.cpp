@@ -1,5 +1,5 @@
-// Real crashes: a forked writer with SyncPolicy::always reports every
-// acknowledged operation through a pipe and is killed with SIGKILL at a random
+// Real crashes: a forked writer with SyncPolicy::always (puts, erases,
+// batches, merges) reports every acknowledged operation through a pipe and is killed with SIGKILL at a random
 // moment (also while opening, rotating or writing a batch); the parent
 // reopens and checks that the store holds exactly the state after the
 // acknowledged operations, or after one more (the one in flight).
@@ -31,7 +31,7 @@ using State = std::map<std::string, std::string>;
 
 // The writer's operations, generated the same way in the child and the parent.
 struct KillOp {
-  enum Kind { put, erase, batch } kind = put;
+  enum Kind { put, erase, batch, merge } kind = put;
   std::vector<std::pair<std::string, std::optional<std::string>>> writes;  // nullopt = erase
 };
 
@@ -41,7 +41,9 @@ class OpSource {
   KillOp next() {
     KillOp op;
     const auto roll = uniform(0, 99);
-    op.kind = roll < 60 ? KillOp::put : roll < 80 ? KillOp::erase : KillOp::batch;
+    op.kind = roll < 60 ? KillOp::put : roll < 78 ? KillOp::erase : roll < 97 ? KillOp::batch
+                                                                              : KillOp::merge;
+    if (op.kind == KillOp::merge) return op;  // changes no key
     const std::uint64_t n = op.kind == KillOp::batch ? uniform(1, 6) : 1;
     for (std::uint64_t i = 0; i < n; ++i) {
       std::string key = "k" + std::to_string(uniform(0, 199));
@@ -88,6 +90,8 @@ void apply_op(State& state, const KillOp& op) {
         db.put(op.writes[0].first, *op.writes[0].second);
       } else if (op.kind == KillOp::erase) {
         db.erase(op.writes[0].first);
+      } else if (op.kind == KillOp::merge) {
+        db.merge();
       } else {
         WriteBatch batch;
         for (const auto& [key, value] : op.writes) {
