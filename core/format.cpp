@@ -111,7 +111,8 @@ void encode_hint_entry(std::string& out, const HintEntry& e) {
   store_le<std::uint64_t>(p + 16, e.offset);
   store_le<std::uint64_t>(p + 24, e.timestamp);
   store_le<std::uint64_t>(p + 32, e.expiry);
-  std::memcpy(p + kHintEntryHeaderSize, e.key.data(), e.key.size());
+  // The end entry has no key: e.key.data() may be null, which memcpy must not get.
+  if (!e.key.empty()) std::memcpy(p + kHintEntryHeaderSize, e.key.data(), e.key.size());
   store_le<std::uint32_t>(
       p, crc32c::value(std::span<const std::byte>(p + 4, kHintEntryHeaderSize - 4 + e.key.size())));
 }
