@@ -58,6 +58,17 @@ int main(int argc, char** argv) {
     write(dir, "flipped_byte", flipped);
     write(dir, "zero_tail", first.substr(0, 400) + std::string(200, '\0'));
   }
+  // Hint files, prefixed with the size of their datafile (hint_fuzz input).
+  for (std::uint32_t id = 1; id <= 3; ++id) {
+    if (!d->exists(filename::hint(id))) continue;
+    const std::string hint = read_all(*d, filename::hint(id));
+    const std::uint64_t data_size = d->open(filename::data(id), OpenMode::read_only)->size();
+    std::string prefix(8, '\0');
+    for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>(data_size >> (8 * i));
+    write(root / "hint", "hint_of_segment_" + std::to_string(id), prefix + hint);
+    write(root / "hint", "torn_hint_of_segment_" + std::to_string(id), prefix + hint.substr(0, hint.size() / 2));
+    write(root / "hint", "stale_hint_of_segment_" + std::to_string(id), std::string(8, '\1') + hint);
+  }
   write(root / "open", "two_segments", first + "|SPLIT|" + second.substr(0, 600));
   write(root / "open", "two_segments_torn_first", first.substr(0, 1000) + "|SPLIT|" + second.substr(0, 300));
   return 0;

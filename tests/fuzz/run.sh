@@ -13,7 +13,7 @@ runs=${PYK_FUZZ_RUNS:-20000}
 out=bin/fuzz
 mkdir -p "$out/obj"
 common=(-std=c++20 -O1 -g -I. -fno-sanitize-recover=all -fsanitize=address,undefined -pthread)
-targets=(record_reader open)
+targets=(record_reader open hint)
 
 fail() { echo "fuzz: FAIL ($*)"; exit 1; }
 
