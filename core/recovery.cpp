@@ -272,6 +272,10 @@ void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std:
 }
 
 void Store::Impl::start_new_segment() {
+  if (unfinished_segment_) {  // see below: must go before a newer segment exists
+    directory_->remove(*unfinished_segment_);
+    unfinished_segment_.reset();
+  }
   const std::uint32_t id = next_segment_id_++;
   const std::string name = filename::data(id);
   std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
@@ -283,11 +287,13 @@ void Store::Impl::start_new_segment() {
   } catch (...) {
     // Take the half-made file back: left behind, it would sit before the
     // next segment with a torn header, which open rejects as corruption.
+    // If removing fails too, the next attempt removes it first (until then
+    // it stays the newest file, which open drops as a torn creation).
     segment.reset();
     try {
       directory_->remove(name);
     } catch (...) {
-      // the original error is the one to report
+      unfinished_segment_ = name;  // the original error is the one to report
     }
     throw;
   }

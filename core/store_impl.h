@@ -143,6 +143,9 @@ class Store::Impl {
   // Where the active segment must be cut back to before the next append: set
   // when a failed append left part of a record and cutting it failed too.
   std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
+  // A segment whose creation failed half-way and could not be removed then;
+  // start_new_segment removes it before making another.
+  std::optional<std::string> unfinished_segment_;  // guarded by write_mutex_
 
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};

@@ -342,6 +342,30 @@ BOOST_AUTO_TEST_CASE(merge_after_failed_rotation_then_rotation_succeeds) {
   BOOST_TEST(again.get("k3").value() == "small");
 }
 
+// Engine bug found by the random crash test (seed 1854): a segment whose
+// creation failed half-way, and whose removal failed too, stayed behind a
+// newer segment (ids are never reused) with a torn header; after a crash
+// the store would not open (CorruptionError).
+BOOST_AUTO_TEST_CASE(half_made_segment_whose_removal_fails_is_removed_later) {
+  FaultyEnv env;
+  {
+    auto db = env.open();
+    const std::string value(1000, 'v');
+    for (int i = 0; i < 3; ++i) db.put("k" + std::to_string(i), value);
+    env.faults().fail_always(FaultOp::sync, EIO);    // the new segment's header
+    env.faults().fail_always(FaultOp::remove, EIO);  // and taking it back
+    expect_io_error([&] { db.put("k3", value); }, EIO);
+    env.faults().heal();
+    db.put("k3", value);
+    db.sync();
+    env.faults().crash_at(0);
+  }
+  env.memory->power_cut({});
+  env.faults().heal();
+  auto db = env.open();
+  for (int i = 0; i < 4; ++i) BOOST_TEST(db.get("k" + std::to_string(i)).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(failed_open_of_a_segment_is_an_io_error) {
   FaultyEnv env;
   env.open().put("a", "1");
