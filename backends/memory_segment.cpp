@@ -101,6 +101,26 @@ void MemoryFile::drop_unsynced() {
   truncate_locked(synced_);
 }
 
+void MemoryFile::power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint64_t seed) {
+  std::lock_guard lock(mu_);
+  keep = std::clamp(keep, synced_, size_);
+  truncate_locked(keep);  // copies a cut chunk, so pinned views keep their bytes
+  scramble = std::min(scramble, keep - synced_);
+  if (scramble > 0) {
+    // Fresh copies of the chunks written over: pinned views keep the old bytes.
+    for (std::uint64_t c = (keep - scramble) / kChunkSize; c <= (keep - 1) / kChunkSize; ++c) {
+      auto fresh = std::make_shared<std::byte[]>(kChunkSize);
+      std::memcpy(fresh.get(), chunks_[c].get(), kChunkSize);
+      chunks_[c] = std::move(fresh);
+    }
+  }
+  for (std::uint64_t offset = keep - scramble; offset < keep; ++offset) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;  // a step of PCG's LCG
+    chunks_[offset / kChunkSize][offset % kChunkSize] = std::byte(seed >> 56);
+  }
+  synced_ = size_;
+}
+
 MemorySegment::MemorySegment(std::shared_ptr<MemoryFile> file, std::string name, bool writable)
     : file_(std::move(file)), name_(std::move(name)), writable_(writable) {}
 

@@ -40,6 +40,10 @@ class MemoryFile {
   void mark_synced();
   std::uint64_t synced_size() const;
   void drop_unsynced();  // truncate(synced_size())
+  // Power loss that kept `keep` bytes (>= synced_size()), the last `scramble`
+  // of them overwritten with bytes derived from `seed`; all of it then counts
+  // as synced.
+  void power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint64_t seed);
 
   const std::string& label() const { return label_; }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -100,12 +101,31 @@ void MmapSegment::reserve(std::uint64_t end) {
   allocated_ = target;
 }
 
+namespace {
+
+// Copies front to back, 16 bytes at a time, with a compiler barrier between
+// steps. If the process dies mid-append (SIGKILL), the bytes in the shared
+// mapping are then a prefix of `data`. memcpy gives no such order (glibc may
+// store the end first): a killed writer left a batch whose header was still
+// zero but whose records were complete, which recovery must reject as damage
+// in the middle of the segment. No record fits in 16 bytes.
+void copy_in_order(std::byte* out, const std::byte* in, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    std::memcpy(out + i, in + i, 16);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  std::memcpy(out + i, in + i, n - i);
+}
+
+}  // namespace
+
 std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
   backend::check_writable(writable_, sealed_.load(), path_);
   const std::uint64_t offset = size_.load(std::memory_order_relaxed);
   if (data.empty()) return offset;
   reserve(offset + data.size());
-  std::memcpy(base_.load(std::memory_order_relaxed) + offset, data.data(), data.size());
+  copy_in_order(base_.load(std::memory_order_relaxed) + offset, data.data(), data.size());
   size_.store(offset + data.size(), std::memory_order_release);
   return offset;
 }

@@ -59,6 +59,7 @@ void encode_record(std::string& out, RecordType type, std::string_view key,
   store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(value.size()));
   store_le<std::uint64_t>(p + 16, timestamp);
   store_le<std::uint64_t>(p + 24, expiry);
+  // A batch header has no key: key.data() may be null, which memcpy must not get.
   if (!key.empty()) std::memcpy(p + kRecordHeaderSize, key.data(), key.size());
   if (!value.empty()) std::memcpy(p + kRecordHeaderSize + key.size(), value.data(), value.size());
   const std::size_t total = kRecordHeaderSize + key.size() + value.size();
@@ -110,6 +111,7 @@ void encode_hint_entry(std::string& out, const HintEntry& e) {
   store_le<std::uint64_t>(p + 16, e.offset);
   store_le<std::uint64_t>(p + 24, e.timestamp);
   store_le<std::uint64_t>(p + 32, e.expiry);
+  // The end entry has no key: e.key.data() may be null, which memcpy must not get.
   if (!e.key.empty()) std::memcpy(p + kHintEntryHeaderSize, e.key.data(), e.key.size());
   store_le<std::uint32_t>(
       p, crc32c::value(std::span<const std::byte>(p + 4, kHintEntryHeaderSize - 4 + e.key.size())));

@@ -236,6 +236,10 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   }
 
   // 4. Remove the inputs, oldest first, each durably before the next.
+  // First make durable every write so far: a record left out as overwritten
+  // may be shadowed only by a newer one that is still unsynced in the active
+  // segment, and a power cut must not lose both.
+  sync();
   for (const Input& input : inputs) {
     {
       std::unique_lock state_lock(state_mutex_);

@@ -2,6 +2,7 @@
 // newest (from its hint file when it has a good one), and cut a torn tail off
 // the newest one.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <optional>
 
@@ -95,6 +96,23 @@ void Store::Impl::open() {
   open_ = true;
 }
 
+namespace {
+
+// True if every byte of `segment` from `offset` on is zero (or there are none).
+bool zero_from(const Segment& segment, std::uint64_t offset) {
+  std::array<std::byte, 64 * 1024> buffer;
+  for (std::uint64_t at = offset; at < segment.size();) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), segment.size() - at));
+    segment.read(at, std::span(buffer).first(n));
+    if (!std::all_of(buffer.begin(), buffer.begin() + n, [](std::byte b) { return b == std::byte{0}; }))
+      return false;
+    at += n;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
   auto segment = directory_->open(filename::data(id), OpenMode::read_only);
   std::array<std::byte, format::kFileHeaderSize> bytes{};
@@ -122,10 +140,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   if (status != format::FileHeaderStatus::ok || header.magic != format::kDataMagic ||
       header.segment_id != id) {
     // A crash right after creating the newest segment can leave its header
-    // torn; it cannot hold any record yet.
-    const bool torn_creation = is_newest && status != format::FileHeaderStatus::bad_magic &&
-                               status != format::FileHeaderStatus::bad_version &&
-                               segment->size() <= format::kFileHeaderSize;
+    // torn or unwritten; it cannot hold any record yet. On mmap the file is
+    // then zero-filled preallocated space, longer than a header.
+    const bool unwritten = std::all_of(header_bytes.begin(), header_bytes.begin() + header_present,
+                                       [](std::byte b) { return b == std::byte{0}; });
+    const bool torn_creation =
+        is_newest &&
+        (unwritten || (status != format::FileHeaderStatus::bad_magic &&
+                       status != format::FileHeaderStatus::bad_version)) &&
+        zero_from(*segment, format::kFileHeaderSize);
     if (!torn_creation) {
       const char* why = status != format::FileHeaderStatus::ok ? format::describe(status)
                         : header.magic != format::kDataMagic   ? "hint file where a datafile belongs"
@@ -263,13 +286,31 @@ void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std:
 }
 
 void Store::Impl::start_new_segment() {
+  if (unfinished_segment_) {  // see below: must go before a newer segment exists
+    directory_->remove(*unfinished_segment_);
+    unfinished_segment_.reset();
+  }
   const std::uint32_t id = next_segment_id_++;
   const std::string name = filename::data(id);
   std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
-  const auto header = format::encode_file_header(format::kDataMagic, id);
-  segment->append(header);
-  segment->sync();
-  directory_->sync();  // the new file's directory entry must survive a crash too
+  try {
+    const auto header = format::encode_file_header(format::kDataMagic, id);
+    segment->append(header);
+    segment->sync();
+    directory_->sync();  // the new file's directory entry must survive a crash too
+  } catch (...) {
+    // Take the half-made file back: left behind, it would sit before the
+    // next segment with a torn header, which open rejects as corruption.
+    // If removing fails too, the next attempt removes it first (until then
+    // it stays the newest file, which open drops as a torn creation).
+    segment.reset();
+    try {
+      directory_->remove(name);
+    } catch (...) {
+      unfinished_segment_ = name;  // the original error is the one to report
+    }
+    throw;
+  }
   std::unique_lock state_lock(state_mutex_);
   auto& state = segments_[id];
   state.segment = segment;

@@ -127,25 +127,53 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
 }
 
 Location Store::Impl::append_locked(std::string_view encoded) {
+  if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
+    active_->truncate(*torn_end_);
+    torn_end_.reset();
+  }
   const std::uint64_t start = active_->size();
-  if (start > format::kFileHeaderSize && start + encoded.size() > options_.max_segment_size) {
+  // A sealed active segment: the rotation that sealed it failed to start a new one.
+  if (active_->sealed() ||
+      (start > format::kFileHeaderSize && start + encoded.size() > options_.max_segment_size)) {
     rotate_locked();
   }
-  const std::uint64_t offset = active_->append(format::as_bytes(encoded));
+  const std::uint64_t before = active_->size();
+  std::uint64_t offset;
+  try {
+    offset = active_->append(format::as_bytes(encoded));
+  } catch (...) {
+    // A backend may land part of a failed append (a short write). Cut it off,
+    // or the next record would follow bytes that recovery rejects as damage
+    // in the middle of the segment. If that fails too, the next append
+    // retries before writing anything.
+    if (active_->size() != before) {
+      try {
+        active_->truncate(before);
+      } catch (...) {
+        torn_end_ = before;
+      }
+    }
+    throw;
+  }
   ++appended_sequence_;
   return Location{active_id_, static_cast<std::uint32_t>(offset),
                   static_cast<std::uint32_t>(encoded.size()), 0};
 }
 
 void Store::Impl::rotate_locked() {
-  active_->seal();
-  {
-    std::unique_lock state_lock(state_mutex_);
-    segments_[active_id_].stats.active = false;
-  }
-  enqueue({Job::Kind::hint, active_id_});
-  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
-    enqueue({Job::Kind::merge_check, 0});
+  // Already sealed: an earlier rotation failed to start the new segment and
+  // did this part; since then a merge may even have taken the segment away,
+  // so it must not be touched again (segments_[id] would make an empty entry).
+  if (!active_->sealed()) {
+    active_->seal();
+    {
+      std::unique_lock state_lock(state_mutex_);
+      segments_[active_id_].stats.active = false;
+    }
+    enqueue({Job::Kind::hint, active_id_});
+    if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+      enqueue({Job::Kind::merge_check, 0});
+    }
   }
   start_new_segment();
 }

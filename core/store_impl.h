@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <thread>
 
@@ -147,6 +148,13 @@ class Store::Impl {
   std::shared_ptr<Segment> active_;
   std::uint32_t active_id_ = 0;
   std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
+  // Where the active segment must be cut back to before the next append: set
+  // when a failed append left part of a record and cutting it failed too.
+  std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
+  // A segment whose creation failed half-way and could not be removed then;
+  // start_new_segment removes it before making another.
+  std::optional<std::string> unfinished_segment_;  // guarded by write_mutex_
+
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
 

@@ -1,0 +1,218 @@
+// Real crashes: a forked writer with SyncPolicy::always (puts, erases,
+// batches, merges) reports every acknowledged operation through a pipe and is killed with SIGKILL at a random
+// moment (also while opening, rotating or writing a batch); the parent
+// reopens and checks that the store holds exactly the state after the
+// acknowledged operations, or after one more (the one in flight).
+//   suite sigkill; PYK_KILL_ROUNDS=N rounds per backend (default 25)
+#include <boost/test/unit_test.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+#include "tests/backend_fixtures.h"
+
+using namespace pyk;
+using namespace pyk::test;
+
+namespace {
+
+using State = std::map<std::string, std::string>;
+
+// The writer's operations, generated the same way in the child and the parent.
+struct KillOp {
+  enum Kind { put, erase, batch, merge } kind = put;
+  std::vector<std::pair<std::string, std::optional<std::string>>> writes;  // nullopt = erase
+};
+
+class OpSource {
+ public:
+  explicit OpSource(std::uint64_t seed) : rng_(seed), seed_(seed) {}
+  KillOp next() {
+    KillOp op;
+    const auto roll = uniform(0, 99);
+    op.kind = roll < 60 ? KillOp::put : roll < 78 ? KillOp::erase : roll < 97 ? KillOp::batch
+                                                                              : KillOp::merge;
+    if (op.kind == KillOp::merge) return op;  // changes no key
+    const std::uint64_t n = op.kind == KillOp::batch ? uniform(1, 6) : 1;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::string key = "k" + std::to_string(uniform(0, 199));
+      if (op.kind == KillOp::erase || (op.kind == KillOp::batch && uniform(0, 3) == 0)) {
+        op.writes.emplace_back(std::move(key), std::nullopt);
+      } else {
+        std::string value = std::to_string(seed_) + "." + std::to_string(count_++) + ":";
+        value.resize(value.size() + uniform(0, 600), char('a' + count_ % 26));
+        op.writes.emplace_back(std::move(key), std::move(value));
+      }
+    }
+    return op;
+  }
+
+ private:
+  std::uint64_t uniform(std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng_);
+  }
+  std::mt19937_64 rng_;
+  std::uint64_t seed_;
+  std::uint64_t count_ = 0;
+};
+
+void apply_op(State& state, const KillOp& op) {
+  for (const auto& [key, value] : op.writes) {
+    if (value) {
+      state[key] = *value;
+    } else {
+      state.erase(key);
+    }
+  }
+}
+
+// The child: writes until killed (or done), acknowledging each operation.
+// Only the store and write(2); never returns.
+[[noreturn]] void run_writer(const std::string& path, Options options, std::uint64_t seed,
+                             std::uint32_t ops, int ack_fd) {
+  try {
+    Store db = Store::open(path, options);
+    OpSource source(seed);
+    for (std::uint32_t i = 0; i < ops; ++i) {
+      const KillOp op = source.next();
+      if (op.kind == KillOp::put) {
+        db.put(op.writes[0].first, *op.writes[0].second);
+      } else if (op.kind == KillOp::erase) {
+        db.erase(op.writes[0].first);
+      } else if (op.kind == KillOp::merge) {
+        db.merge();
+      } else {
+        WriteBatch batch;
+        for (const auto& [key, value] : op.writes) {
+          if (value) {
+            batch.put(key, *value);
+          } else {
+            batch.erase(key);
+          }
+        }
+        db.write(batch);
+      }
+      if (::write(ack_fd, &i, sizeof i) != sizeof i) ::_exit(4);
+    }
+    db.close();
+  } catch (...) {
+    ::_exit(3);
+  }
+  ::_exit(0);
+}
+
+State read_state(const Store& db) {
+  State out;
+  db.for_each([&](std::string_view k, std::string_view v) { out.emplace(k, v); });
+  return out;
+}
+
+std::string diff(const State& got, const State& want) {
+  for (const auto& [k, v] : want) {
+    auto it = got.find(k);
+    if (it == got.end()) return "key " + k + " is missing";
+    if (it->second != v) return "key " + k + " holds " + it->second.substr(0, 20) + ", not " + v.substr(0, 20);
+  }
+  for (const auto& [k, v] : got)
+    if (!want.contains(k)) return "key " + k + " should not be there";
+  return "";
+}
+
+template <class Backend>
+void kill_rounds() {
+  const char* text = std::getenv("PYK_KILL_ROUNDS");
+  const int rounds = text && *text ? std::atoi(text) : 25;
+  StoreEnv<Backend> env;
+  Options options = env.options;
+  options.sync = SyncPolicy::always;
+  options.max_segment_size = 8192;  // rotate every few operations
+  std::mt19937_64 rng(0xC0FFEE);
+  State state;  // what the store held when the round started
+  std::uint64_t acked_total = 0, in_flight_landed = 0, finished = 0;
+  for (int round = 0; round < rounds; ++round) {
+    const std::uint64_t seed = 1000 + round;
+    const std::uint32_t max_ops = 3000;  // 12 KB of acks: never blocks on the pipe
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    BOOST_TEST_REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      run_writer(env.dir.str(), options, seed, max_ops, fds[1]);
+    }
+    ::close(fds[1]);
+    // Kill at a random moment: sometimes while it opens, mostly while it writes.
+    const auto delay = std::chrono::microseconds(
+        std::uniform_int_distribution<int>(0, 100)(rng) < 15
+            ? std::uniform_int_distribution<int>(0, 2000)(rng)
+            : std::uniform_int_distribution<int>(2000, 40000)(rng));
+    std::this_thread::sleep_for(delay);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+    std::vector<std::uint32_t> acks;
+    std::uint32_t ack;
+    while (::read(fds[0], &ack, sizeof ack) == sizeof ack) acks.push_back(ack);
+    ::close(fds[0]);
+    const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    BOOST_TEST_REQUIRE((killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0)),
+                       "round " << round << ": writer failed, status " << status);
+    finished += !killed;
+    for (std::size_t i = 0; i < acks.size(); ++i) BOOST_TEST_REQUIRE(acks[i] == i);
+    acked_total += acks.size();
+
+    // The acknowledged prefix, and the same plus the operation in flight.
+    OpSource source(seed);
+    State acked = state;
+    for (std::size_t i = 0; i < acks.size(); ++i) apply_op(acked, source.next());
+    State with_next = acked;
+    if (acks.size() < max_ops) apply_op(with_next, source.next());
+
+    try {
+      Store db = Store::open(env.dir.str(), options);  // (3) opens without error
+      const State got = read_state(db);
+      const std::string d1 = diff(got, acked);
+      if (!d1.empty() && !diff(got, with_next).empty()) {
+        BOOST_ERROR("round " << round << " (" << acks.size() << " acks, killed after "
+                             << delay.count() << " us): " << d1);
+        return;
+      }
+      in_flight_landed += !d1.empty();
+      state = got;
+      db.close();
+    } catch (const Error& e) {
+      // Keep the evidence: TempDir removes the store when the test ends.
+      const auto kept = std::filesystem::temp_directory_path() /
+                        ("pyk-kill-failure-" + std::string(Backend::name));
+      std::error_code ignored;
+      std::filesystem::remove_all(kept, ignored);
+      std::filesystem::copy(env.dir.path(), kept, ignored);
+      BOOST_ERROR("round " << round << ": reopen failed: " << e.what() << "\nstore kept in "
+                           << kept.string() << "\n" << env.log);
+      return;
+    }
+  }
+  std::cout << "kill (" << Backend::name << "): " << rounds << " SIGKILL rounds, " << acked_total
+            << " acknowledged operations checked, " << in_flight_landed
+            << " in-flight operations found applied, " << finished << " writers finished first\n";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sigkill)
+
+BOOST_AUTO_TEST_CASE(sigkilled_writer_keeps_acknowledged_writes_file) { kill_rounds<FileBackend>(); }
+BOOST_AUTO_TEST_CASE(sigkilled_writer_keeps_acknowledged_writes_mmap) { kill_rounds<MmapBackend>(); }
+
+BOOST_AUTO_TEST_SUITE_END()
