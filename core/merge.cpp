@@ -240,9 +240,13 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   // may be shadowed only by a newer one that is still unsynced in the active
   // segment, and a power cut must not lose both.
   sync();
+  // An input is forgotten only once its removal is durable: while its file
+  // may still be on disk (a removal or the directory sync failed) it must keep
+  // counting as older data, or a later merge would drop tombstones that still
+  // shadow its records. A later merge retries the removal.
   for (const Input& input : inputs) {
     {
-      std::unique_lock state_lock(state_mutex_);
+      std::shared_lock state_lock(state_mutex_);
       const auto& st = segments_.at(input.id).stats;
       if (st.live_keys != 0) {
         // Cannot happen if the keydir and the files agree; keep this and every
@@ -251,12 +255,13 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
             std::to_string(st.live_keys) + " live keys; it and newer inputs are kept");
         break;
       }
-      segments_.erase(input.id);
     }
-    const std::string hint_name = filename::hint(input.id);
-    if (directory_->exists(hint_name)) directory_->remove(hint_name);
-    directory_->remove(filename::data(input.id));
+    for (const std::string& name : {filename::hint(input.id), filename::data(input.id)}) {
+      if (directory_->exists(name)) directory_->remove(name);
+    }
     directory_->sync();
+    std::unique_lock state_lock(state_mutex_);
+    segments_.erase(input.id);
   }
   ++merges_;
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +
