@@ -79,5 +79,19 @@ else
 fi
 run_script install tests/install_test.sh
 
+if [ -z "${PYK_QUICK:-}" ]; then
+  # Each libFuzzer target (datafile reader, Store::open, hint files) counts as one test.
+  echo "== fuzz: tests/fuzz/run.sh (${PYK_FUZZ_RUNS:-20000} inputs per target)"
+  tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
+  fuzz_status=$?
+  p=$(grep -c '_fuzz: ok' "$log_dir/fuzz.log")
+  f=$(grep -c '_fuzz: CRASHED' "$log_dir/fuzz.log")
+  if [ "$fuzz_status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  [ "$f" -eq 0 ] || tail -n 40 "$log_dir/fuzz.log"
+  echo "== fuzz: $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
