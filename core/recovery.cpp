@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/hint_file.h"
+#include "core/replay_order.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -32,21 +33,18 @@ void Store::Impl::open() {
                                     options_.create_if_missing && !options_.read_only);
   if (!options_.read_only) lock_ = directory_->lock(std::string(filename::kLock));
 
-  std::vector<std::uint32_t> ids;
   for (const auto& name : directory_->list()) {
-    const auto parsed = filename::parse(name);
-    if (parsed.kind == filename::Kind::data) ids.push_back(parsed.segment_id);
     // Leftovers of an interrupted merge or hint write: never referenced by the keydir.
-    if (parsed.kind == filename::Kind::temp && !options_.read_only) {
+    if (filename::parse(name).kind == filename::Kind::temp && !options_.read_only) {
       directory_->remove(name);
       log("removed unfinished file " + name);
     }
   }
   // Replay in (rank, id) order: a merge output replays right after its
   // inputs, before anything written since (format.h, "Replay order").
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // rank, id
-  for (const std::uint32_t id : ids) order.emplace_back(read_rank(id), id);
-  std::sort(order.begin(), order.end());
+  const std::vector<ReplayPosition> order = replay_order(*directory_);
+  std::vector<std::uint32_t> ids;
+  for (const auto& position : order) ids.push_back(position.id);
   if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
   // Size the keydir once: growing it rehashes every key, reading each back
   // from the arena (most of the time of a large open).
@@ -54,7 +52,7 @@ void Store::Impl::open() {
   for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
   keydir_.reserve(hinted_keys);
   for (std::size_t i = 0; i < order.size(); ++i) {
-    load_segment(order[i].second, i + 1 == order.size());
+    load_segment(order[i].id, i + 1 == order.size());
   }
   // Dead bytes follow from the rest; hint-loaded segments never saw theirs.
   for (auto& [id, state] : segments_) {
@@ -68,7 +66,7 @@ void Store::Impl::open() {
     // Only a segment opened for appending qualifies: not a merge output, not
     // a torn creation that got removed, not one sealed with a hint at close.
     SegmentState* newest = nullptr;
-    if (!order.empty() && segments_.count(order.back().second)) newest = &segments_[order.back().second];
+    if (!order.empty() && segments_.count(order.back().id)) newest = &segments_[order.back().id];
     const bool opened_writable = newest && newest->rank == newest->stats.id;
     if (opened_writable && !newest->hinted &&
         newest->segment->size() < options_.max_segment_size) {
@@ -114,13 +112,7 @@ bool zero_from(const Segment& segment, std::uint64_t offset) {
 }  // namespace
 
 std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
-  auto segment = directory_->open(filename::data(id), OpenMode::read_only);
-  std::array<std::byte, format::kFileHeaderSize> bytes{};
-  if (segment->size() < bytes.size()) return id;  // load_segment judges the damage
-  segment->read(0, bytes);
-  format::FileHeader header;
-  if (format::decode_file_header(bytes, header) != format::FileHeaderStatus::ok) return id;
-  return header.merge_rank != 0 ? header.merge_rank : id;
+  return read_replay_rank(*directory_, id);  // load_segment judges a damaged header
 }
 
 void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
@@ -165,7 +157,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   auto& state = segments_[id];
   state.segment = segment;
   state.stats.id = id;
-  state.rank = header.merge_rank != 0 ? header.merge_rank : id;
+  state.rank = replay_rank(header, id);
 
   // The newest segment has a hint only if a clean close sealed it (see
   // Impl::close); its size then matches exactly, so there is no torn tail.

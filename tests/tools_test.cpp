@@ -2,13 +2,16 @@
 // the Python pyk reader, export/import.
 #include <boost/crc.hpp>
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/filename.h"
 #include "core/format.h"
+#include "core/hint_file.h"
 #include "core/store.h"
 #include "tests/temp_dir.h"
 #include "tools/lib/dump.h"
@@ -83,6 +86,75 @@ std::string python_record(std::string_view key, std::string_view value, bool del
   format::store_le<std::uint32_t>(p + 20, char_lengths ? chars(value) : value.size());
   return out + std::string(key) + std::string(value);
 }
+
+
+// A merged store whose replay order is not id order (format.h, "Replay
+// order"): the merge output has the highest id but the rank of its newest
+// input, and the segment that was active during the merge (a lower id) holds
+// newer records of the same keys, written after the merge.
+struct MergedStore {
+  test::TempDir dir;
+  std::map<std::string, std::optional<std::string>> truth;  // Store::get of every key
+  std::string output;                                       // the merge output's datafile
+  static constexpr int kKeys = 40;
+  static std::string key(int k) { return "k" + std::to_string(k); }
+  static Options quiet_reader() {
+    Options o;
+    o.read_only = true;
+    o.logger = [](std::string_view) {};
+    return o;
+  }
+  MergedStore() {
+    Options options;
+    options.max_segment_size = 4096;
+    options.logger = [](std::string_view) {};
+    auto db = Store::open(dir.str(), options);
+    for (int round = 0; round < 2; ++round)
+      for (int k = 0; k < kKeys; ++k) db.put(key(k), "round" + std::to_string(round) + std::string(60, 'x'));
+    db.erase("k3");
+    // Seal the segment holding round 1 so the merge copies it.
+    for (int i = 0; i < 45; ++i) db.put("filler", std::string(60, 'f'));
+    db.merge();
+    for (int k = 0; k < 10; ++k) db.put(key(k), "after-merge-" + std::to_string(k));
+    db.erase("k5");
+    BOOST_REQUIRE(db.stats().merges == 1u);
+    db.close();
+    auto ro = Store::open(dir.str(), quiet_reader());
+    std::vector<std::uint32_t> ids;
+    for (const auto& g : ro.stats().segments) ids.push_back(g.id);
+    // The scenario: some segment replays after one with a higher id.
+    BOOST_REQUIRE(!std::is_sorted(ids.begin(), ids.end()));
+    output = filename::data(*std::max_element(ids.begin(), ids.end()));
+    for (int k = 0; k < kKeys; ++k) truth[key(k)] = ro.get(key(k));
+    truth["filler"] = ro.get("filler");
+    BOOST_REQUIRE(*truth["k0"] == "after-merge-0");
+    BOOST_REQUIRE(!truth["k5"]);
+  }
+  std::string path(const std::string& name) const { return (dir.path() / name).string(); }
+  std::string read(const std::string& name) const {
+    return read_all(*open_directory("file", dir.str(), false), name);
+  }
+  void write(const std::string& name, const std::string& bytes) const {
+    std::ofstream out(path(name), std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  std::string hint() const { return output.substr(0, output.size() - 5) + ".hint"; }
+  FsckReport check(bool repair = false) const { return fsck_path(dir.str(), {repair}); }
+  const Finding* find(const FsckReport& r, const std::string& kind) const {
+    for (const auto& f : r.findings)
+      if (f.kind == kind) return &f;
+    return nullptr;
+  }
+  std::map<std::string, std::string> snapshot() const {
+    std::map<std::string, std::string> all;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+      if (e.is_regular_file()) {
+        std::ifstream in(e.path(), std::ios::binary);
+        all[e.path().string()] = std::string(std::istreambuf_iterator<char>(in), {});
+      }
+    return all;
+  }
+};
 
 }  // namespace
 
@@ -302,6 +374,182 @@ BOOST_AUTO_TEST_CASE(NotAPythonFileNeverCrashes) {
     int steps = 0;
     while (reader.next() != python_pyk::Reader::Step::end) BOOST_TEST(++steps < 1000);
   }
+}
+
+BOOST_AUTO_TEST_CASE(ExportAfterMergeGivesWhatGetGives) {
+  MergedStore s;
+  std::stringstream lines;
+  export_store(*open_directory("file", s.dir.str(), false), lines);
+  test::TempDir other;
+  auto copy = Store::open(other.str());
+  import_jsonl(copy, lines);
+  for (const auto& [key, value] : s.truth) BOOST_TEST_CONTEXT(key) { BOOST_TEST((copy.get(key) == value)); }
+  BOOST_TEST(copy.size() == std::size_t(std::count_if(s.truth.begin(), s.truth.end(),
+                                                      [](const auto& kv) { return kv.second.has_value(); })));
+}
+
+BOOST_AUTO_TEST_CASE(DumpLiveAfterMergeShowsWhatGetGives) {
+  MergedStore s;
+  DumpOptions live;
+  live.live = true;
+  std::ostringstream out;
+  const auto summary = dump_path(s.dir.str(), live, out);
+  std::uint64_t present = 0;
+  for (const auto& [key, value] : s.truth) BOOST_TEST_CONTEXT(key) {
+    if (value) {
+      ++present;
+      BOOST_TEST(out.str().find("key=\"" + key + "\" value=\"" + *value + "\"") != std::string::npos);
+    } else {
+      BOOST_TEST(out.str().find("key=\"" + key + "\"") == std::string::npos);
+    }
+  }
+  BOOST_TEST(summary.records == present);
+}
+
+BOOST_AUTO_TEST_CASE(FsckTakesTheNewestSegmentInReplayOrder) {
+  MergedStore s;
+  const auto clean = s.check();
+  BOOST_TEST(clean.problems() == 0u);
+  // Garbage after the merge output (highest id, not the newest): open refuses.
+  const std::string original = s.read(s.output);
+  s.write(s.output, original + std::string(50, 'g'));
+  BOOST_CHECK_THROW(Store::open(s.dir.str(), MergedStore::quiet_reader()), CorruptionError);
+  const auto report = s.check();
+  const Finding* tail = s.find(report, "torn_tail");
+  BOOST_REQUIRE(tail);
+  BOOST_TEST(tail->file == s.output);
+  BOOST_TEST(tail->detail.find("not the newest segment") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(RepairOfAMergeOutputKeepsItsMergeRank) {
+  MergedStore s;
+  std::string bytes = s.read(s.output);
+  format::FileHeader before;
+  BOOST_REQUIRE(format::decode_file_header(format::as_bytes(bytes), before) == format::FileHeaderStatus::ok);
+  BOOST_REQUIRE(before.merge_rank != 0u);
+  bytes[32 + 33] ^= 0x40;  // the first record's key: a damaged region, salvaged around
+  s.write(s.output, bytes);
+  const auto report = s.check(true);
+  BOOST_TEST(s.find(report, "damaged_region"));
+  BOOST_TEST(s.check().problems() == 0u);
+  format::FileHeader after;
+  BOOST_REQUIRE(format::decode_file_header(format::as_bytes(s.read(s.output)), after) == format::FileHeaderStatus::ok);
+  BOOST_TEST(after.merge_rank == before.merge_rank);
+  auto db = Store::open(s.dir.str(), Options{.read_only = true});
+  int lost = 0;
+  for (const auto& [key, value] : s.truth) BOOST_TEST_CONTEXT(key) {
+    const auto got = db.get(key);
+    if (got != value) {
+      ++lost;
+      BOOST_TEST(!got);  // only the damaged record's key may be gone, never an old value back
+    }
+  }
+  BOOST_TEST(lost <= 1);
+}
+
+BOOST_AUTO_TEST_CASE(DumpOfAHintFileShowsEveryEntry) {
+  MergedStore s;
+  std::uint64_t entries = 0;
+  BOOST_REQUIRE(!hint::check(format::as_bytes(s.read(s.hint())), filename::parse(s.hint()).segment_id,
+                             fs::file_size(s.path(s.output)), entries));
+  std::ostringstream text;
+  const auto summary = dump_path(s.path(s.hint()), {}, text);
+  BOOST_TEST(summary.bad_regions == 0u);
+  BOOST_TEST(summary.records == entries + 1);  // and the end entry
+  BOOST_TEST(text.str().find(" hint-value key=\"k20\" record=" + s.output + "@") != std::string::npos);
+  BOOST_TEST(text.str().find("hint check against " + s.output + ": ok, " + std::to_string(entries) + " entries") !=
+             std::string::npos);
+  DumpOptions json;
+  json.json = true;
+  std::ostringstream lines;
+  dump_path(s.path(s.hint()), json, lines);
+  BOOST_TEST(lines.str().find("\"type\":\"hint\",\"entry\":\"value\",\"key\":\"k20\",\"datafile\":") != std::string::npos);
+  BOOST_TEST(lines.str().find("\"crc_ok\":true") != std::string::npos);
+  BOOST_TEST(lines.str().find("\"hint_check\":\"ok\"") != std::string::npos);
+  // A store dump shows hints only when asked; an import skips their lines.
+  DumpOptions with_hints = json;
+  with_hints.hints = true;
+  std::stringstream store_lines, plain_lines;
+  dump_path(s.dir.str(), json, plain_lines);
+  dump_path(s.dir.str(), with_hints, store_lines);
+  BOOST_TEST(plain_lines.str().find("\"type\":\"hint\"") == std::string::npos);
+  BOOST_TEST(store_lines.str().find("\"type\":\"hint\"") != std::string::npos);
+  test::TempDir other;
+  auto copy = Store::open(other.str());
+  BOOST_TEST(import_jsonl(copy, store_lines).skipped > entries);
+  // A flipped entry shows as crc=BAD and the dump counts the damage.
+  std::string bytes = s.read(s.hint());
+  bytes[32 + 40] ^= 1;  // the first entry's key
+  s.write(s.hint(), bytes);
+  std::ostringstream bad;
+  BOOST_TEST(dump_path(s.path(s.hint()), {}, bad).bad_regions == 1u);
+  BOOST_TEST(bad.str().find("crc=BAD") != std::string::npos);
+  BOOST_TEST(bad.str().find("hint entry checksum mismatch (Store::open ignores this hint)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(FsckRebuildsADamagedHint) {
+  MergedStore s;
+  const std::string original = s.read(s.hint());
+  std::string bytes = original;
+  bytes[32 + 40] ^= 1;
+  s.write(s.hint(), bytes);
+  const auto report = s.check();
+  const Finding* f = s.find(report, "bad_hint");
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->problem);
+  BOOST_TEST(f->action.find("rebuild") == 0u);
+  const auto repaired = s.check(true);
+  BOOST_REQUIRE(s.find(repaired, "bad_hint"));
+  BOOST_TEST(s.find(repaired, "bad_hint")->repaired);
+  BOOST_TEST(s.read(s.hint()) == original);  // hint::write of the same datafile
+  BOOST_TEST(read_all(*open_directory("file", s.dir.str() + "/quarantine", false), s.hint()) == bytes);
+  const auto after = s.snapshot();
+  BOOST_TEST(s.check(true).problems() == 0u);
+  BOOST_TEST((s.snapshot() == after));
+  auto db = Store::open(s.dir.str(), Options{.read_only = true});
+  BOOST_TEST(db.stats().segments_from_hints == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(FsckRebuildsAStaleHint) {
+  MergedStore s;
+  std::string record;
+  format::encode_record(record, format::RecordType::value, "zz", "late", 1, 0);
+  s.write(s.output, s.read(s.output) + record);
+  const auto report = s.check();
+  const Finding* f = s.find(report, "bad_hint");
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->detail.find("stale") == 0u);
+  s.check(true);
+  std::uint64_t entries = 0;
+  BOOST_TEST(!hint::check(format::as_bytes(s.read(s.hint())), filename::parse(s.hint()).segment_id,
+                          fs::file_size(s.path(s.output)), entries));
+  std::ostringstream text;
+  dump_path(s.path(s.hint()), {}, text);
+  BOOST_TEST(text.str().find("key=\"zz\"") != std::string::npos);
+  const auto after = s.snapshot();
+  BOOST_TEST(s.check(true).problems() == 0u);
+  BOOST_TEST((s.snapshot() == after));
+}
+
+BOOST_AUTO_TEST_CASE(FsckWritesAMissingHintAndQuarantinesAnOrphan) {
+  MergedStore s;
+  const std::string original = s.read(s.hint());
+  fs::remove(s.path(s.hint()));
+  s.write("0000000099.hint", original);
+  const auto report = s.check();
+  const Finding* missing = s.find(report, "missing_hint");
+  BOOST_REQUIRE(missing);
+  BOOST_TEST(!missing->problem);  // only slower: open scans the datafile
+  BOOST_TEST(s.find(report, "orphan_hint"));
+  s.check(true);
+  BOOST_TEST(s.read(s.hint()) == original);
+  BOOST_TEST(!fs::exists(s.path("0000000099.hint")));
+  BOOST_TEST(fs::exists(s.dir.path() / "quarantine" / "0000000099.hint"));
+  const auto after = s.snapshot();
+  const auto again = s.check(true);
+  BOOST_TEST(again.problems() == 0u);
+  BOOST_TEST(!s.find(again, "missing_hint"));
+  BOOST_TEST((s.snapshot() == after));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

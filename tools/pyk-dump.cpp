@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
     DumpOptions options;
     std::string key;
     po::options_description desc(
-        "pyk-dump: show the records of a pyk store directory, one datafile, or a\n"
-        "file of the Python pyk, one line per record, damage marked and skipped.\n\n"
+        "pyk-dump: show the records of a pyk store directory (datafiles in replay\n"
+        "order), one datafile, a hint file (one line per entry, then its check\n"
+        "against the datafile) or a file of the Python pyk, one line per record,\n"
+        "damage marked and skipped.\n\n"
         "Usage: pyk-dump [options] PATH...\n\nOptions");
     desc.add_options()("help,h", "show this help")("version,V", "show the version")(
         "dir,d", po::value(&paths)->composing(), "store directory or file (also positional)")(
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
         "key,k", po::value(&key), "only the records of this key")(
         "live", po::bool_switch(&options.live), "only records the keydir would point at (unexpired)")(
         "hex", po::bool_switch(&options.hex), "raw bytes of each record (bad regions: first 256)")(
+        "hints", po::bool_switch(&options.hints),
+        "store directory: each datafile's hint file after it, entry by entry")(
         "max-value", po::value<std::size_t>(),
         "cut shown values to N bytes, 0 = no limit (default: 80 in text, none in --json)");
     po::positional_options_description positional;
@@ -36,9 +40,12 @@ int main(int argc, char** argv) {
                 << "\nExamples:\n  pyk-dump /var/lib/app/db\n"
                    "  pyk-dump --key user:1 --hex /var/lib/app/db/0000000003.data\n"
                    "  pyk-dump --json --live /var/lib/app/db > live.jsonl\n"
+                   "  pyk-dump /var/lib/app/db/0000000007.hint\n"
+                   "  pyk-dump --hints --key user:1 /var/lib/app/db\n"
                    "  pyk-dump old/file.db          (a Python pyk file: no magic; recognised when\n"
                    "                                 its first record decodes with a matching CRC-32)\n"
-                   "\nExit codes: 0 no damage, 1 damage found (still dumped), 2 usage or I/O error.\n";
+                   "\nExit codes: 0 no damage, 1 damage found (still dumped; a bad or stale hint counts),\n"
+                   "2 usage or I/O error.\n";
       return int{kOk};
     }
     if (vm.count("version")) {

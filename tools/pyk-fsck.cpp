@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
         "json", po::bool_switch(&json), "one JSON document per path")(
         "repair", po::bool_switch(&options.repair),
         "fix what was found: cut torn tails, salvage valid records after damage,\n"
-        "move bad bytes and files to DIR/quarantine (nothing is ever deleted)");
+        "rebuild bad, stale or missing hint files, move bad bytes and files to\n"
+        "DIR/quarantine (nothing is ever deleted)");
     po::positional_options_description positional;
     positional.add("dir", -1);
     po::variables_map vm;
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
                 << "\nExamples:\n  pyk-fsck /var/lib/app/db\n"
                    "  pyk-fsck --repair /var/lib/app/db\n"
                    "  pyk-fsck --json /var/lib/app/db/0000000002.data\n"
+                   "  pyk-fsck /var/lib/app/db/0000000002.hint   (checked against its datafile)\n"
                    "  pyk-fsck old/file.db     (a Python pyk file is recognised when its first\n"
                    "                            record decodes with a matching CRC-32)\n"
                    "\nExit codes: 0 clean, 1 problems found (with --repair: found and repaired),\n"

@@ -1,4 +1,4 @@
-// pyk: the everyday command: get, put, del, keys, stats, export, import.
+// pyk: the everyday command: get, put, del, keys, stats, merge, export, import.
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -23,6 +23,8 @@ constexpr const char* kExamples =
     "  del KEY                 erase KEY (exit 1 if absent)\n"
     "  keys                    list live keys, sorted; --prefix P to filter\n"
     "  stats                   keys, bytes and segments; --json for JSON\n"
+    "  merge                   compact the sealed segments (Store::merge) and print\n"
+    "                          segments and disk bytes before and after; --json for JSON\n"
     "  export                  live keys as JSON Lines (same objects as pyk-dump --json)\n"
     "  import [FILE|-]         apply JSON Lines from FILE or stdin\n"
     "  import --from-python-pyk FILE   bring the live keys of a Python pyk file in\n"
@@ -30,6 +32,7 @@ constexpr const char* kExamples =
     "  pyk --dir /var/lib/app/db put user:1 Ada\n"
     "  pyk --dir /var/lib/app/db put session:9 token --ttl 30m\n"
     "  pyk --dir /var/lib/app/db get --raw blob:7 > blob.bin; pyk -d db put blob:8 - < blob.bin\n"
+    "  pyk --dir /var/lib/app/db merge\n"
     "  pyk --dir old export | pyk --dir new import\n"
     "  pyk --dir new import --from-python-pyk file.db\n"
     "\nExit codes: 0 ok, 1 key not found (get, del), 2 usage or I/O error,\n"
@@ -54,7 +57,7 @@ int main(int argc, char** argv) {
         "backend,b", po::value(&backend), "storage backend: file or mmap (default file)")(
         "ttl", po::value(&ttl), "put: expire after e.g. 30s, 5m, 2h, 1d, 500ms")(
         "prefix", po::value(&prefix), "keys: only keys starting with this")(
-        "json", po::bool_switch(&json), "stats: JSON output")(
+        "json", po::bool_switch(&json), "stats, merge: JSON output")(
         "raw", po::bool_switch(&raw), "get: the value's bytes only, no newline")(
         "from-python-pyk", po::value(&python_file), "import: a file of the Python pyk");
     po::options_description hidden;
@@ -150,6 +153,30 @@ int main(int argc, char** argv) {
           std::cout << "  segment " << g.id << ": " << g.bytes << " bytes, " << g.live_keys
                     << " live keys, " << g.live_bytes << " live bytes, " << g.dead_bytes
                     << " dead bytes\n";
+      }
+    } else if (command == "merge") {
+      need_args(args, 0, 0, "merge [--json]");
+      auto db = pyk::Store::open(dir, options);
+      const auto before = db.stats();
+      db.merge();
+      const auto after = db.stats();
+      db.close();
+      const bool merged = after.merges > before.merges;
+      if (json) {
+        std::cout << "{\"merged\":" << (merged ? "true" : "false")
+                  << ",\"segments_before\":" << before.segments.size()
+                  << ",\"segments_after\":" << after.segments.size()
+                  << ",\"disk_bytes_before\":" << before.disk_bytes
+                  << ",\"disk_bytes_after\":" << after.disk_bytes << "}\n";
+      } else if (merged) {
+        std::cout << "merged: segments " << before.segments.size() << " -> "
+                  << after.segments.size() << ", disk bytes " << before.disk_bytes << " -> "
+                  << after.disk_bytes << '\n';
+      } else {
+        std::cout << "nothing to merge: no sealed segment holds dead bytes or expiring keys (the "
+                     "segment being written to is never merged); "
+                  << before.segments.size() << " segments, " << before.disk_bytes
+                  << " disk bytes\n";
       }
     } else if (command == "export") {
       need_args(args, 0, 0, "export");

@@ -1,13 +1,16 @@
 #include "tools/lib/dump.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
 #include <ostream>
 #include <set>
 
+#include "core/filename.h"
 #include "core/format.h"
 #include "core/record_reader.h"
+#include "tools/lib/hints.h"
 #include "tools/lib/python_pyk.h"
 #include "tools/lib/source.h"
 #include "tools/lib/text.h"
@@ -204,6 +207,113 @@ void dump_python(std::string_view name, std::string_view bytes, const DumpOption
   }
 }
 
+const char* hint_type_name(format::HintType type) {
+  switch (type) {
+    case format::HintType::value: return "value";
+    case format::HintType::tombstone: return "tombstone";
+    case format::HintType::end: return "end";
+    default: return "unknown";
+  }
+}
+
+// One line per entry of hint file `name` (decoded by format::decode_hint_entry,
+// the engine's decoder), then the verdict of hint::check against its datafile.
+// Hint entries have no resynchronisation point: an entry that does not decode
+// ends the walk. `live`: only entries pointing at a live record.
+void dump_hint(Directory& directory, const std::string& name, const DumpOptions& options,
+               const LiveSet* live, std::ostream& out, DumpSummary& summary) {
+  const std::string image = read_all(directory, name);
+  const std::span<const std::byte> bytes = format::as_bytes(image);
+  const std::uint32_t id = hint_segment_id(name, bytes);
+  const std::string datafile = filename::data(id);
+  bool bad = false;
+  std::uint64_t offset = format::kFileHeaderSize;
+  while (offset < bytes.size()) {
+    const auto rest = bytes.subspan(offset);
+    format::HintEntry e;
+    std::size_t size = 0;
+    if (const char* why = format::decode_hint_entry(rest, e, size, /*verify_crc=*/false)) {
+      bad = true;
+      ++summary.bad_regions;
+      summary.bad_bytes += rest.size();
+      show_damage(name, offset, rest.size(), why, true,
+                  options.hex ? std::string_view(image).substr(offset, kMaxHexDamage) : "", options, out);
+      break;
+    }
+    format::HintEntry checked;
+    std::size_t checked_size = 0;
+    const bool crc_ok = format::decode_hint_entry(rest, checked, checked_size) == nullptr;
+    if (!crc_ok) {
+      bad = true;
+      ++summary.bad_regions;
+      summary.bad_bytes += size;
+    }
+    const bool is_end = e.type == format::HintType::end;
+    const bool shown = is_end ? !options.key && !options.live
+                              : wanted_key(options, e.key) &&
+                                    (!live || live->contains({datafile, e.offset}));
+    if (shown) {
+      ++summary.records;
+      summary.bytes += size;
+      const std::string_view raw = std::string_view(image).substr(offset, size);
+      if (options.json) {
+        out << "{\"file\":" << json_string(name) << ",\"offset\":" << offset << ",\"size\":" << size
+            << ",\"type\":\"hint\",\"entry\":\"" << hint_type_name(e.type) << '"';
+        if (is_end) {
+          out << ",\"data_size\":" << e.offset << ",\"entries\":" << e.timestamp;
+        } else {
+          out << ',' << json_bytes_field("key", e.key) << ",\"datafile\":" << json_string(datafile)
+              << ",\"record_offset\":" << e.offset << ",\"record_size\":" << e.record_size
+              << ",\"timestamp_us\":" << e.timestamp << ",\"time\":\"" << iso_time_micros(e.timestamp)
+              << "\",\"expiry_us\":" << e.expiry << ",\"expiry\":"
+              << (e.expiry ? "\"" + iso_time_micros(e.expiry) + "\"" : std::string("null"));
+        }
+        out << ",\"crc_ok\":" << (crc_ok ? "true" : "false");
+        if (options.hex) {
+          out << ",\"hex\":\"";
+          static constexpr char digits[] = "0123456789abcdef";
+          for (unsigned char c : raw) out << digits[c >> 4] << digits[c & 15];
+          out << '"';
+        }
+        out << "}\n";
+      } else {
+        out << name << " @" << offset << " size=" << size << " hint-" << hint_type_name(e.type);
+        if (is_end) {
+          out << " data_size=" << e.offset << " entries=" << e.timestamp;
+        } else {
+          out << " key=\"" << escape_text(e.key) << "\" record=" << datafile << '@' << e.offset
+              << " record_size=" << e.record_size << " time=" << iso_time_micros(e.timestamp)
+              << " expiry=" << (e.expiry ? iso_time_micros(e.expiry) : std::string("none"));
+        }
+        out << " crc=" << (crc_ok ? "ok" : "BAD") << '\n';
+        if (options.hex) out << hex_dump(raw, offset, "    ");
+      }
+    }
+    offset += size;
+    if (is_end) break;
+  }
+  // The whole file, as Store::open judges it: hint::check against the datafile.
+  const HintCheck check = check_hint_image(directory, id, bytes);
+  if (check.problem != nullptr && !bad) {
+    ++summary.bad_regions;
+    summary.bad_bytes += bytes.size();
+  }
+  const std::string against = check.against_datafile
+                                  ? datafile
+                                  : "the size it claims (no " + datafile + " next to it)";
+  if (options.json) {
+    out << "{\"file\":" << json_string(name) << ",\"hint_check\":"
+        << (check.problem ? json_string(check.problem) : std::string("\"ok\""))
+        << ",\"checked_against\":" << json_string(against) << ",\"entries\":" << check.entries
+        << "}\n";
+  } else {
+    out << "# " << name << ": hint check against " << against << ": "
+        << (check.problem ? std::string(check.problem) + " (Store::open ignores this hint)"
+                          : "ok, " + std::to_string(check.entries) + " entries")
+        << '\n';
+  }
+}
+
 void dump_datafile(Directory& directory, const std::string& name, const DumpOptions& options,
                    const LiveSet* live, std::ostream& out, DumpSummary& summary) {
   auto segment = directory.open(name, OpenMode::read_only);
@@ -233,7 +343,8 @@ void dump_datafile(Directory& directory, const std::string& name, const DumpOpti
         << size << " bytes\n";
   }
   if (header.magic == format::kHintMagic && status == format::FileHeaderStatus::ok) {
-    if (!options.json) out << "# hint file entries are not decoded by this version\n";
+    segment.reset();
+    dump_hint(directory, name, options, live, out, summary);
     return;
   }
   RecordReader reader(*segment, format::kFileHeaderSize);
@@ -296,8 +407,14 @@ void dump_file(Directory& directory, const std::string& name, const DumpOptions&
       }
     }
   }
+  // --live on a lone file: what its own records leave live (a hint file: its datafile's).
+  std::string replayed = name;
+  if (filename::parse(name).kind == filename::Kind::hint) {
+    replayed = filename::data(filename::parse(name).segment_id);
+    if (!directory.exists(replayed)) replayed.clear();
+  }
   LiveSet live;
-  if (options.live) live = live_records(directory, {name}, now_of(options));
+  if (options.live && !replayed.empty()) live = live_records(directory, {replayed}, now_of(options));
   dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
 }
 
@@ -307,6 +424,23 @@ void dump_store(Directory& directory, const DumpOptions& options, std::ostream& 
   LiveSet live;
   if (options.live) live = live_records(directory, names, now_of(options));
   for (const auto& name : names) {
+    ++summary.files;
+    dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
+    if (!options.hints) continue;
+    const std::string hint = filename::hint(filename::parse(name).segment_id);
+    if (!directory.exists(hint)) continue;
+    ++summary.files;
+    dump_datafile(directory, hint, options, options.live ? &live : nullptr, out, summary);
+  }
+  if (!options.hints) return;
+  std::vector<std::string> orphans;  // hint files without a datafile (Store::open removes them)
+  for (const auto& name : directory.list()) {
+    const auto parsed = filename::parse(name);
+    if (parsed.kind == filename::Kind::hint && !directory.exists(filename::data(parsed.segment_id)))
+      orphans.push_back(name);
+  }
+  std::sort(orphans.begin(), orphans.end());
+  for (const auto& name : orphans) {
     ++summary.files;
     dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
   }

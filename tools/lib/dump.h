@@ -1,10 +1,13 @@
 // pyk-dump's logic: one line per record of a datafile, a Python pyk file, or
-// every datafile of a store in order. Damage is shown as a bad region (offset,
-// length, reason) and the dump carries on at the next valid record.
+// every datafile of a store in replay order; one line per entry of a hint
+// file. Damage is shown as a bad region (offset, length, reason) and the dump
+// carries on at the next valid record.
 //
 // Text line:  FILE @OFFSET size=N TYPE time=ISO expiry=ISO|none key="..." value="..." crc=ok
-// JSON Lines (--json): one object per record, damage, file and summary; the
-// fields are documented in tools/README-tools.md (and the lead's README).
+// Hint entry: FILE @OFFSET size=N hint-TYPE key="..." record=DATAFILE@OFF record_size=N
+//             time=ISO expiry=ISO|none crc=ok|BAD
+// JSON Lines (--json): one object per record, hint entry ("type":"hint"),
+// damage, file and summary; the fields are documented in README.md ("Tools").
 #pragma once
 
 #include <cstdint>
@@ -20,6 +23,7 @@ struct DumpOptions {
   bool json = false;
   bool hex = false;   // raw bytes of each record (and of each bad region, up to 256 bytes)
   bool live = false;  // only the records the keydir would point at (unexpired values)
+  bool hints = false; // store dumps: each datafile's hint file after it (and orphan hints)
   std::optional<std::string> key;  // only this key's records
   std::size_t max_value = 0;       // cut shown values to this many bytes; 0 = no limit
   std::uint64_t now_micros = 0;    // "now" for --live expiry; 0 = the system clock
@@ -37,12 +41,15 @@ struct DumpSummary {
   std::uint64_t char_length_records = 0;  // Python records whose lengths counted characters
 };
 
-// Dumps file `name` of `directory`: a pyk datafile or a Python pyk file
-// (recognised as described in python_pyk.h). Adds to `summary`.
+// Dumps file `name` of `directory`: a pyk datafile, a hint file (its entries,
+// then hint::check's verdict against its datafile: a bad or stale hint counts
+// as a bad region) or a Python pyk file (recognised as described in
+// python_pyk.h). Adds to `summary`.
 void dump_file(Directory& directory, const std::string& name, const DumpOptions& options,
                std::ostream& out, DumpSummary& summary);
 
-// Dumps every datafile of the store in `directory`, oldest first.
+// Dumps every datafile of the store in `directory` in the engine's replay
+// order (core/replay_order.h), each followed by its hint file with options.hints.
 void dump_store(Directory& directory, const DumpOptions& options, std::ostream& out,
                 DumpSummary& summary);
 

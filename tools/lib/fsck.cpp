@@ -7,11 +7,13 @@
 #include <set>
 #include <ostream>
 
-#include "core/crc32c.h"
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/hint_file.h"
 #include "core/record_reader.h"
+#include "core/replay_order.h"
+#include "tools/lib/hints.h"
 #include "tools/lib/python_pyk.h"
 #include "tools/lib/source.h"
 #include "tools/lib/text.h"
@@ -26,6 +28,7 @@ using Range = std::pair<std::uint64_t, std::uint64_t>;  // [from, to)
 struct Analysis {
   std::uint64_t size = 0;
   bool header_ok = false;
+  std::uint32_t merge_rank = 0;  // from a good header; a rebuilt file keeps it
   std::vector<Range> kept;
   std::vector<Finding> findings;
   std::uint64_t records = 0;
@@ -54,6 +57,7 @@ Analysis analyse_datafile(Directory& directory, const std::string& name, std::ui
   const auto status = format::decode_file_header(std::span(header_bytes).first(present), header);
   a.header_ok = status == format::FileHeaderStatus::ok && header.magic == format::kDataMagic &&
                 header.segment_id == id;
+  if (a.header_ok) a.merge_rank = header.merge_rank;
   if (!a.header_ok) {
     std::string why = status != format::FileHeaderStatus::ok ? format::describe(status)
                       : header.magic != format::kDataMagic
@@ -65,7 +69,8 @@ Analysis analyse_datafile(Directory& directory, const std::string& name, std::ui
                                  "bad file header: " + why,
                                  a.size <= format::kFileHeaderSize
                                      ? "move the file to quarantine"
-                                     : "write a new header and keep the valid records; the old header to quarantine"));
+                                     : "write a new header and keep the valid records; the old header to "
+                                       "quarantine (a merge rank it held is lost: the file then replays by its id)"));
     if (a.size <= format::kFileHeaderSize) return a;
   }
 
@@ -179,7 +184,8 @@ void repair_datafile(Directory& store, Directory& quarantine, const std::string&
     return;
   }
   std::string rebuilt;
-  const auto header = format::encode_file_header(format::kDataMagic, id);
+  // The merge rank keeps the file's place in replay order (format.h).
+  const auto header = format::encode_file_header(format::kDataMagic, id, a.merge_rank);
   rebuilt.append(reinterpret_cast<const char*>(header.data()), header.size());
   for (const auto& [from, to] : a.kept) rebuilt.append(bytes, from, to - from);
   const std::string temp = filename::temp(name);
@@ -187,33 +193,6 @@ void repair_datafile(Directory& store, Directory& quarantine, const std::string&
   write_file(store, temp, rebuilt);
   store.rename(temp, name);
   store.sync();
-}
-
-// Checks the end entry of a hint file: present, CRC right, and describing
-// the datafile's current size. Returns a reason, or empty when fine.
-std::string check_hint(Directory& store, const std::string& name, std::uint32_t id,
-                       std::uint64_t datafile_size) {
-  auto segment = store.open(name, OpenMode::read_only);
-  const std::uint64_t size = segment->size();
-  std::array<std::byte, format::kFileHeaderSize> header_bytes{};
-  const std::size_t present = std::min<std::uint64_t>(size, format::kFileHeaderSize);
-  segment->read(0, std::span(header_bytes).first(present));
-  format::FileHeader header;
-  const auto status = format::decode_file_header(std::span(header_bytes).first(present), header);
-  if (status != format::FileHeaderStatus::ok) return std::string("bad file header: ") + format::describe(status);
-  if (header.magic != format::kHintMagic) return "datafile header in a hint file";
-  if (header.segment_id != id) return "segment id in the header does not match the file name";
-  if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return "no end entry (truncated)";
-  std::array<std::byte, format::kHintEntryHeaderSize> end{};
-  segment->read(size - end.size(), end);
-  if (format::load_le<std::uint32_t>(end.data()) != crc32c::value(std::span(end).subspan(4)) ||
-      end[4] != std::byte(format::HintType::end) || format::load_le<std::uint32_t>(end.data() + 8) != 0)
-    return "no valid end entry (truncated or damaged)";
-  if (format::load_le<std::uint64_t>(end.data() + 16) != datafile_size)
-    return "stale: describes a datafile of " +
-           std::to_string(format::load_le<std::uint64_t>(end.data() + 16)) + " bytes, it has " +
-           std::to_string(datafile_size);
-  return {};
 }
 
 std::string json_finding(const Finding& f) {
@@ -260,75 +239,112 @@ FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions
     lock.reset();
   }
 
-  std::vector<std::pair<std::uint32_t, std::string>> data, hints;
+  std::vector<std::pair<std::uint32_t, std::string>> hints;
   for (const auto& name : names) {
     const auto parsed = filename::parse(name);
     switch (parsed.kind) {
-      case filename::Kind::data: data.emplace_back(parsed.segment_id, name); break;
+      case filename::Kind::data: break;  // below, in replay order
       case filename::Kind::hint: hints.emplace_back(parsed.segment_id, name); break;
       case filename::Kind::lock: break;
-      case filename::Kind::temp:
-        report.findings.push_back(problem(name, 0, 0, "temp_file",
-                                          "unfinished output of an interrupted merge or hint write "
-                                          "(Store::open deletes it)",
-                                          "move the file to quarantine"));
+      case filename::Kind::temp: {
+        Finding f = problem(name, 0, 0, "temp_file",
+                            "unfinished output of an interrupted merge or hint write "
+                            "(Store::open deletes it)",
+                            "move the file to quarantine");
+        // First, so that rewriting a datafile or a hint never reuses (deletes) its temp name.
+        if (options.repair) {
+          move_to_quarantine(store, *quarantine, name);
+          f.repaired = true;
+        }
+        report.findings.push_back(std::move(f));
         break;
+      }
       case filename::Kind::other:
         report.findings.push_back({name, 0, 0, "stray_file", "not a file of a pyk store",
                                    "nothing (not ours to touch)", false, false});
         break;
     }
   }
-  std::sort(data.begin(), data.end());
-  for (std::size_t i = 1; i < data.size(); ++i) {
-    if (data[i].first != data[i - 1].first + 1)
-      report.findings.push_back({data[i].second, 0, 0, "segment_gap",
-                                 "segments " + std::to_string(data[i - 1].first + 1) + ".." +
-                                     std::to_string(data[i].first - 1) +
+  // The engine's replay order, (merge rank, id): the last one is the segment
+  // Store::open appends to, whose torn tail it cuts.
+  const std::vector<ReplayPosition> order = replay_order(store);
+  std::vector<std::uint32_t> ids;
+  for (const auto& position : order) ids.push_back(position.id);
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i] != ids[i - 1] + 1)
+      report.findings.push_back({filename::data(ids[i]), 0, 0, "segment_gap",
+                                 "segments " + std::to_string(ids[i - 1] + 1) + ".." +
+                                     std::to_string(ids[i] - 1) +
                                      " are missing (normal after a merge)",
                                  "nothing", false, false});
   }
 
   std::map<std::uint32_t, std::uint64_t> data_sizes;
-  std::set<std::uint32_t> rewritten;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    const auto& [id, name] = data[i];
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const std::uint32_t id = order[i].id;
+    const std::string name = filename::data(id);
     ++report.files;
-    Analysis a = analyse_datafile(store, name, id, i + 1 == data.size());
+    Analysis a = analyse_datafile(store, name, id, i + 1 == order.size());
     report.records += a.records;
     report.bytes += a.size;
     const bool damaged = !a.findings.empty();
     if (options.repair && damaged) {
       repair_datafile(store, *quarantine, name, id, a);
       for (auto& f : a.findings) f.repaired = true;
-      rewritten.insert(id);
     }
     if (store.exists(name)) data_sizes[id] = store.open(name, OpenMode::read_only)->size();
     for (auto& f : a.findings) report.findings.push_back(std::move(f));
   }
 
+  // Hint files, checked by the engine's own checker against their datafiles
+  // (as repaired, when repairing). A bad one is only slower to open with
+  // (Store::open scans the datafile instead), but it is rebuilt.
+  std::set<std::uint32_t> hinted;
   for (const auto& [id, name] : hints) {
     ++report.files;
-    std::string why;
-    if (!data_sizes.contains(id)) why = "hint file without its datafile";
-    else why = check_hint(store, name, id, data_sizes[id]);
-    if (why.empty()) continue;
-    Finding f = problem(name, 0, 0, "bad_hint", why,
-                        "move the hint file to quarantine (the store then reads the datafile instead)");
+    if (!data_sizes.contains(id)) {
+      Finding f = problem(name, 0, 0, "orphan_hint",
+                          "hint file without its datafile (Store::open removes it)",
+                          "move the hint file to quarantine");
+      if (options.repair) {
+        move_to_quarantine(store, *quarantine, name);
+        f.repaired = true;
+      }
+      report.findings.push_back(std::move(f));
+      continue;
+    }
+    const std::string bytes = read_all(store, name);
+    const HintCheck check = check_hint_image(store, id, format::as_bytes(bytes));
+    if (check.problem == nullptr) {
+      hinted.insert(id);
+      continue;
+    }
+    Finding f = problem(name, 0, bytes.size(), "bad_hint",
+                        std::string(check.problem) + " (Store::open ignores it and scans the datafile)",
+                        "rebuild the hint file from its datafile; the old one to quarantine");
     if (options.repair) {
       move_to_quarantine(store, *quarantine, name);
+      hint::write(store, id, *store.open(filename::data(id), OpenMode::read_only));
       f.repaired = true;
+      hinted.insert(id);
     }
     report.findings.push_back(std::move(f));
   }
-
-  if (options.repair) {
-    for (auto& f : report.findings) {
-      if (f.kind == "temp_file" && store.exists(f.file)) {
-        move_to_quarantine(store, *quarantine, f.file);
-        f.repaired = true;
-      }
+  // Every sealed datafile (all but the newest in replay order) should have a
+  // hint; the engine writes the missing ones in the background after open.
+  for (std::size_t i = 0; i + 1 < order.size(); ++i) {
+    const std::uint32_t id = order[i].id;
+    if (hinted.contains(id) || !data_sizes.contains(id)) continue;
+    Finding f{filename::hint(id), 0, 0, "missing_hint",
+              "sealed datafile " + filename::data(id) +
+                  " has no hint file (Store::open scans it instead)",
+              "rebuild the hint file from its datafile", false, false};
+    if (options.repair) {
+      hint::write(store, id, *store.open(filename::data(id), OpenMode::read_only));
+      f.repaired = true;
     }
+    report.findings.push_back(std::move(f));
   }
   return report;
 }
@@ -364,6 +380,19 @@ FsckReport fsck_file(Directory& directory, const std::string& name) {
     return report;
   }
   const auto parsed = filename::parse(name);
+  if (parsed.kind == filename::Kind::hint ||
+      std::string_view(bytes).substr(0, format::kHintMagic.size()) == format::kHintMagic) {
+    const HintCheck check =
+        check_hint_image(directory, hint_segment_id(name, format::as_bytes(bytes)), format::as_bytes(bytes));
+    report.records = check.entries;
+    if (check.problem != nullptr)
+      report.findings.push_back(problem(
+          name, 0, bytes.size(), "bad_hint",
+          std::string(check.problem) +
+              (check.against_datafile ? "" : " (no datafile next to it: checked against the size it claims)"),
+          "rebuild the hint file: pyk-fsck --repair on its store directory"));
+    return report;
+  }
   Analysis a = analyse_datafile(directory, name, parsed.kind == filename::Kind::data ? parsed.segment_id : 0, true);
   // Outside a store the file name may not carry the segment id: trust the header's.
   if (parsed.kind != filename::Kind::data && !a.findings.empty() && a.findings.front().kind == "bad_header" &&

@@ -6,8 +6,10 @@
 // file it moves away, is first copied into the `quarantine/` folder of the
 // store (`quarantine/NAME` for a whole file, `quarantine/NAME.FROM-TO` for
 // the bytes [FROM, TO) of NAME; ".1", ".2"... if that name is taken).
-// Repair is idempotent: a repaired store checks clean, so a second run
-// changes nothing.
+// Datafiles are taken in the engine's replay order (core/replay_order.h), and
+// hint files are checked and rebuilt with the engine's hint::check and
+// hint::write. Repair is idempotent: a repaired store checks clean, so a
+// second run changes nothing.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +26,10 @@ struct Finding {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   // Stable identifiers: bad_header, bad_magic, empty_file, damaged_region,
-  // torn_tail, incomplete_batch, temp_file, python_pyk_file,
-  // python_char_lengths (problems); stray_file, stale_lock, store_in_use,
-  // segment_gap (notes).
+  // torn_tail, incomplete_batch, temp_file, bad_hint (damaged or stale:
+  // rebuilt), orphan_hint, python_pyk_file, python_char_lengths (problems);
+  // stray_file, stale_lock, store_in_use, segment_gap, missing_hint (notes;
+  // --repair writes a missing hint of a sealed datafile).
   std::string kind;
   std::string detail;
   std::string action;    // what --repair does (or did) about it

@@ -1,11 +1,11 @@
 #include "tools/lib/source.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/replay_order.h"
 
 namespace pyk::tools {
 
@@ -21,15 +21,9 @@ Source open_source(const std::string& path) {
   return {open_directory("file", parent, false), p.filename().string()};
 }
 
-std::vector<std::string> datafiles(const Directory& directory) {
-  std::vector<std::pair<std::uint32_t, std::string>> found;
-  for (auto& name : directory.list()) {
-    const auto parsed = filename::parse(name);
-    if (parsed.kind == filename::Kind::data) found.emplace_back(parsed.segment_id, name);
-  }
-  std::sort(found.begin(), found.end());
+std::vector<std::string> datafiles(Directory& directory) {
   std::vector<std::string> names;
-  for (auto& [id, name] : found) names.push_back(std::move(name));
+  for (const auto& position : replay_order(directory)) names.push_back(filename::data(position.id));
   return names;
 }
 

@@ -18,8 +18,9 @@ struct Source {
 // Throws IoError if `path` is missing or unreadable.
 Source open_source(const std::string& path);
 
-// Datafile names of a store, oldest (lowest id) first.
-std::vector<std::string> datafiles(const Directory& directory);
+// Datafile names of a store in the engine's replay order (core/replay_order.h):
+// (merge rank, id), oldest first. Throws IoError.
+std::vector<std::string> datafiles(Directory& directory);
 
 // The whole content of one file.
 std::string read_all(Directory& directory, const std::string& name);

@@ -79,6 +79,10 @@ ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micro
     }
     std::string type = "value";
     if (const auto* t = o.if_contains("type"); t && t->is_string()) type = t->get_string();
+    if (type == "hint") {  // pyk-dump --hints: index entries, not data
+      ++stats.skipped;
+      continue;
+    }
     if (type == "tombstone") {
       if (store.erase(*key)) ++stats.erases;
       continue;

@@ -16,7 +16,7 @@ struct ImportStats {
   std::uint64_t puts = 0;
   std::uint64_t erases = 0;
   std::uint64_t expired = 0;  // skipped: already expired
-  std::uint64_t skipped = 0;  // not records (file, damage, summary lines) or batch headers
+  std::uint64_t skipped = 0;  // not records (file, damage, summary lines, hint entries) or batch headers
   std::uint64_t char_length_records = 0;  // Python records whose lengths counted characters
   std::uint64_t damaged_regions = 0;      // Python file regions that did not decode
 };
@@ -28,7 +28,7 @@ void export_store(Directory& directory, std::ostream& out, std::uint64_t now_mic
 
 // Applies JSON Lines to `store` in order: "type":"value" (or no type) puts,
 // "tombstone" erases; expiry_us is kept (an expired record is skipped). Lines
-// without a key (file, damage, summary) are skipped. Throws InvalidArgument
+// without a key (file, damage, summary) and hint entries ("type":"hint") are skipped. Throws InvalidArgument
 // naming the line for malformed JSON, bad base64 or a value cut by --max-value.
 ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micros = 0);
 
