@@ -173,7 +173,8 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     std::uint64_t offset, size, expiry;
   };
   std::vector<Pending> batch;
-  std::optional<std::uint64_t> batch_start;  // offset of the open batch's header
+  bool in_batch = false;
+  std::uint64_t batch_start = 0;  // offset of the open batch's header
   std::uint64_t batch_count = 0, batch_end = 0;
   std::uint64_t committed_end = format::kFileHeaderSize;  // end of the last complete unit
   std::optional<Damage> tail;
@@ -190,33 +191,34 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     }
     const Record& r = reader.record();
     if (r.header.type == format::RecordType::batch) {
-      if (batch_start) throw CorruptionError("batch inside a batch", segment->describe(), r.offset);
+      if (in_batch) throw CorruptionError("batch inside a batch", segment->describe(), r.offset);
       const auto* v = reinterpret_cast<const std::byte*>(r.value.data());
+      in_batch = true;
       batch_start = r.offset;
       batch_count = format::load_le<std::uint32_t>(v);
       batch_end = r.offset + r.size() + format::load_le<std::uint64_t>(v + 8);
       batch.clear();
       // The header itself is dead weight once applied.
       segments_[id].stats.dead_bytes += r.size();
-    } else if (batch_start) {
+    } else if (in_batch) {
       batch.push_back({r.header.type, std::string(r.key), r.offset, r.size(), r.header.expiry});
     } else {
       replay(id, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
     }
-    if (batch_start && batch.size() == batch_count) {
+    if (in_batch && batch.size() == batch_count) {
       if (reader.valid_end() != batch_end)
         throw CorruptionError("batch length does not match its records", segment->describe(),
-                              *batch_start);
+                              batch_start);
       for (const auto& p : batch) replay(id, p.type, p.key, p.offset, p.size, p.expiry);
-      batch_start.reset();
+      in_batch = false;
     }
-    if (!batch_start) committed_end = reader.valid_end();
+    if (!in_batch) committed_end = reader.valid_end();
   }
-  if (batch_start) {
+  if (in_batch) {
     // A batch cut short (at the end of the data, or by a torn tail) is dropped whole.
-    if (!is_newest) throw CorruptionError("incomplete batch", segment->describe(), *batch_start);
+    if (!is_newest) throw CorruptionError("incomplete batch", segment->describe(), batch_start);
     segments_[id].stats.dead_bytes -= format::kRecordHeaderSize + 16;
-    if (!tail) tail = Damage{*batch_start, 0, "incomplete batch", true};
+    if (!tail) tail = Damage{batch_start, 0, "incomplete batch", true};
   }
   if (tail) {
     const std::uint64_t dropped = segment->size() - committed_end;
