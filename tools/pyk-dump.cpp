@@ -9,6 +9,17 @@
 namespace po = boost::program_options;
 using namespace pyk::tools;
 
+constexpr const char* kHelpTail =
+    "\nExamples:\n  pyk-dump /var/lib/app/db\n"
+    "  pyk-dump --key user:1 --hex /var/lib/app/db/0000000003.data\n"
+    "  pyk-dump --json --live /var/lib/app/db > live.jsonl\n"
+    "  pyk-dump /var/lib/app/db/0000000007.hint\n"
+    "  pyk-dump --hints --key user:1 /var/lib/app/db\n"
+    "  pyk-dump old/file.db          (a Python pyk file: no magic; recognised when\n"
+    "                                 its first record decodes with a matching CRC-32)\n"
+    "\nExit codes: 0 no damage, 1 damage found (still dumped; a bad or stale hint counts),\n"
+    "2 usage or I/O error.\n";
+
 int main(int argc, char** argv) {
   return run_main("pyk-dump", [&] {
     std::vector<std::string> paths;
@@ -20,7 +31,7 @@ int main(int argc, char** argv) {
         "against the datafile) or a file of the Python pyk, one line per record,\n"
         "damage marked and skipped.\n\n"
         "Usage: pyk-dump [options] PATH...\n\nOptions");
-    desc.add_options()("help,h", "show this help")("version,V", "show the version")(
+    desc.add_options()(
         "dir,d", po::value(&paths)->composing(), "store directory or file (also positional)")(
         "json", po::bool_switch(&options.json), "JSON Lines (bytes: UTF-8 string or *_b64 base64)")(
         "key,k", po::value(&key), "only the records of this key")(
@@ -30,27 +41,9 @@ int main(int argc, char** argv) {
         "store directory: each datafile's hint file after it, entry by entry")(
         "max-value", po::value<std::size_t>(),
         "cut shown values to N bytes, 0 = no limit (default: 80 in text, none in --json)");
-    po::positional_options_description positional;
-    positional.add("dir", -1);
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc
-                << "\nExamples:\n  pyk-dump /var/lib/app/db\n"
-                   "  pyk-dump --key user:1 --hex /var/lib/app/db/0000000003.data\n"
-                   "  pyk-dump --json --live /var/lib/app/db > live.jsonl\n"
-                   "  pyk-dump /var/lib/app/db/0000000007.hint\n"
-                   "  pyk-dump --hints --key user:1 /var/lib/app/db\n"
-                   "  pyk-dump old/file.db          (a Python pyk file: no magic; recognised when\n"
-                   "                                 its first record decodes with a matching CRC-32)\n"
-                   "\nExit codes: 0 no damage, 1 damage found (still dumped; a bad or stale hint counts),\n"
-                   "2 usage or I/O error.\n";
-      return int{kOk};
-    }
-    if (vm.count("version")) {
-      std::cout << "pyk-dump: " << kVersion << '\n';
-      return int{kOk};
+    if (auto done = parse_command_line(argc, argv, "pyk-dump", desc, {}, "dir", kHelpTail, vm)) {
+      return *done;
     }
     if (paths.empty()) throw po::error("no store directory or file given");
     if (vm.count("key")) options.key = key;

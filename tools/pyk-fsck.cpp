@@ -9,6 +9,16 @@
 namespace po = boost::program_options;
 using namespace pyk::tools;
 
+constexpr const char* kHelpTail =
+    "\nExamples:\n  pyk-fsck /var/lib/app/db\n"
+    "  pyk-fsck --repair /var/lib/app/db\n"
+    "  pyk-fsck --json /var/lib/app/db/0000000002.data\n"
+    "  pyk-fsck /var/lib/app/db/0000000002.hint   (checked against its datafile)\n"
+    "  pyk-fsck old/file.db     (a Python pyk file is recognised when its first\n"
+    "                            record decodes with a matching CRC-32)\n"
+    "\nExit codes: 0 clean, 1 problems found (with --repair: found and repaired),\n"
+    "2 usage or I/O error, 4 --repair while another process has the store open.\n";
+
 int main(int argc, char** argv) {
   return run_main("pyk-fsck", [&] {
     std::vector<std::string> paths;
@@ -18,33 +28,16 @@ int main(int argc, char** argv) {
         "pyk-fsck: check every file header, record bound and CRC of a pyk store, its\n"
         "hint files, segment numbering, stray and temporary files and its lock.\n\n"
         "Usage: pyk-fsck [options] PATH...\n\nOptions");
-    desc.add_options()("help,h", "show this help")("version,V", "show the version")(
+    desc.add_options()(
         "dir,d", po::value(&paths)->composing(), "store directory or file (also positional)")(
         "json", po::bool_switch(&json), "one JSON document per path")(
         "repair", po::bool_switch(&options.repair),
         "fix what was found: cut torn tails, salvage valid records after damage,\n"
         "rebuild bad, stale or missing hint files, move bad bytes and files to\n"
         "DIR/quarantine (nothing is ever deleted)");
-    po::positional_options_description positional;
-    positional.add("dir", -1);
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc
-                << "\nExamples:\n  pyk-fsck /var/lib/app/db\n"
-                   "  pyk-fsck --repair /var/lib/app/db\n"
-                   "  pyk-fsck --json /var/lib/app/db/0000000002.data\n"
-                   "  pyk-fsck /var/lib/app/db/0000000002.hint   (checked against its datafile)\n"
-                   "  pyk-fsck old/file.db     (a Python pyk file is recognised when its first\n"
-                   "                            record decodes with a matching CRC-32)\n"
-                   "\nExit codes: 0 clean, 1 problems found (with --repair: found and repaired),\n"
-                   "2 usage or I/O error, 4 --repair while another process has the store open.\n";
-      return int{kOk};
-    }
-    if (vm.count("version")) {
-      std::cout << "pyk-fsck: " << kVersion << '\n';
-      return int{kOk};
+    if (auto done = parse_command_line(argc, argv, "pyk-fsck", desc, {}, "dir", kHelpTail, vm)) {
+      return *done;
     }
     if (paths.empty()) throw po::error("no store directory or file given");
     bool problems = false;

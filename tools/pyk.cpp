@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     bool json = false, raw = false;
     po::options_description desc(
         "pyk: read and write a pyk store.\n\nUsage: pyk [options] COMMAND [ARGS]\n\nOptions");
-    desc.add_options()("help,h", "show this help")("version,V", "show the version")(
+    desc.add_options()(
         "dir,d", po::value(&dir), "store directory (default: current directory)")(
         "backend,b", po::value(&backend), "storage backend: file or mmap (default file)")(
         "ttl", po::value(&ttl), "put: expire after e.g. 30s, 5m, 2h, 1d, 500ms")(
@@ -62,20 +62,9 @@ int main(int argc, char** argv) {
         "from-python-pyk", po::value(&python_file), "import: a file of the Python pyk");
     po::options_description hidden;
     hidden.add_options()("words", po::value(&words));
-    po::options_description all;
-    all.add(desc).add(hidden);
-    po::positional_options_description positional;
-    positional.add("words", -1);
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << desc << kExamples;
-      return kOk;
-    }
-    if (vm.count("version")) {
-      std::cout << "pyk: " << kVersion << '\n';
-      return kOk;
+    if (auto done = parse_command_line(argc, argv, "pyk", desc, hidden, "words", kExamples, vm)) {
+      return *done;
     }
     if (words.empty()) throw po::error("no command given");
     const std::string command = words.front();

@@ -8,6 +8,30 @@
 
 namespace pyk::tools {
 
+std::optional<int> parse_command_line(int argc, char** argv, std::string_view program,
+                                      boost::program_options::options_description& visible,
+                                      const boost::program_options::options_description& hidden,
+                                      const char* positional, std::string_view help_tail,
+                                      boost::program_options::variables_map& vm) {
+  namespace po = boost::program_options;
+  visible.add_options()("help,h", "show this help")("version,V", "show the version");
+  po::options_description all;
+  all.add(visible).add(hidden);
+  po::positional_options_description positionals;
+  positionals.add(positional, -1);
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positionals).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << visible << help_tail;
+    return int{kOk};
+  }
+  if (vm.count("version")) {
+    std::cout << program << ": " << kVersion << '\n';
+    return int{kOk};
+  }
+  return std::nullopt;
+}
+
 int run_main(std::string_view program, const std::function<int()>& body) {
   try {
     return body();

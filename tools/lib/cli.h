@@ -2,7 +2,9 @@
 // error into a message and an exit code at main.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace pyk::tools {
@@ -18,6 +20,17 @@ enum Exit : int {
   kCorrupt = 3,     // pyk: the store is damaged and refuses to open (run pyk-fsck --repair)
   kLocked = 4,      // pyk, pyk-fsck --repair: another process has the store open
 };
+
+// The command line the three programs share: `visible` (printed by --help,
+// followed by `help_tail`) plus `hidden` options, every positional argument
+// going to option `positional`, and --help / --version handled here. Adds
+// -h/--help and -V/--version to `visible` itself. Returns the exit code to end
+// with (after --help or --version), or nullopt to go on with `vm` filled in.
+std::optional<int> parse_command_line(int argc, char** argv, std::string_view program,
+                                      boost::program_options::options_description& visible,
+                                      const boost::program_options::options_description& hidden,
+                                      const char* positional, std::string_view help_tail,
+                                      boost::program_options::variables_map& vm);
 
 // Runs `body`, mapping exceptions to a message on stderr (prefixed `program: `)
 // and an exit code. Never lets an exception escape.
