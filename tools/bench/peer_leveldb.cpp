@@ -8,33 +8,21 @@
 #include <stdexcept>
 
 #include "tools/bench/engine.h"
+#include "tools/bench/lsm_session.h"
 
 namespace pyk::bench {
 namespace {
 
-void check(const leveldb::Status& s) {
-  if (!s.ok()) throw std::runtime_error("leveldb: " + s.ToString());
-}
-
-class LevelSession final : public Session {
- public:
-  LevelSession(leveldb::DB& db, bool sync) : db_(db) { write_.sync = sync; }
-  void put(std::string_view k, std::string_view v) override {
-    check(db_.Put(write_, leveldb::Slice(k.data(), k.size()), leveldb::Slice(v.data(), v.size())));
-  }
-  bool get(std::string_view k, std::string& out) override {
-    const auto s = db_.Get(read_, leveldb::Slice(k.data(), k.size()), &out);
-    if (s.IsNotFound()) return false;
-    check(s);
-    return true;
-  }
-  void erase(std::string_view k) override { check(db_.Delete(write_, leveldb::Slice(k.data(), k.size()))); }
-
- private:
-  leveldb::DB& db_;
-  leveldb::WriteOptions write_;
-  leveldb::ReadOptions read_;
+struct LevelApi {
+  static constexpr const char* kName = "leveldb";
+  using DB = leveldb::DB;
+  using Slice = leveldb::Slice;
+  using Status = leveldb::Status;
+  using ReadOptions = leveldb::ReadOptions;
+  using WriteOptions = leveldb::WriteOptions;
+  using Iterator = leveldb::Iterator;
 };
+void check(const leveldb::Status& s) { check_lsm<LevelApi>(s); }
 
 class LevelEngine final : public Engine {
  public:
@@ -53,17 +41,8 @@ class LevelEngine final : public Engine {
     db_.reset(db);
   }
   ~LevelEngine() override { close(); }
-  std::unique_ptr<Session> session() override { return std::make_unique<LevelSession>(*db_, sync_); }
-  std::uint64_t scan(std::uint64_t& bytes) override {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
-    std::uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++n;
-      consume({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()}, bytes);
-    }
-    check(it->status());
-    return n;
-  }
+  std::unique_ptr<Session> session() override { return std::make_unique<LsmSession<LevelApi>>(*db_, sync_); }
+  std::uint64_t scan(std::uint64_t& bytes) override { return scan_lsm<LevelApi>(*db_, bytes); }
   void close() override { db_.reset(); }
 
  private:

@@ -9,33 +9,21 @@
 #include <stdexcept>
 
 #include "tools/bench/engine.h"
+#include "tools/bench/lsm_session.h"
 
 namespace pyk::bench {
 namespace {
 
-void check(const rocksdb::Status& s) {
-  if (!s.ok()) throw std::runtime_error("rocksdb: " + s.ToString());
-}
-
-class RocksSession final : public Session {
- public:
-  RocksSession(rocksdb::DB& db, bool sync) : db_(db) { write_.sync = sync; }
-  void put(std::string_view k, std::string_view v) override {
-    check(db_.Put(write_, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())));
-  }
-  bool get(std::string_view k, std::string& out) override {
-    const auto s = db_.Get(read_, rocksdb::Slice(k.data(), k.size()), &out);
-    if (s.IsNotFound()) return false;
-    check(s);
-    return true;
-  }
-  void erase(std::string_view k) override { check(db_.Delete(write_, rocksdb::Slice(k.data(), k.size()))); }
-
- private:
-  rocksdb::DB& db_;
-  rocksdb::WriteOptions write_;
-  rocksdb::ReadOptions read_;
+struct RocksApi {
+  static constexpr const char* kName = "rocksdb";
+  using DB = rocksdb::DB;
+  using Slice = rocksdb::Slice;
+  using Status = rocksdb::Status;
+  using ReadOptions = rocksdb::ReadOptions;
+  using WriteOptions = rocksdb::WriteOptions;
+  using Iterator = rocksdb::Iterator;
 };
+void check(const rocksdb::Status& s) { check_lsm<RocksApi>(s); }
 
 class RocksEngine final : public Engine {
  public:
@@ -55,17 +43,8 @@ class RocksEngine final : public Engine {
     db_.reset(db);
   }
   ~RocksEngine() override { close(); }
-  std::unique_ptr<Session> session() override { return std::make_unique<RocksSession>(*db_, sync_); }
-  std::uint64_t scan(std::uint64_t& bytes) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    std::uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++n;
-      consume({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()}, bytes);
-    }
-    check(it->status());
-    return n;
-  }
+  std::unique_ptr<Session> session() override { return std::make_unique<LsmSession<RocksApi>>(*db_, sync_); }
+  std::uint64_t scan(std::uint64_t& bytes) override { return scan_lsm<RocksApi>(*db_, bytes); }
   void close() override {
     if (db_) check(db_->Close());
     db_.reset();
