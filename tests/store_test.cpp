@@ -228,6 +228,21 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_track_live_and_dead_bytes, B, AllBackends) {
   BOOST_TEST(stats.keydir_bytes > 0u);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(expected_keys_sizes_the_keydir_up_front, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::uint64_t plain = env.open().stats().keydir_bytes;
+  Options options = env.options;
+  options.expected_keys = 100000;
+  auto db = env.open(options);
+  const std::uint64_t sized = db.stats().keydir_bytes;
+  BOOST_TEST(sized >= plain + 100000 * sizeof(std::uint32_t));  // table slots, no arena yet
+  for (int i = 0; i < 1000; ++i) db.put("k" + std::to_string(i), std::to_string(i));
+  BOOST_TEST(db.stats().keydir_bytes == sized + (1u << 20));  // one arena chunk, no growth
+  BOOST_TEST(db.get("k999").value() == "999");
+  db.close();
+  BOOST_TEST(env.open().get("k0").value() == "0");  // the hint is not needed to reopen
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(second_writer_is_refused_and_readers_are_not, B, AllBackends) {
   StoreEnv<B> env;
   auto writer = env.open();
