@@ -404,18 +404,39 @@ void Store::Impl::sync() {
 }
 
 void Store::Impl::sync_to(std::uint64_t sequence) {
-  std::lock_guard sync_lock(sync_mutex_);
-  if (synced_sequence_ >= sequence) return;  // a sync that started after our append covered it
-  std::shared_ptr<Segment> segment;
-  std::uint64_t target;
-  {
-    // Segments before the active one were synced when they were sealed.
-    std::lock_guard write_lock(write_mutex_);
-    segment = active_;
-    target = appended_sequence_;
+  // Group commit: one thread at a time (the leader) syncs, without holding
+  // sync_mutex_. Writers that arrive meanwhile wait for that sync to end:
+  // all whose writes it covered return at once, and one of the others leads
+  // the next sync, which covers every write appended before it starts.
+  std::unique_lock sync_lock(sync_mutex_);
+  while (synced_sequence_ < sequence) {
+    if (syncing_) {
+      sync_done_.wait(sync_lock);
+      continue;
+    }
+    syncing_ = true;
+    sync_lock.unlock();
+    std::uint64_t target = 0;
+    try {
+      std::shared_ptr<Segment> segment;
+      {
+        // Segments before the active one were synced when they were sealed.
+        std::lock_guard write_lock(write_mutex_);
+        segment = active_;
+        target = appended_sequence_;
+      }
+      segment->sync();
+    } catch (...) {
+      sync_lock.lock();
+      syncing_ = false;
+      sync_done_.notify_all();  // a waiter retries, and gets its own error if it fails again
+      throw;
+    }
+    sync_lock.lock();
+    syncing_ = false;
+    synced_sequence_ = std::max(synced_sequence_, target);
+    sync_done_.notify_all();
   }
-  segment->sync();
-  synced_sequence_ = target;
 }
 
 void Store::Impl::sync_loop(std::stop_token stop) {

@@ -6,8 +6,9 @@
 //   state_mutex_   (shared) guards keydir_, segments_, segment_stats_ and
 //                  active_; readers hold it shared only for a lookup, never
 //                  across I/O.
-//   sync_mutex_    group commit: one thread syncs, writers that arrived
-//                  meanwhile find their write covered and return.
+//   sync_mutex_    group commit (sync_to): guards who syncs and how far
+//                  the log is durable; never held across I/O or while
+//                  taking another lock.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
@@ -158,6 +159,8 @@ class Store::Impl {
   std::jthread worker_;
 
   std::mutex sync_mutex_;
+  std::condition_variable sync_done_;    // a sync ended (syncing_ went false)
+  bool syncing_ = false;                 // a leader is syncing; guarded by sync_mutex_
   std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
   std::uint64_t synced_sequence_ = 0;    // guarded by sync_mutex_
   std::mutex sync_loop_mutex_;
