@@ -132,7 +132,8 @@ Location Store::Impl::append_locked(std::string_view encoded) {
     rotate_locked();
   }
   const std::uint64_t offset = active_->append(format::as_bytes(encoded));
-  ++appended_sequence_;
+  appended_sequence_.store(appended_sequence_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
   return Location{active_id_, static_cast<std::uint32_t>(offset),
                   static_cast<std::uint32_t>(encoded.size()), 0};
 }
@@ -415,8 +416,21 @@ void Store::Impl::sync_to(std::uint64_t sequence) {
       continue;
     }
     syncing_ = true;
+    const std::uint64_t base = synced_sequence_;
+    // (Only writers under SyncPolicy::always come back for more.)
+    const std::uint64_t group = options_.sync == SyncPolicy::always ? last_group_ : 0;
+    const auto patience = last_sync_duration_ / 2;
     sync_lock.unlock();
+    // The writers the last sync released are about to append again; give
+    // them a moment (at most half a sync) so that one sync covers them all.
+    // A lone writer never waits: its group is itself.
+    const auto start = std::chrono::steady_clock::now();
+    while (appended_sequence_.load(std::memory_order_relaxed) - base < group &&
+           std::chrono::steady_clock::now() - start < patience) {
+      std::this_thread::yield();
+    }
     std::uint64_t target = 0;
+    std::chrono::steady_clock::time_point sync_start;
     try {
       std::shared_ptr<Segment> segment;
       {
@@ -425,6 +439,7 @@ void Store::Impl::sync_to(std::uint64_t sequence) {
         segment = active_;
         target = appended_sequence_;
       }
+      sync_start = std::chrono::steady_clock::now();
       segment->sync();
     } catch (...) {
       sync_lock.lock();
@@ -432,8 +447,11 @@ void Store::Impl::sync_to(std::uint64_t sequence) {
       sync_done_.notify_all();  // a waiter retries, and gets its own error if it fails again
       throw;
     }
+    const auto took = std::chrono::steady_clock::now() - sync_start;
     sync_lock.lock();
     syncing_ = false;
+    last_group_ = std::max<std::uint64_t>(target - std::min(target, base), 1);
+    last_sync_duration_ = std::min<std::chrono::steady_clock::duration>(took, kMaxGroupWait * 2);
     synced_sequence_ = std::max(synced_sequence_, target);
     sync_done_.notify_all();
   }

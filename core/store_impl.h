@@ -161,7 +161,14 @@ class Store::Impl {
   std::mutex sync_mutex_;
   std::condition_variable sync_done_;    // a sync ended (syncing_ went false)
   bool syncing_ = false;                 // a leader is syncing; guarded by sync_mutex_
-  std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
+  // The last sync: how many appends it covered and how long it took
+  // (a leader waits for as many writers, for at most half as long).
+  // Guarded by sync_mutex_.
+  std::uint64_t last_group_ = 1;
+  std::chrono::steady_clock::duration last_sync_duration_{};
+  static constexpr std::chrono::microseconds kMaxGroupWait{500};
+  // Written under write_mutex_; the sync leader polls it without the lock.
+  std::atomic<std::uint64_t> appended_sequence_{0};
   std::uint64_t synced_sequence_ = 0;    // guarded by sync_mutex_
   std::mutex sync_loop_mutex_;
   std::condition_variable_any sync_loop_wake_;
