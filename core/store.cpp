@@ -271,14 +271,19 @@ void Store::Impl::write(const WriteBatch& batch) {
 
 Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segment>& segment,
                                                     const Location& location,
-                                                    std::string& buffer) const {
+                                                    std::string& buffer, bool pin) const {
   CheckedRecord out;
-  out.pinned = segment->pin(location.offset, location.size);
-  std::span<const std::byte> record = out.pinned.bytes;
-  if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
-    buffer.resize(location.size);
-    segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
-    record = format::as_bytes(buffer);
+  // A view costs no lock and no reference count; records are never empty.
+  std::span<const std::byte> record;
+  if (!pin) record = segment->view(location.offset, location.size);
+  if (record.empty()) {
+    out.pinned = segment->pin(location.offset, location.size);
+    record = out.pinned.bytes;
+    if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
+      buffer.resize(location.size);
+      segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
+      record = format::as_bytes(buffer);
+    }
   }
   const auto header = format::decode_record_header(record.data());
   if (header.record_size() != location.size || format::record_crc(record) != header.crc) {
@@ -292,39 +297,40 @@ Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segmen
 }
 
 template <class Fn>
-bool Store::Impl::with_record(std::string_view key, std::string& buffer, Fn&& fn) const {
+bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const {
   check_open();
-  const std::uint64_t now = now_micros();
   std::shared_ptr<Segment> segment;
   Location location;
   {
     std::shared_lock state_lock(state_mutex_);
     const auto found = keydir_.find(key);
-    if (!found || expired(*found, now)) return false;
+    if (!found) return false;
     location = *found;
     segment = segments_.at(location.segment).segment;
   }
+  // The clock is read only for keys that can expire.
+  if (location.expiry != 0 && expired(location, now_micros())) return false;
   // No lock held: the record is immutable and `segment` keeps its file alive.
-  fn(read_record(segment, location, buffer));
+  fn(read_record(segment, location, buffer, pin));
   return true;
 }
 
 std::optional<std::string> Store::Impl::get(std::string_view key) const {
   thread_local std::string buffer;
   std::optional<std::string> out;
-  with_record(key, buffer, [&](const CheckedRecord& r) { out.emplace(r.value); });
+  with_record(key, buffer, false, [&](const CheckedRecord& r) { out.emplace(r.value); });
   return out;
 }
 
 bool Store::Impl::get_into(std::string_view key, std::string& out) const {
   thread_local std::string buffer;
-  return with_record(key, buffer, [&](const CheckedRecord& r) { out.assign(r.value); });
+  return with_record(key, buffer, false, [&](const CheckedRecord& r) { out.assign(r.value); });
 }
 
 std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
   std::string buffer;
   std::optional<Store::PinnedValue> out;
-  with_record(key, buffer, [&](const CheckedRecord& r) {
+  with_record(key, buffer, true, [&](const CheckedRecord& r) {
     if (r.pinned.keep_alive) {
       out = Store::PinnedValue{r.value, r.pinned.keep_alive};
     } else {  // file backend: hand over one private copy

@@ -41,8 +41,9 @@ class Store::Impl {
   void put(std::string_view key, std::string_view value, std::uint64_t expiry);
   void write(const WriteBatch& batch);
   // Finds the newest record of `key` and reads it; false if absent or expired.
+  // `pin`: fn's record must carry a keep_alive where the backend has one.
   template <class Fn>
-  bool with_record(std::string_view key, std::string& buffer, Fn&& fn) const;
+  bool with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const;
   bool get_into(std::string_view key, std::string& out) const;
   std::optional<Store::PinnedValue> get_pinned(std::string_view key) const;
   bool erase(std::string_view key);
@@ -122,14 +123,15 @@ class Store::Impl {
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
   void merge_segments(const std::vector<std::uint32_t>& ids);
   // The record at `location`, CRC checked. key and value point into `pinned`
-  // (zero-copy backends) or into `buffer`.
+  // (zero-copy backends) or into `buffer`; without `pin`, possibly into the
+  // segment's own memory (Segment::view), valid only while `segment` lives.
   struct CheckedRecord {
     std::string_view key;
     std::string_view value;
     PinnedBytes pinned;
   };
   CheckedRecord read_record(const std::shared_ptr<Segment>& segment, const Location& location,
-                            std::string& buffer) const;
+                            std::string& buffer, bool pin = false) const;
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
