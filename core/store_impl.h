@@ -132,6 +132,10 @@ class Store::Impl {
   };
   CheckedRecord read_record(const std::shared_ptr<Segment>& segment, const Location& location,
                             std::string& buffer, bool pin = false) const;
+  // Checks the CRC and size of the record bytes read from `offset` of
+  // `segment` and points out.key / out.value into them. Throws CorruptionError.
+  static void check_record(const Segment& segment, std::uint64_t offset,
+                           std::span<const std::byte> record, CheckedRecord& out);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
