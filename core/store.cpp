@@ -485,7 +485,7 @@ void Store::Impl::sync_to(std::uint64_t sequence) {
         target = appended_sequence_;
       }
       sync_start = std::chrono::steady_clock::now();
-      segment->sync();
+      if (segment) segment->sync();  // null once close() has sealed (and so synced) it
     } catch (...) {
       sync_lock.lock();
       syncing_ = false;
