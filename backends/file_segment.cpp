@@ -32,7 +32,8 @@ FileSegment::FileSegment(std::string path, std::string name, posix::Fd fd, bool 
       fd_(std::move(fd)),
       writable_(writable),
       flushed_(size),
-      size_(size) {
+      size_(size),
+      in_file_(size) {
   if (writable_) buffer_.reserve(kBufferSize);
 }
 
@@ -80,6 +81,7 @@ std::uint64_t FileSegment::append(std::span<const std::byte> data) {
   }
   lock.lock();
   flushed_ += data.size();
+  in_file_.store(flushed_, std::memory_order_release);
   size_.store(flushed_, std::memory_order_release);
   return offset;
 }
@@ -89,6 +91,7 @@ void FileSegment::flush_locked() {
   auto consume = [&] {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(done));
     flushed_ += done;
+    in_file_.store(flushed_, std::memory_order_release);
   };
   try {
     while (done < buffer_.size()) {
@@ -103,6 +106,11 @@ void FileSegment::flush_locked() {
 }
 
 void FileSegment::read(std::uint64_t offset, std::span<std::byte> out) const {
+  const std::uint64_t in_file = in_file_.load(std::memory_order_acquire);
+  if (out.size() <= in_file && offset <= in_file - out.size()) {  // all in the file already
+    if (!out.empty()) posix::pread_exact(fd_.get(), out, offset, path_);
+    return;
+  }
   std::uint64_t flushed;
   {
     std::lock_guard lock(mu_);
@@ -149,6 +157,7 @@ void FileSegment::truncate(std::uint64_t new_size) {
   if (new_size >= flushed_) {
     buffer_.resize(static_cast<std::size_t>(new_size - flushed_));  // cut only unwritten bytes
   } else {
+    in_file_.store(new_size, std::memory_order_release);  // before the bytes go
     posix::ftruncate_fd(fd_.get(), new_size, path_);
     buffer_.clear();
     flushed_ = new_size;

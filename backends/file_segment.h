@@ -66,6 +66,10 @@ class FileSegment final : public Segment {
   std::vector<std::byte> buffer_;  // GUARDED_BY(mu_)
   bool sealed_ = false;            // GUARDED_BY(mu_)
   std::atomic<std::uint64_t> size_;  // flushed_ + buffer_.size(), written under mu_
+  // flushed_, published after the bytes reached the file (written under mu_),
+  // so read() of a range wholly in the file needs no lock: readers never wait
+  // for an appender's write(2).
+  std::atomic<std::uint64_t> in_file_;
 };
 
 }  // namespace pyk

@@ -14,7 +14,8 @@ std::uint64_t MemoryFile::append(std::span<const std::byte> data) {
   while (!data.empty()) {
     const std::size_t in_chunk = static_cast<std::size_t>(size_ % kChunkSize);
     if (in_chunk == 0 && size_ / kChunkSize == chunks_.size()) {
-      chunks_.push_back(std::make_shared<std::byte[]>(kChunkSize));
+      // Not zeroed: nothing reads past size_, and zeroing doubled the bytes written.
+      chunks_.push_back(std::make_shared_for_overwrite<std::byte[]>(kChunkSize));
     }
     const std::size_t n = std::min(data.size(), kChunkSize - in_chunk);
     // Bytes at or past size_ are in no pinned view, so writing them in place is safe.
@@ -58,10 +59,7 @@ PinnedBytes MemoryFile::pin(std::uint64_t offset, std::size_t length) const {
   return {std::span<const std::byte>(copy.get(), length), copy};
 }
 
-std::uint64_t MemoryFile::size() const {
-  std::lock_guard lock(mu_);
-  return size_;
-}
+std::uint64_t MemoryFile::size() const { return size_.load(std::memory_order_acquire); }
 
 void MemoryFile::truncate(std::uint64_t new_size) {
   std::lock_guard lock(mu_);

@@ -53,7 +53,9 @@ class MemoryFile {
   const std::string label_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<std::byte[]>> chunks_;  // GUARDED_BY(mu_)
-  std::uint64_t size_ = 0;                            // GUARDED_BY(mu_)
+  // Written under mu_; size() reads it without the lock (the store asks for
+  // it on every append).
+  std::atomic<std::uint64_t> size_{0};
   std::uint64_t synced_ = 0;                          // GUARDED_BY(mu_)
 };
 

@@ -149,6 +149,13 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t length) const {
   return {std::span(base + offset, length), std::move(region)};
 }
 
+std::span<const std::byte> MmapSegment::view(std::uint64_t offset, std::size_t length) const {
+  backend::check_range(offset, length, size(), path_);
+  if (length == 0) return {};
+  // As in read(): any region ever published covers what size() covered.
+  return {base_.load(std::memory_order_acquire) + offset, length};
+}
+
 void MmapSegment::sync() {
   if (!writable_) return;
   std::lock_guard lock(sync_mu_);

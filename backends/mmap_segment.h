@@ -51,6 +51,9 @@ class MmapSegment final : public Segment {
   // destruction of the segment. It does not survive truncate() below its end:
   // those pages leave the file.
   PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
+  // Every region stays mapped until the segment is destroyed, so the current
+  // base address is good for as long as the segment lives.
+  std::span<const std::byte> view(std::uint64_t offset, std::size_t length) const override;
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
   // msync of the bytes written since the last sync; may run during append().
   void sync() override;

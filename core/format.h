@@ -47,6 +47,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -120,12 +121,20 @@ const char* decode_hint_entry(std::span<const std::byte> bytes, HintEntry& out,
 // --- little-endian helpers -------------------------------------------------
 template <class T>
 inline void store_le(std::byte* out, T v) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = std::byte(v >> (8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out, &v, sizeof v);  // one store instead of sizeof(T)
+  } else {
+    for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = std::byte(v >> (8 * i));
+  }
 }
 template <class T>
 inline T load_le(const std::byte* in) {
   T v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) v |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, in, sizeof v);
+  } else {
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= T(std::to_integer<unsigned>(in[i])) << (8 * i);
+  }
   return v;
 }
 

@@ -1,6 +1,5 @@
 #include "core/keydir.h"
 
-#include <boost/container_hash/hash.hpp>
 #include <cstring>
 
 #include "core/error.h"
@@ -19,6 +18,44 @@ void store(std::byte* p, T v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// 64x64 -> 128-bit multiply, folded: the mixing step of wyhash.
+std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+std::uint64_t read8(const unsigned char* p) { return load<std::uint64_t>(reinterpret_cast<const std::byte*>(p)); }
+std::uint64_t read4(const unsigned char* p) { return load<std::uint32_t>(reinterpret_cast<const std::byte*>(p)); }
+
+// wyhash-style hash (final version 4, default secret): two multiplies for a
+// key of up to 16 bytes where boost::hash<string_view> 1.81 combines 4 bytes
+// at a time and the table then mixes again. Avalanching, so the table skips
+// its own mixing step.
+std::uint64_t hash_bytes(std::string_view key) {
+  constexpr std::uint64_t s0 = 0xa0761d6478bd642full, s1 = 0xe7037ed1a0b428dbull,
+                          s2 = 0x8ebc6af09c88c6e3ull, s3 = 0x589965cc75374cc3ull;
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  std::size_t n = key.size();
+  std::uint64_t seed = s0, a, b;
+  if (n <= 16) {
+    if (n >= 4) {
+      const std::size_t step = (n >> 3) << 2;
+      a = (read4(p) << 32) | read4(p + step);
+      b = (read4(p + n - 4) << 32) | read4(p + n - 4 - step);
+    } else if (n > 0) {
+      a = (std::uint64_t{p[0]} << 16) | (std::uint64_t{p[n >> 1]} << 8) | p[n - 1];
+      b = 0;
+    } else {
+      a = b = 0;
+    }
+  } else {
+    std::size_t i = n;
+    for (; i > 16; i -= 16, p += 16) seed = mum(read8(p) ^ s1, read8(p + 8) ^ seed);
+    a = read8(p + i - 16);
+    b = read8(p + i - 8);
+  }
+  return mum(s1 ^ n, mum(a ^ s1, b ^ seed ^ s2) ^ s3);
+}
+
 }  // namespace
 
 KeyDir::KeyDir() : table_(0, Hash{this}, Equal{this}) {}
@@ -27,7 +64,10 @@ std::size_t KeyDir::Hash::operator()(std::uint32_t position) const {
   return (*this)(owner->key_at(position));
 }
 std::size_t KeyDir::Hash::operator()(std::string_view key) const {
-  return boost::hash<std::string_view>()(key);
+  return static_cast<std::size_t>(hash_bytes(key));
+}
+bool KeyDir::Equal::operator()(std::uint32_t a, std::uint32_t b) const {
+  return a == b || owner->key_at(a) == owner->key_at(b);
 }
 bool KeyDir::Equal::operator()(std::string_view key, std::uint32_t position) const {
   return owner->key_at(position) == key;
@@ -95,11 +135,19 @@ std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location
 }
 
 std::optional<Location> KeyDir::put(std::string_view key, const Location& location) {
-  auto it = table_.find(key);
-  if (it == table_.end()) {
-    table_.insert(write_entry(key, location));
-    return std::nullopt;
+  // One probe: write the entry, then let the table tell whether the key was
+  // already there (find-then-insert probes twice for a new key).
+  const std::size_t bytes = entry_size(key.size(), location.expiry != 0);
+  const std::uint32_t fresh = write_entry(key, location);
+  std::pair<decltype(table_)::iterator, bool> result;
+  try {
+    result = table_.insert(fresh);
+  } catch (...) {  // growing the table failed: nothing changed but the fresh entry
+    chunk_used_ -= bytes;
+    throw;
   }
+  const auto [it, inserted] = result;
+  if (inserted) return std::nullopt;
   const std::uint32_t position = *it;
   const Location previous = location_at(position);
   if ((previous.expiry != 0) == (location.expiry != 0)) {  // same entry size: update in place
@@ -108,11 +156,12 @@ std::optional<Location> KeyDir::put(std::string_view key, const Location& locati
     store<std::uint32_t>(p + 4, location.offset);
     store<std::uint32_t>(p + 8, location.size);
     if (location.expiry != 0) store<std::uint64_t>(p + kEntryHeader + key.size(), location.expiry);
+    chunk_used_ -= bytes;  // give back the fresh entry: it is the last allocation
     return previous;
   }
   table_.erase(it);
   garbage_bytes_ += entry_size(key.size(), previous.expiry != 0);
-  table_.insert(write_entry(key, location));
+  table_.insert(fresh);
   compact_if_wasteful();
   return previous;
 }

@@ -53,6 +53,7 @@ class KeyDir {
  private:
   struct Hash {
     using is_transparent = void;
+    using is_avalanching = void;  // a strong hash: the table need not mix it again
     const KeyDir* owner;
     std::size_t operator()(std::uint32_t position) const;
     std::size_t operator()(std::string_view key) const;
@@ -60,7 +61,9 @@ class KeyDir {
   struct Equal {
     using is_transparent = void;
     const KeyDir* owner;
-    bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+    // Compares keys: put inserts a fresh position and relies on the table to
+    // find an existing entry of the same key.
+    bool operator()(std::uint32_t a, std::uint32_t b) const;
     bool operator()(std::string_view key, std::uint32_t position) const;
     bool operator()(std::uint32_t position, std::string_view key) const;
   };

@@ -38,6 +38,12 @@ struct Options {
   bool read_only = false;
   bool create_if_missing = true;
 
+  // Keys the store is expected to hold (like Kyoto's bucket count): the
+  // keydir's table is sized for max(this, the keys in hint files) at open,
+  // so filling it never rehashes (a rehash touches every key). It costs
+  // about 10 bytes per expected key up front. 0 = grow as needed.
+  std::uint64_t expected_keys = 0;
+
   // Limits, checked on every put. Cannot exceed the format's hard limits
   // (format::kMaxKeySize, format::kMaxValueSize).
   std::uint32_t max_key_size = 64 * 1024;

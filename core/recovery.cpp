@@ -50,7 +50,7 @@ void Store::Impl::open() {
   // from the arena (most of the time of a large open).
   std::uint64_t hinted_keys = 0;
   for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
-  keydir_.reserve(hinted_keys);
+  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
   for (std::size_t i = 0; i < order.size(); ++i) {
     load_segment(order[i].id, i + 1 == order.size());
   }

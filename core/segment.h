@@ -40,6 +40,15 @@ class Segment {
   // Same bounds rule and thread safety as read().
   virtual PinnedBytes pin(std::uint64_t offset, std::size_t length) const = 0;
 
+  // Zero-copy access for the length of a call: bytes that stay valid while
+  // this Segment object lives (and no truncate() cuts below their end), with
+  // no ownership taken, so cheaper than pin(). Empty where the backend
+  // cannot give it (the default). Where given: same bounds rule and thread
+  // safety as read().
+  virtual std::span<const std::byte> view(std::uint64_t offset, std::size_t length) const {
+    return {};
+  }
+
   // Logical size in bytes: everything appended, synced or not.
   virtual std::uint64_t size() const = 0;
 

@@ -155,7 +155,8 @@ Location Store::Impl::append_locked(std::string_view encoded) {
     }
     throw;
   }
-  ++appended_sequence_;
+  appended_sequence_.store(appended_sequence_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
   return Location{active_id_, static_cast<std::uint32_t>(offset),
                   static_cast<std::uint32_t>(encoded.size()), 0};
 }
@@ -298,60 +299,70 @@ void Store::Impl::write(const WriteBatch& batch) {
 
 Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segment>& segment,
                                                     const Location& location,
-                                                    std::string& buffer) const {
+                                                    std::string& buffer, bool pin) const {
   CheckedRecord out;
-  out.pinned = segment->pin(location.offset, location.size);
-  std::span<const std::byte> record = out.pinned.bytes;
-  if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
-    buffer.resize(location.size);
-    segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
-    record = format::as_bytes(buffer);
+  // A view costs no lock and no reference count; records are never empty.
+  std::span<const std::byte> record;
+  if (!pin) record = segment->view(location.offset, location.size);
+  if (record.empty()) {
+    out.pinned = segment->pin(location.offset, location.size);
+    record = out.pinned.bytes;
+    if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
+      buffer.resize(location.size);
+      segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
+      record = format::as_bytes(buffer);
+    }
   }
+  check_record(*segment, location.offset, record, out);
+  return out;
+}
+
+void Store::Impl::check_record(const Segment& segment, std::uint64_t offset,
+                               std::span<const std::byte> record, CheckedRecord& out) {
   const auto header = format::decode_record_header(record.data());
-  if (header.record_size() != location.size || format::record_crc(record) != header.crc) {
-    throw CorruptionError("record checksum mismatch on read", segment->describe(),
-                          location.offset);
+  if (header.record_size() != record.size() || format::record_crc(record) != header.crc) {
+    throw CorruptionError("record checksum mismatch on read", segment.describe(), offset);
   }
   const auto* body = reinterpret_cast<const char*>(record.data()) + format::kRecordHeaderSize;
   out.key = std::string_view(body, header.key_size);
   out.value = std::string_view(body + header.key_size, header.value_size);
-  return out;
 }
 
 template <class Fn>
-bool Store::Impl::with_record(std::string_view key, std::string& buffer, Fn&& fn) const {
+bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const {
   check_open();
-  const std::uint64_t now = now_micros();
   std::shared_ptr<Segment> segment;
   Location location;
   {
     std::shared_lock state_lock(state_mutex_);
     const auto found = keydir_.find(key);
-    if (!found || expired(*found, now)) return false;
+    if (!found) return false;
     location = *found;
     segment = segments_.at(location.segment).segment;
   }
+  // The clock is read only for keys that can expire.
+  if (location.expiry != 0 && expired(location, now_micros())) return false;
   // No lock held: the record is immutable and `segment` keeps its file alive.
-  fn(read_record(segment, location, buffer));
+  fn(read_record(segment, location, buffer, pin));
   return true;
 }
 
 std::optional<std::string> Store::Impl::get(std::string_view key) const {
   thread_local std::string buffer;
   std::optional<std::string> out;
-  with_record(key, buffer, [&](const CheckedRecord& r) { out.emplace(r.value); });
+  with_record(key, buffer, false, [&](const CheckedRecord& r) { out.emplace(r.value); });
   return out;
 }
 
 bool Store::Impl::get_into(std::string_view key, std::string& out) const {
   thread_local std::string buffer;
-  return with_record(key, buffer, [&](const CheckedRecord& r) { out.assign(r.value); });
+  return with_record(key, buffer, false, [&](const CheckedRecord& r) { out.assign(r.value); });
 }
 
 std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
   std::string buffer;
   std::optional<Store::PinnedValue> out;
-  with_record(key, buffer, [&](const CheckedRecord& r) {
+  with_record(key, buffer, true, [&](const CheckedRecord& r) {
     if (r.pinned.keep_alive) {
       out = Store::PinnedValue{r.value, r.pinned.keep_alive};
     } else {  // file backend: hand over one private copy
@@ -400,22 +411,57 @@ void Store::Impl::for_each(
   const std::uint64_t now = now_micros();
   // Snapshot the locations (records never change once written, and the
   // segment pointers keep removed files readable), then read in file order.
-  std::vector<Location> snapshot;
+  struct Entry {
+    std::uint64_t position;  // segment id << 32 | offset: sorts in file order
+    std::uint32_t size;
+  };
+  std::vector<Entry> snapshot;
   std::map<std::uint32_t, std::shared_ptr<Segment>> pinned_segments;
   {
     std::shared_lock state_lock(state_mutex_);
     snapshot.reserve(keydir_.size());
     keydir_.for_each([&](std::string_view, const Location& l) {
-      if (!expired(l, now)) snapshot.push_back(l);
+      if (!expired(l, now)) snapshot.push_back({std::uint64_t{l.segment} << 32 | l.offset, l.size});
     });
     for (const auto& [id, state] : segments_) pinned_segments.emplace(id, state.segment);
   }
-  std::sort(snapshot.begin(), snapshot.end(), [](const Location& a, const Location& b) {
-    return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
-  });
-  std::string buffer;
-  for (const Location& location : snapshot) {
-    const auto record = read_record(pinned_segments.at(location.segment), location, buffer);
+  std::sort(snapshot.begin(), snapshot.end(),
+            [](const Entry& a, const Entry& b) { return a.position < b.position; });
+  // Where the backend has no views, read runs of neighbouring records with
+  // one read of up to kWindow bytes instead of one read per record.
+  constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
+  std::string window;
+  std::uint64_t window_start = 0, window_end = 0;
+  std::uint32_t current = 0;
+  const Segment* segment = nullptr;
+  CheckedRecord record;
+  for (std::size_t i = 0; i < snapshot.size(); ++i) {
+    const auto id = static_cast<std::uint32_t>(snapshot[i].position >> 32);
+    const auto offset = static_cast<std::uint32_t>(snapshot[i].position);
+    const std::uint32_t size = snapshot[i].size;
+    if (segment == nullptr || id != current) {
+      segment = pinned_segments.at(id).get();
+      current = id;
+      window_start = window_end = 0;
+    }
+    std::span<const std::byte> bytes = segment->view(offset, size);
+    if (bytes.empty()) {
+      if (offset < window_start || offset + size > window_end) {
+        std::uint64_t end = offset + std::uint64_t{size};
+        for (std::size_t j = i + 1; j < snapshot.size() && snapshot[j].position >> 32 == id; ++j) {
+          const auto next = static_cast<std::uint32_t>(snapshot[j].position);
+          const std::uint64_t next_end = next + std::uint64_t{snapshot[j].size};
+          if (next > end + kMaxGap || next_end - offset > kWindow) break;
+          end = next_end;
+        }
+        window.resize(end - offset);
+        segment->read(offset, std::as_writable_bytes(std::span(window)));
+        window_start = offset;
+        window_end = end;
+      }
+      bytes = format::as_bytes(window).subspan(offset - window_start, size);
+    }
+    check_record(*segment, offset, bytes, record);
     fn(record.key, record.value);
   }
 }
@@ -432,18 +478,56 @@ void Store::Impl::sync() {
 }
 
 void Store::Impl::sync_to(std::uint64_t sequence) {
-  std::lock_guard sync_lock(sync_mutex_);
-  if (synced_sequence_ >= sequence) return;  // a sync that started after our append covered it
-  std::shared_ptr<Segment> segment;
-  std::uint64_t target;
-  {
-    // Segments before the active one were synced when they were sealed.
-    std::lock_guard write_lock(write_mutex_);
-    segment = active_;
-    target = appended_sequence_;
+  // Group commit: one thread at a time (the leader) syncs, without holding
+  // sync_mutex_. Writers that arrive meanwhile wait for that sync to end:
+  // all whose writes it covered return at once, and one of the others leads
+  // the next sync, which covers every write appended before it starts.
+  std::unique_lock sync_lock(sync_mutex_);
+  while (synced_sequence_ < sequence) {
+    if (syncing_) {
+      sync_done_.wait(sync_lock);
+      continue;
+    }
+    syncing_ = true;
+    const std::uint64_t base = synced_sequence_;
+    // (Only writers under SyncPolicy::always come back for more.)
+    const std::uint64_t group = options_.sync == SyncPolicy::always ? last_group_ : 0;
+    const auto patience = last_sync_duration_ / 2;
+    sync_lock.unlock();
+    // The writers the last sync released are about to append again; give
+    // them a moment (at most half a sync) so that one sync covers them all.
+    // A lone writer never waits: its group is itself.
+    const auto start = std::chrono::steady_clock::now();
+    while (appended_sequence_.load(std::memory_order_relaxed) - base < group &&
+           std::chrono::steady_clock::now() - start < patience) {
+      std::this_thread::yield();
+    }
+    std::uint64_t target = 0;
+    std::chrono::steady_clock::time_point sync_start;
+    try {
+      std::shared_ptr<Segment> segment;
+      {
+        // Segments before the active one were synced when they were sealed.
+        std::lock_guard write_lock(write_mutex_);
+        segment = active_;
+        target = appended_sequence_;
+      }
+      sync_start = std::chrono::steady_clock::now();
+      if (segment) segment->sync();  // null once close() has sealed (and so synced) it
+    } catch (...) {
+      sync_lock.lock();
+      syncing_ = false;
+      sync_done_.notify_all();  // a waiter retries, and gets its own error if it fails again
+      throw;
+    }
+    const auto took = std::chrono::steady_clock::now() - sync_start;
+    sync_lock.lock();
+    syncing_ = false;
+    last_group_ = std::max<std::uint64_t>(target - std::min(target, base), 1);
+    last_sync_duration_ = std::min<std::chrono::steady_clock::duration>(took, kMaxGroupWait * 2);
+    synced_sequence_ = std::max(synced_sequence_, target);
+    sync_done_.notify_all();
   }
-  segment->sync();
-  synced_sequence_ = target;
 }
 
 void Store::Impl::sync_loop(std::stop_token stop) {

@@ -6,8 +6,9 @@
 //   state_mutex_   (shared) guards keydir_, segments_, segment_stats_ and
 //                  active_; readers hold it shared only for a lookup, never
 //                  across I/O.
-//   sync_mutex_    group commit: one thread syncs, writers that arrived
-//                  meanwhile find their write covered and return.
+//   sync_mutex_    group commit (sync_to): guards who syncs and how far
+//                  the log is durable; never held across I/O or while
+//                  taking another lock.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
@@ -41,8 +42,9 @@ class Store::Impl {
   void put(std::string_view key, std::string_view value, std::uint64_t expiry);
   void write(const WriteBatch& batch);
   // Finds the newest record of `key` and reads it; false if absent or expired.
+  // `pin`: fn's record must carry a keep_alive where the backend has one.
   template <class Fn>
-  bool with_record(std::string_view key, std::string& buffer, Fn&& fn) const;
+  bool with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const;
   bool get_into(std::string_view key, std::string& out) const;
   std::optional<Store::PinnedValue> get_pinned(std::string_view key) const;
   bool erase(std::string_view key);
@@ -122,14 +124,19 @@ class Store::Impl {
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
   void merge_segments(const std::vector<std::uint32_t>& ids);
   // The record at `location`, CRC checked. key and value point into `pinned`
-  // (zero-copy backends) or into `buffer`.
+  // (zero-copy backends) or into `buffer`; without `pin`, possibly into the
+  // segment's own memory (Segment::view), valid only while `segment` lives.
   struct CheckedRecord {
     std::string_view key;
     std::string_view value;
     PinnedBytes pinned;
   };
   CheckedRecord read_record(const std::shared_ptr<Segment>& segment, const Location& location,
-                            std::string& buffer) const;
+                            std::string& buffer, bool pin = false) const;
+  // Checks the CRC and size of the record bytes read from `offset` of
+  // `segment` and points out.key / out.value into them. Throws CorruptionError.
+  static void check_record(const Segment& segment, std::uint64_t offset,
+                           std::span<const std::byte> record, CheckedRecord& out);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
@@ -166,7 +173,16 @@ class Store::Impl {
   std::jthread worker_;
 
   std::mutex sync_mutex_;
-  std::uint64_t appended_sequence_ = 0;  // guarded by write_mutex_
+  std::condition_variable sync_done_;    // a sync ended (syncing_ went false)
+  bool syncing_ = false;                 // a leader is syncing; guarded by sync_mutex_
+  // The last sync: how many appends it covered and how long it took
+  // (a leader waits for as many writers, for at most half as long).
+  // Guarded by sync_mutex_.
+  std::uint64_t last_group_ = 1;
+  std::chrono::steady_clock::duration last_sync_duration_{};
+  static constexpr std::chrono::microseconds kMaxGroupWait{500};
+  // Written under write_mutex_; the sync leader polls it without the lock.
+  std::atomic<std::uint64_t> appended_sequence_{0};
   std::uint64_t synced_sequence_ = 0;    // guarded by sync_mutex_
   std::mutex sync_loop_mutex_;
   std::condition_variable_any sync_loop_wake_;

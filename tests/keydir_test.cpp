@@ -76,4 +76,57 @@ BOOST_AUTO_TEST_CASE(matches_a_reference_map_under_random_churn) {
   BOOST_TEST(visited == reference.size());
 }
 
+BOOST_AUTO_TEST_CASE(overwrites_do_not_grow_the_arena) {
+  // put writes a fresh arena entry before it knows whether the key exists,
+  // and must give it back when it does.
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 1000; ++i) kd.put("key-" + std::to_string(i), {1, i, 10, 0});
+  const std::size_t bytes = kd.memory_bytes();
+  for (std::uint32_t round = 0; round < 200; ++round) {
+    for (std::uint32_t i = 0; i < 1000; ++i) kd.put("key-" + std::to_string(i), {2, round, 10, 0});
+  }
+  BOOST_TEST(kd.memory_bytes() == bytes);
+  BOOST_TEST(kd.size() == 1000u);
+  BOOST_TEST(kd.find("key-7")->offset == 199u);
+}
+
+BOOST_AUTO_TEST_CASE(overwrite_at_a_chunk_boundary) {
+  // Fill the first 1 MiB chunk exactly (32-byte entries), so the fresh entry
+  // of the next put opens a new chunk; an overwrite then gives it back and
+  // the next new key must land there, intact.
+  KeyDir kd;
+  const auto key = [](std::uint32_t i) {
+    std::string k = std::to_string(i);
+    return std::string(16 - k.size(), '0') + k;
+  };
+  const std::uint32_t per_chunk = (1u << 20) / 32;
+  for (std::uint32_t i = 0; i < per_chunk; ++i) kd.put(key(i), {1, i, 1, 0});
+  BOOST_TEST((kd.put(key(5), {2, 5, 1, 0}).value() == Location{1, 5, 1, 0}));
+  BOOST_TEST(!kd.put(key(per_chunk), {3, 3, 3, 0}).has_value());
+  BOOST_TEST((kd.find(key(per_chunk)).value() == Location{3, 3, 3, 0}));
+  BOOST_TEST((kd.find(key(5)).value() == Location{2, 5, 1, 0}));
+  BOOST_TEST((kd.find(key(per_chunk - 1)).value() == Location{1, per_chunk - 1, 1, 0}));
+  BOOST_TEST(kd.size() == per_chunk + 1);
+}
+
+BOOST_AUTO_TEST_CASE(keys_of_every_length_up_to_40_stay_distinct) {
+  // The hash reads short keys in overlapping words; keys that differ in any
+  // one byte, or only in length, must still be told apart.
+  KeyDir kd;
+  std::uint32_t n = 0;
+  for (std::size_t length = 1; length <= 40; ++length) {
+    const std::string base(length, 'a');
+    kd.put(base, {1, n++, 0, 0});
+    kd.put(std::string(length, '\0'), {1, n++, 0, 0});
+    for (std::size_t i = 0; i < length; ++i) {
+      std::string k = base;
+      k[i] = 'b';
+      kd.put(k, {1, n++, 0, 0});
+    }
+  }
+  BOOST_TEST(kd.size() == n);
+  BOOST_TEST(kd.find(std::string(3, 'a')).has_value());
+  BOOST_TEST(!kd.find(std::string(41, 'a')).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -352,6 +352,24 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(growth_past_a_small_size_hint_keeps_data, B, Backe
   check_pattern(*reopened, 0, total);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(view_matches_read_and_survives_growth, B, Backends) {
+  B b;
+  auto segment = b.dir->create("view", 4096);
+  append_pattern(*segment, 3000);
+  const auto view = segment->view(100, 2000);
+  if (view.empty()) return;  // a backend without views (callers fall back to pin/read)
+  BOOST_CHECK_THROW(segment->view(2990, 11), InvalidArgument);
+  BOOST_REQUIRE_EQUAL(view.size(), 2000u);
+  BOOST_CHECK_EQUAL(first_mismatch(view, 100), -1);
+  append_pattern(*segment, 3 << 20);  // forces remaps: old mappings must stay
+  BOOST_CHECK_EQUAL(first_mismatch(view, 100), -1);
+  const auto wide = segment->view(60'000, 200'000);
+  BOOST_REQUIRE_EQUAL(wide.size(), 200'000u);
+  BOOST_CHECK_EQUAL(first_mismatch(wide, 60'000), -1);
+  segment->seal();
+  BOOST_CHECK_EQUAL(first_mismatch(view, 100), -1);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(pinned_range_stays_valid_after_growth, B, Backends) {
   B b;
   auto segment = b.dir->create("pin", 4096);

@@ -27,6 +27,7 @@ class PykEngine final : public Engine {
     Options options;
     options.backend = backend;
     options.sync = config.sync ? SyncPolicy::always : SyncPolicy::none;
+    options.expected_keys = config.num_keys;  // as Kyoto and tkrzw get their bucket counts
     // The memory backend: a directory object of our own, replaced for a fresh
     // run (so the old one's RAM is freed) and kept for a reopen.
     if (backend == "memory") {
@@ -71,7 +72,7 @@ void add_pyk_engines(std::vector<EngineInfo>& out) {
     out.push_back({std::string("pyk-") + backend,
                    std::string("backend=") + backend +
                        ", SyncPolicy::none (fillsync: SyncPolicy::always, group commit), "
-                       "256 MiB segments",
+                       "256 MiB segments, expected_keys = keys",
                    [backend](const EngineConfig& c) -> std::unique_ptr<Engine> {
                      return std::make_unique<PykEngine>(c, backend);
                    }});
