@@ -101,7 +101,7 @@ void MemoryFile::drop_unsynced() {
 
 void MemoryFile::power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint64_t seed) {
   std::lock_guard lock(mu_);
-  keep = std::clamp(keep, synced_, size_);
+  keep = std::clamp<std::uint64_t>(keep, synced_, size_.load());
   truncate_locked(keep);  // copies a cut chunk, so pinned views keep their bytes
   scramble = std::min(scramble, keep - synced_);
   if (scramble > 0) {
