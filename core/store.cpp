@@ -252,10 +252,7 @@ void Store::Impl::write(const WriteBatch& batch) {
   check_writable();
   if (batch.empty()) return;
   const std::uint64_t now = now_micros();
-  for (const auto& op : batch.ops()) {
-    validate(op.key, op.value);
-    if (op.ttl.count() < 0) throw InvalidArgument("ttl must be positive");
-  }
+  for (const auto& op : batch.ops()) validate(op.key, op.value);  // WriteBatch checked the TTLs
   // Encode: batch header, then the records; the header's value says how many
   // records and bytes follow so recovery can tell a complete batch.
   std::string records;

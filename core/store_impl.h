@@ -145,7 +145,7 @@ class Store::Impl {
   Options options_;
   std::shared_ptr<Directory> directory_;
   std::unique_ptr<DirectoryLock> lock_;
-  bool open_ = false;
+  std::atomic<bool> open_{false};  // read by every call, written by open() and close()
   Stats recovery_stats_;  // torn-tail counters from open
 
   mutable std::mutex write_mutex_;

@@ -10,13 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace pyk {
 
 class WriteBatch {
  public:
   void put(std::string_view key, std::string_view value) { ops_.push_back({key, value, false, {}}); }
-  // ttl > 0, counted from when the batch is written.
+  // ttl > 0, counted from when the batch is written; throws InvalidArgument otherwise.
   void put(std::string_view key, std::string_view value, std::chrono::microseconds ttl) {
+    if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
     ops_.push_back({key, value, false, ttl});
   }
   void erase(std::string_view key) { ops_.push_back({key, {}, true, {}}); }

@@ -54,6 +54,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(batch_ttl_expires, B, AllBackends) {
   env.options.clock = clock.fn();
   auto db = env.open();
   WriteBatch batch;
+  BOOST_CHECK_THROW(batch.put("t", "v", 0s), InvalidArgument);
   batch.put("t", "v", 10s);
   batch.put("p", "v");
   db.write(batch);
