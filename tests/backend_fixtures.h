@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <string>
 
@@ -29,6 +30,20 @@ struct FakeClock {
   }
   void advance(std::chrono::microseconds d) const { *now += d; }
 };
+
+// Both stats describe the same segments with the same live and dead figures
+// (e.g. loaded from hints vs scanned, or after merge vs after reopen).
+inline void check_same_segment_stats(const Stats& a, const Stats& b) {
+  BOOST_TEST_REQUIRE(a.segments.size() == b.segments.size());
+  for (std::size_t i = 0; i < a.segments.size(); ++i) {
+    BOOST_TEST_CONTEXT("segment " << a.segments[i].id) {
+      BOOST_TEST(a.segments[i].id == b.segments[i].id);
+      BOOST_TEST(a.segments[i].live_keys == b.segments[i].live_keys);
+      BOOST_TEST(a.segments[i].live_bytes == b.segments[i].live_bytes);
+      BOOST_TEST(a.segments[i].dead_bytes == b.segments[i].dead_bytes);
+    }
+  }
+}
 
 template <class Backend>
 class StoreEnv {

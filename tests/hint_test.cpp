@@ -131,15 +131,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_from_hints_equal_stats_from_scan, B, AllBack
   BOOST_TEST(scanned.segments_from_hints == 0u);
   BOOST_TEST(from_hints.segments_from_hints > 0u);
   BOOST_TEST(from_hints.keys == scanned.keys);
-  BOOST_TEST_REQUIRE(from_hints.segments.size() == scanned.segments.size());
-  for (std::size_t i = 0; i < scanned.segments.size(); ++i) {
-    BOOST_TEST_CONTEXT("segment " << scanned.segments[i].id) {
-      BOOST_TEST(from_hints.segments[i].id == scanned.segments[i].id);
-      BOOST_TEST(from_hints.segments[i].live_keys == scanned.segments[i].live_keys);
-      BOOST_TEST(from_hints.segments[i].live_bytes == scanned.segments[i].live_bytes);
-      BOOST_TEST(from_hints.segments[i].dead_bytes == scanned.segments[i].dead_bytes);
-    }
-  }
+  check_same_segment_stats(from_hints, scanned);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, AllBackends) {

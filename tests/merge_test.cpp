@@ -93,15 +93,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_after_merge_equal_stats_after_reopen, B, All
   auto db = env.open();
   const Stats reopened = db.stats();
   check_stats_consistent(reopened);
-  BOOST_TEST_REQUIRE(merged.segments.size() == reopened.segments.size());
-  for (std::size_t i = 0; i < merged.segments.size(); ++i) {
-    BOOST_TEST_CONTEXT("segment " << merged.segments[i].id) {
-      BOOST_TEST(merged.segments[i].id == reopened.segments[i].id);
-      BOOST_TEST(merged.segments[i].live_keys == reopened.segments[i].live_keys);
-      BOOST_TEST(merged.segments[i].live_bytes == reopened.segments[i].live_bytes);
-      BOOST_TEST(merged.segments[i].dead_bytes == reopened.segments[i].dead_bytes);
-    }
-  }
+  check_same_segment_stats(merged, reopened);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(merge_with_nothing_to_do_changes_nothing, B, AllBackends) {
