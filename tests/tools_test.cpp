@@ -27,6 +27,17 @@ using namespace pyk::tools;
 
 namespace {
 
+// Every file under `root` (a store's quarantine included) with its bytes.
+std::map<std::string, std::string> files_of(const fs::path& root) {
+  std::map<std::string, std::string> all;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file()) {
+      std::ifstream in(e.path(), std::ios::binary);
+      all[e.path().string()] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  return all;
+}
+
 const std::string kData = "0000000001.data";
 
 struct SmallStore {
@@ -57,16 +68,7 @@ struct SmallStore {
       if (f.kind == kind && f.offset == offset && f.problem) return true;
     return false;
   }
-  // Every file of the store (quarantine included) with its bytes.
-  std::map<std::string, std::string> snapshot() const {
-    std::map<std::string, std::string> all;
-    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
-      if (e.is_regular_file()) {
-        std::ifstream in(e.path(), std::ios::binary);
-        all[e.path().string()] = std::string(std::istreambuf_iterator<char>(in), {});
-      }
-    return all;
-  }
+  std::map<std::string, std::string> snapshot() const { return files_of(dir.path()); }
 };
 
 std::string python_record(std::string_view key, std::string_view value, bool deleted,
@@ -145,15 +147,7 @@ struct MergedStore {
       if (f.kind == kind) return &f;
     return nullptr;
   }
-  std::map<std::string, std::string> snapshot() const {
-    std::map<std::string, std::string> all;
-    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
-      if (e.is_regular_file()) {
-        std::ifstream in(e.path(), std::ios::binary);
-        all[e.path().string()] = std::string(std::istreambuf_iterator<char>(in), {});
-      }
-    return all;
-  }
+  std::map<std::string, std::string> snapshot() const { return files_of(dir.path()); }
 };
 
 }  // namespace
