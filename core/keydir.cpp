@@ -1,6 +1,7 @@
 #include "core/keydir.h"
 
 #include <cstring>
+#include <random>
 
 #include "core/error.h"
 
@@ -26,16 +27,26 @@ std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
 std::uint64_t read8(const unsigned char* p) { return load<std::uint64_t>(reinterpret_cast<const std::byte*>(p)); }
 std::uint64_t read4(const unsigned char* p) { return load<std::uint32_t>(reinterpret_cast<const std::byte*>(p)); }
 
-// wyhash-style hash (final version 4, default secret): two multiplies for a
-// key of up to 16 bytes where boost::hash<string_view> 1.81 combines 4 bytes
-// at a time and the table then mixes again. Avalanching, so the table skips
-// its own mixing step.
+// A seed drawn once per process, so keys chosen to collide (hash flooding)
+// cannot be prepared in advance.
+std::uint64_t process_seed() {
+  static const std::uint64_t seed = [] {
+    std::random_device random;
+    return (std::uint64_t{random()} << 32) ^ random();
+  }();
+  return seed;
+}
+
+// wyhash-style hash (final version 4, default secret, seeded per process):
+// two multiplies for a key of up to 16 bytes where boost::hash<string_view>
+// 1.81 combines 4 bytes at a time and the table then mixes again.
+// Avalanching, so the table skips its own mixing step.
 std::uint64_t hash_bytes(std::string_view key) {
   constexpr std::uint64_t s0 = 0xa0761d6478bd642full, s1 = 0xe7037ed1a0b428dbull,
                           s2 = 0x8ebc6af09c88c6e3ull, s3 = 0x589965cc75374cc3ull;
   const auto* p = reinterpret_cast<const unsigned char*>(key.data());
   std::size_t n = key.size();
-  std::uint64_t seed = s0, a, b;
+  std::uint64_t seed = s0 ^ process_seed(), a, b;
   if (n <= 16) {
     if (n >= 4) {
       const std::size_t step = (n >> 3) << 2;
