@@ -145,9 +145,11 @@ std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
     out.keep_alive_ = std::move(pinned.keep_alive);
     out.bytes_ = pinned.bytes;
   } else {
-    auto copy = std::make_shared<std::string>(size, '\0');
-    file->read(0, std::as_writable_bytes(std::span(*copy)));
-    out.bytes_ = format::as_bytes(*copy);
+    // Not zero-filled first: read() overwrites every byte (or throws).
+    auto copy = std::make_shared_for_overwrite<std::byte[]>(size);
+    const std::span<std::byte> buffer(copy.get(), size);
+    file->read(0, buffer);
+    out.bytes_ = buffer;
     out.keep_alive_ = std::move(copy);
   }
   if (const char* reason = check(out.bytes_, id, data_size, out.count_)) {

@@ -51,13 +51,25 @@ class HintFile {
   // order. Keys point into this object.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    std::span<const std::byte> rest = bytes_.subspan(format::kFileHeaderSize);
+    // load() checked every entry (CRC, sizes, type), so only the fields are
+    // read here; the bounds check stays, so that bytes changed underneath
+    // (a mapping of a file another process rewrote) cannot read out of range.
+    const std::byte* p = bytes_.data() + format::kFileHeaderSize;
+    const std::byte* const end = bytes_.data() + bytes_.size();
     format::HintEntry entry;
-    std::size_t size = 0;
     for (std::uint64_t i = 0; i < count_; ++i) {
-      format::decode_hint_entry(rest, entry, size, /*verify_crc=*/false);  // checked in load()
+      if (end - p < static_cast<std::ptrdiff_t>(format::kHintEntryHeaderSize)) break;
+      const std::uint32_t key_size = format::load_le<std::uint32_t>(p + 8);
+      if (static_cast<std::uint64_t>(end - p) - format::kHintEntryHeaderSize < key_size) break;
+      entry.type = static_cast<format::HintType>(std::to_integer<std::uint8_t>(p[4]));
+      entry.record_size = format::load_le<std::uint32_t>(p + 12);
+      entry.offset = format::load_le<std::uint64_t>(p + 16);
+      entry.timestamp = format::load_le<std::uint64_t>(p + 24);
+      entry.expiry = format::load_le<std::uint64_t>(p + 32);
+      entry.key = std::string_view(reinterpret_cast<const char*>(p + format::kHintEntryHeaderSize),
+                                   key_size);
       fn(entry);
-      rest = rest.subspan(size);
+      p += format::kHintEntryHeaderSize + key_size;
     }
   }
 

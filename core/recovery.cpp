@@ -72,6 +72,7 @@ void Store::Impl::open() {
         newest->segment->size() < options_.max_segment_size) {
       active_ = newest->segment;
       active_id_ = newest->stats.id;
+      active_state_ = newest;
       newest->stats.active = true;
       // A hint that was rejected (stale, damaged) must not outlive the appends.
       const std::string hint_name = filename::hint(active_id_);
@@ -203,13 +204,13 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     } else if (in_batch) {
       batch.push_back({r.header.type, std::string(r.key), r.offset, r.size(), r.header.expiry});
     } else {
-      replay(id, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
+      replay(id, state.stats, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
     }
     if (in_batch && batch.size() == batch_count) {
       if (reader.valid_end() != batch_end)
         throw CorruptionError("batch length does not match its records", segment->describe(),
                               batch_start);
-      for (const auto& p : batch) replay(id, p.type, p.key, p.offset, p.size, p.expiry);
+      for (const auto& p : batch) replay(id, state.stats, p.type, p.key, p.offset, p.size, p.expiry);
       in_batch = false;
     }
     if (!in_batch) committed_end = reader.valid_end();
@@ -247,8 +248,9 @@ bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {
     return false;
   }
   hint->for_each([&](const format::HintEntry& e) {
-    replay(id, e.type == format::HintType::value ? format::RecordType::value
-                                                 : format::RecordType::tombstone,
+    replay(id, state.stats,
+           e.type == format::HintType::value ? format::RecordType::value
+                                             : format::RecordType::tombstone,
            e.key, e.offset, e.record_size, e.expiry);
   });
   state.stats.bytes = state.segment->size();
@@ -268,14 +270,15 @@ void Store::Impl::remove_orphan_hints() {
   }
 }
 
-void Store::Impl::replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
-                         std::uint64_t offset, std::uint64_t size, std::uint64_t expiry) {
+void Store::Impl::replay(std::uint32_t segment_id, SegmentStats& home, format::RecordType type,
+                         std::string_view key, std::uint64_t offset, std::uint64_t size,
+                         std::uint64_t expiry) {
   const auto size32 = static_cast<std::uint32_t>(size);
   if (type == format::RecordType::value) {
     const Location location{segment_id, static_cast<std::uint32_t>(offset), size32, expiry};
-    account(keydir_.put(key, location), &location, segment_id, size32);
+    account(keydir_.put(key, location), &location, home, size32);
   } else {
-    account(keydir_.erase(key), nullptr, segment_id, size32);
+    account(keydir_.erase(key), nullptr, home, size32);
   }
 }
 
@@ -314,6 +317,7 @@ void Store::Impl::start_new_segment() {
   state.rank = id;
   active_ = std::move(segment);
   active_id_ = id;
+  active_state_ = &state;
 }
 
 }  // namespace pyk

@@ -88,6 +88,7 @@ void Store::Impl::close() {
   }
   std::unique_lock state_lock(state_mutex_);
   active_.reset();
+  active_state_ = nullptr;
   segments_.clear();
   lock_.reset();
 }
@@ -170,6 +171,7 @@ void Store::Impl::rotate_locked() {
     {
       std::unique_lock state_lock(state_mutex_);
       segments_[active_id_].stats.active = false;
+      active_state_ = nullptr;
     }
     enqueue({Job::Kind::hint, active_id_});
     if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
@@ -180,8 +182,7 @@ void Store::Impl::rotate_locked() {
 }
 
 void Store::Impl::account(const std::optional<Location>& replaced, const Location* added,
-                          std::uint32_t record_segment, std::uint32_t record_size) {
-  auto& home = segments_[record_segment].stats;
+                          SegmentStats& home, std::uint32_t record_size) {
   if (added != nullptr) {
     home.live_keys += 1;
     home.live_bytes += record_size;
@@ -190,7 +191,8 @@ void Store::Impl::account(const std::optional<Location>& replaced, const Locatio
     home.dead_bytes += record_size;  // a tombstone is dead weight from the start
   }
   if (replaced) {
-    auto& old = segments_[replaced->segment].stats;
+    // Often the same segment (an overwrite within the active one).
+    auto& old = replaced->segment == home.id ? home : segments_[replaced->segment].stats;
     old.live_keys -= 1;
     old.live_bytes -= replaced->size;
     old.dead_bytes += replaced->size;
@@ -204,8 +206,9 @@ std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& ap
   check_open();
   const Location at = append_locked(encoded);
   std::unique_lock state_lock(state_mutex_);
-  apply(at);
-  segments_[at.segment].stats.bytes = active_->size();
+  SegmentStats& home = active_stats();
+  apply(at, home);
+  home.bytes = active_->size();
   return appended_sequence_;
 }
 
@@ -215,9 +218,9 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   thread_local std::string encoded;
   encoded.clear();
   format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at) {
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentStats& home) {
     at.expiry = expiry;
-    account(keydir_.put(key, at), &at, at.segment, at.size);
+    account(keydir_.put(key, at), &at, home, at.size);
   });
   if (options_.sync == SyncPolicy::always) sync_to(sequence);
 }
@@ -240,8 +243,9 @@ bool Store::Impl::erase(std::string_view key) {
     }
     const Location at = append_locked(encoded);
     std::unique_lock state_lock(state_mutex_);
-    account(keydir_.erase(key), nullptr, at.segment, at.size);
-    segments_[at.segment].stats.bytes = active_->size();
+    SegmentStats& home = active_stats();
+    account(keydir_.erase(key), nullptr, home, at.size);
+    home.bytes = active_->size();
     sequence = appended_sequence_;
   }
   if (options_.sync == SyncPolicy::always) sync_to(sequence);
@@ -275,8 +279,8 @@ void Store::Impl::write(const WriteBatch& batch) {
   encoded += records;
   if (encoded.size() > format::kMaxValueSize)
     throw InvalidArgument("batch of " + std::to_string(encoded.size()) + " bytes is too large");
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at) {
-    segments_[at.segment].stats.dead_bytes += header_size;
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentStats& home) {
+    home.dead_bytes += header_size;
     std::uint32_t offset = at.offset + header_size;
     for (std::size_t i = 0; i < batch.ops().size(); ++i) {
       const auto& op = batch.ops()[i];
@@ -284,9 +288,9 @@ void Store::Impl::write(const WriteBatch& batch) {
                                                    (op.erase ? 0 : op.value.size()));
       const Location location{at.segment, offset, size, expiries[i]};
       if (op.erase) {
-        account(keydir_.erase(op.key), nullptr, at.segment, size);
+        account(keydir_.erase(op.key), nullptr, home, size);
       } else {
-        account(keydir_.put(op.key, location), &location, at.segment, size);
+        account(keydir_.put(op.key, location), &location, home, size);
       }
       offset += size;
     }

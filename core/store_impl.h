@@ -84,9 +84,11 @@ class Store::Impl {
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
-  // Applies one value or tombstone record to the keydir and segment stats.
-  void replay(std::uint32_t segment_id, format::RecordType type, std::string_view key,
-              std::uint64_t offset, std::uint64_t size, std::uint64_t expiry);
+  // Applies one value or tombstone record of segment `segment_id` (whose
+  // stats are `home`) to the keydir and segment stats.
+  void replay(std::uint32_t segment_id, SegmentStats& home, format::RecordType type,
+              std::string_view key, std::uint64_t offset, std::uint64_t size,
+              std::uint64_t expiry);
   void start_new_segment();
 
   void check_open() const;
@@ -96,9 +98,15 @@ class Store::Impl {
   // location. REQUIRES: write_mutex_ held.
   Location append_locked(std::string_view encoded);
   void rotate_locked();
-  // Accounts a keydir change in the per-segment stats. REQUIRES: state_mutex_ exclusive.
+  // Accounts a keydir change in the per-segment stats: `home` is the stats of
+  // the segment holding the new record. REQUIRES: state_mutex_ exclusive.
   void account(const std::optional<Location>& replaced, const Location* added,
-               std::uint32_t record_segment, std::uint32_t record_size);
+               SegmentStats& home, std::uint32_t record_size);
+  // The active segment's stats without a map lookup (the put path). REQUIRES:
+  // write_mutex_ held, state_mutex_ exclusive, and a record just appended.
+  SegmentStats& active_stats() {
+    return active_state_ != nullptr ? active_state_->stats : segments_[active_id_].stats;
+  }
   // Appends encoded records as one unit and returns the sequence number to
   // sync to. Calls apply(first_offset) under the state lock to update the keydir.
   template <class Apply>
@@ -154,6 +162,10 @@ class Store::Impl {
   std::map<std::uint32_t, SegmentState> segments_;
   std::shared_ptr<Segment> active_;
   std::uint32_t active_id_ = 0;
+  // &segments_[active_id_] while the active segment takes appends (map nodes
+  // do not move); null once it is sealed, as a merge may then remove it.
+  // Written under write_mutex_ and state_mutex_ (exclusive).
+  SegmentState* active_state_ = nullptr;
   std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
   // Where the active segment must be cut back to before the next append: set
   // when a failed append left part of a record and cutting it failed too.

@@ -150,6 +150,54 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, 
   BOOST_TEST(contents(db) == before);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(hint_damaged_near_its_end_leaves_no_entry_applied, B, AllBackends) {
+  StoreEnv<B> env;
+  const std::size_t files = fill(env);
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    before = contents(db);
+  }
+  // Rewrite segment 1's hint with a well-formed first entry for a key the
+  // datafile never held, then damage its last entry (before the end entry).
+  // Applied entry by entry, "ghost" would survive the fallback scan.
+  const std::uint64_t data_size = env.read_file(filename::data(1)).size();
+  std::string problem;
+  const auto loaded = hint::HintFile::load(*env.directory(), 1, data_size, problem);
+  BOOST_TEST_REQUIRE(loaded.has_value(), problem);
+  const auto header = format::encode_file_header(format::kHintMagic, 1);
+  std::string bytes(reinterpret_cast<const char*>(header.data()), header.size());
+  std::uint64_t entries = 0;
+  loaded->for_each([&](const format::HintEntry& e) {
+    if (entries++ == 0 && e.type == format::HintType::value) {
+      format::HintEntry ghost = e;
+      ghost.key = "ghost";
+      format::encode_hint_entry(bytes, ghost);
+      ++entries;
+    }
+    format::encode_hint_entry(bytes, e);
+  });
+  BOOST_TEST_REQUIRE(entries == loaded->entry_count() + 1);
+  format::HintEntry end;
+  end.type = format::HintType::end;
+  end.offset = data_size;
+  end.timestamp = entries;
+  format::encode_hint_entry(bytes, end);
+  env.write_file(filename::hint(1), bytes);
+  {
+    auto db = env.open();  // the forged hint is good as it stands
+    BOOST_TEST(db.contains("ghost"));
+  }
+  env.write_file(filename::hint(1), bytes);  // that open may not keep it; restore
+  env.flip_byte(filename::hint(1), bytes.size() - format::kHintEntryHeaderSize - 1);
+  env.log.clear();
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == files - 1);
+  BOOST_TEST(count(env.log, "0000000001.hint ignored") == 1u, env.log);
+  BOOST_TEST(!db.contains("ghost"));
+  BOOST_TEST(contents(db) == before);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B, AllBackends) {
   StoreEnv<B> env;
   const std::size_t files = fill(env);
