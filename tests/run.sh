@@ -28,7 +28,7 @@ run_suite() {
   "$binary" --report_level=short --log_level=test_suite --color_output=no "$@" >"$log_dir/$name.log" 2>&1
   local status=$?
   grep -E "error|fatal|failed|passed with|Leak|runtime error|WARNING: ThreadSanitizer" "$log_dir/$name.log" \
-    | grep -v "^Leaving\|^Entering" | tail -n 40
+    | grep -v "Entering test\|Leaving test" | tail -n 40
   local p f
   p=$(grep -oE '[0-9]+ test cases? out of [0-9]+ passed' "$log_dir/$name.log" | head -n1 | cut -d' ' -f1)
   f=$(grep -oE '[0-9]+ test cases? out of [0-9]+ failed' "$log_dir/$name.log" | head -n1 | cut -d' ' -f1)
