@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "backends/memory_directory.h"
 #include "tests/backend_fixtures.h"
 
 using namespace pyk;
@@ -297,6 +298,27 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(closed_store_refuses_calls, B, AllBackends) {
   db.close();  // twice is fine
   BOOST_CHECK_THROW(db.get("k"), InvalidArgument);
   BOOST_CHECK_THROW(db.put("k", "v"), InvalidArgument);
+}
+
+// Without sync() or close(): the background thread alone must make the writes
+// durable. Checked by cutting the power on the memory backend.
+BOOST_AUTO_TEST_CASE(interval_sync_makes_writes_durable_without_close) {
+  auto memory = std::make_shared<MemoryDirectory>();
+  Options options;
+  options.directory = memory;
+  options.sync = SyncPolicy::interval;
+  options.sync_interval = 5ms;
+  auto db = Store::open("interval", options);
+  for (int i = 0; i < 20; ++i) db.put("k" + std::to_string(i), "v");
+  const std::string name = filename::data(1);
+  const std::uint64_t written = memory->open(name, OpenMode::read_only)->size();
+  for (int wait = 0; wait < 400 && memory->synced_size(name) < written; ++wait) {
+    std::this_thread::sleep_for(5ms);
+  }
+  memory->drop_unsynced();  // the power goes while the store is still open
+  Options reader = options;
+  reader.read_only = true;
+  BOOST_TEST(Store::open("interval", reader).size() == 20u);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(sync_policies_keep_data, B, AllBackends) {
