@@ -153,4 +153,18 @@ std::uint32_t record_crc(std::span<const std::byte> record) {
   return crc32c::value(record.subspan(4));
 }
 
+void encode_batch_header(std::string& out, const BatchHeader& batch, std::uint64_t timestamp) {
+  std::array<std::byte, kBatchValueSize> value{};
+  store_le<std::uint32_t>(value.data(), batch.count);
+  store_le<std::uint64_t>(value.data() + 8, batch.length);
+  encode_record(out, RecordType::batch, {},
+                std::string_view(reinterpret_cast<const char*>(value.data()), value.size()),
+                timestamp, 0);
+}
+
+BatchHeader decode_batch_header(std::string_view value) {
+  const auto* v = reinterpret_cast<const std::byte*>(value.data());
+  return BatchHeader{load_le<std::uint32_t>(v), load_le<std::uint64_t>(v + 8)};
+}
+
 }  // namespace pyk::format

@@ -170,4 +170,20 @@ const char* check_record_header(const RecordHeader& header);
 // CRC of a whole encoded record (header bytes 4..31, key, value).
 std::uint32_t record_crc(std::span<const std::byte> record);
 
+// --- batch header -------------------------------------------------------------
+// The value of a RecordType::batch record: u32 record count, u32 0, u64 byte
+// length of the records that follow it.
+inline constexpr std::size_t kBatchValueSize = 16;
+
+struct BatchHeader {
+  std::uint32_t count = 0;   // records in the batch
+  std::uint64_t length = 0;  // their bytes, starting right after the header record
+};
+
+// Appends a whole batch-header record to `out`.
+void encode_batch_header(std::string& out, const BatchHeader& batch, std::uint64_t timestamp);
+// Decodes a batch header's value. REQUIRES: value.size() == kBatchValueSize
+// (check_record_header guarantees it for a record read back).
+BatchHeader decode_batch_header(std::string_view value);
+
 }  // namespace pyk::format
