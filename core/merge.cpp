@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/hint_file.h"
+#include "core/log_reader.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -180,41 +181,39 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
 
   for (const Input& input : inputs) {
     bytes_in += input.segment->size();
-    RecordReader reader(*input.segment, format::kFileHeaderSize);
-    for (;;) {
-      const auto step = reader.next();
-      if (step == RecordReader::Step::end) break;
-      if (step == RecordReader::Step::damage)  // a sealed segment must be whole
-        throw CorruptionError("merge: " + reader.damage().reason, input.segment->describe(),
-                              reader.damage().offset);
-      const Record& r = reader.record();
-      const Location here{input.id, static_cast<std::uint32_t>(r.offset),
-                          static_cast<std::uint32_t>(r.size()), r.header.expiry};
-      if (r.header.type == format::RecordType::value) {
-        bool live;
-        {
-          std::shared_lock state_lock(state_mutex_);
-          const auto at = keydir_.find(r.key);
-          live = at && same_record(*at, here);
+    // A sealed segment must be whole; its batches are complete, so their
+    // records are copied one by one like any other.
+    LogReader reader(*input.segment, LogReader::Mode::strict);
+    while (reader.next()) {
+      for (const Record& r : reader.unit().records) {
+        const Location here{input.id, static_cast<std::uint32_t>(r.offset),
+                            static_cast<std::uint32_t>(r.size()), r.header.expiry};
+        if (r.header.type == format::RecordType::value) {
+          bool live;
+          {
+            std::shared_lock state_lock(state_mutex_);
+            const auto at = keydir_.find(r.key);
+            live = at && same_record(*at, here);
+          }
+          if (!live) continue;  // overwritten or erased
+          // Dropping an expired value is like dropping a tombstone: only safe
+          // if no older record of the key survives. Otherwise it is copied (and
+          // stays expired).
+          if (expired(here, now) && input.drops_tombstones) {
+            expired_keys.emplace_back(std::string(r.key), here);
+            continue;
+          }
+          copy(r, &here);
+        } else if (r.header.type == format::RecordType::tombstone) {
+          if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
+          {
+            std::shared_lock state_lock(state_mutex_);
+            if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
+          }
+          if (!tombstones_copied.emplace(r.key).second) continue;
+          copy(r, nullptr);
         }
-        if (!live) continue;  // overwritten or erased
-        // Dropping an expired value is like dropping a tombstone: only safe
-        // if no older record of the key survives. Otherwise it is copied (and
-        // stays expired).
-        if (expired(here, now) && input.drops_tombstones) {
-          expired_keys.emplace_back(std::string(r.key), here);
-          continue;
-        }
-        copy(r, &here);
-      } else if (r.header.type == format::RecordType::tombstone) {
-        if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
-        {
-          std::shared_lock state_lock(state_mutex_);
-          if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
-        }
-        if (!tombstones_copied.emplace(r.key).second) continue;
-        copy(r, nullptr);
-      }  // batch headers: their records were read one by one; a sealed batch is whole
+      }
     }
   }
   finish_output();

@@ -8,7 +8,9 @@
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/file_header.h"
 #include "core/hint_file.h"
+#include "core/log_reader.h"
 #include "core/replay_order.h"
 #include "core/store_impl.h"
 
@@ -124,30 +126,18 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   std::shared_ptr<Segment> segment =
       directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
 
-  std::array<std::byte, format::kFileHeaderSize> header_bytes{};
-  const std::size_t header_present =
-      std::min<std::uint64_t>(segment->size(), format::kFileHeaderSize);
-  segment->read(0, std::span(header_bytes).first(header_present));
-  format::FileHeader header;
-  const auto status = format::decode_file_header(std::span(header_bytes).first(header_present), header);
-  if (status != format::FileHeaderStatus::ok || header.magic != format::kDataMagic ||
-      header.segment_id != id) {
+  const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
+  if (!header.ok()) {
     // A crash right after creating the newest segment can leave its header
     // torn or unwritten; it cannot hold any record yet. On mmap the file is
     // then zero-filled preallocated space, longer than a header.
-    const bool unwritten = std::all_of(header_bytes.begin(), header_bytes.begin() + header_present,
-                                       [](std::byte b) { return b == std::byte{0}; });
     const bool torn_creation =
         is_newest &&
-        (unwritten || (status != format::FileHeaderStatus::bad_magic &&
-                       status != format::FileHeaderStatus::bad_version)) &&
+        (header.unwritten || (header.problem != FileHeaderProblem::bad_magic &&
+                              header.problem != FileHeaderProblem::bad_version)) &&
         zero_from(*segment, format::kFileHeaderSize);
-    if (!torn_creation) {
-      const char* why = status != format::FileHeaderStatus::ok ? format::describe(status)
-                        : header.magic != format::kDataMagic   ? "hint file where a datafile belongs"
-                                                               : "segment id does not match file name";
-      throw CorruptionError(std::string("bad file header: ") + why, segment->describe(), 0);
-    }
+    if (!torn_creation)
+      throw CorruptionError("bad file header: " + header.describe(), segment->describe(), 0);
     log("segment " + segment->describe() + " has a torn header from an interrupted creation" +
         (options_.read_only ? "; ignored" : "; removed"));
     segment.reset();
@@ -158,7 +148,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   auto& state = segments_[id];
   state.segment = segment;
   state.stats.id = id;
-  state.rank = replay_rank(header, id);
+  state.rank = replay_rank(header.header, id);
 
   // The newest segment has a hint only if a clean close sealed it (see
   // Impl::close); its size then matches exactly, so there is no torn tail.
@@ -167,60 +157,20 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
-  // Records of a batch are held back until the whole batch has been read.
-  struct Pending {
-    format::RecordType type;
-    std::string key;
-    std::uint64_t offset, size, expiry;
-  };
-  std::vector<Pending> batch;
-  bool in_batch = false;
-  std::uint64_t batch_start = 0;  // offset of the open batch's header
-  std::uint64_t batch_count = 0, batch_end = 0;
-  std::uint64_t committed_end = format::kFileHeaderSize;  // end of the last complete unit
-  std::optional<Damage> tail;
-
-  RecordReader reader(*segment, format::kFileHeaderSize);
-  for (;;) {
-    const auto step = reader.next();
-    if (step == RecordReader::Step::end) break;
-    if (step == RecordReader::Step::damage) {
-      if (!is_newest || !reader.damage().at_tail)
-        throw CorruptionError(reader.damage().reason, segment->describe(), reader.damage().offset);
-      tail = reader.damage();
-      break;
-    }
-    const Record& r = reader.record();
-    if (r.header.type == format::RecordType::batch) {
-      if (in_batch) throw CorruptionError("batch inside a batch", segment->describe(), r.offset);
-      const auto* v = reinterpret_cast<const std::byte*>(r.value.data());
-      in_batch = true;
-      batch_start = r.offset;
-      batch_count = format::load_le<std::uint32_t>(v);
-      batch_end = r.offset + r.size() + format::load_le<std::uint64_t>(v + 8);
-      batch.clear();
-      // The header itself is dead weight once applied.
-      segments_[id].stats.dead_bytes += r.size();
-    } else if (in_batch) {
-      batch.push_back({r.header.type, std::string(r.key), r.offset, r.size(), r.header.expiry});
-    } else {
+  // Only the newest segment may end in a torn tail (a crash while appending);
+  // anywhere else damage is corruption. A batch applies whole or not at all.
+  std::optional<LogProblem> tail;
+  LogReader reader(*segment, is_newest ? LogReader::Mode::torn_tail : LogReader::Mode::strict,
+                   [&](const LogProblem& problem) {
+                     if (!tail) tail = problem;
+                   });
+  while (reader.next()) {
+    const LogUnit& unit = reader.unit();
+    state.stats.dead_bytes += unit.header_size;  // a batch header is dead weight once applied
+    for (const Record& r : unit.records)
       replay(id, state.stats, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
-    }
-    if (in_batch && batch.size() == batch_count) {
-      if (reader.valid_end() != batch_end)
-        throw CorruptionError("batch length does not match its records", segment->describe(),
-                              batch_start);
-      for (const auto& p : batch) replay(id, state.stats, p.type, p.key, p.offset, p.size, p.expiry);
-      in_batch = false;
-    }
-    if (!in_batch) committed_end = reader.valid_end();
   }
-  if (in_batch) {
-    // A batch cut short (at the end of the data, or by a torn tail) is dropped whole.
-    if (!is_newest) throw CorruptionError("incomplete batch", segment->describe(), batch_start);
-    segments_[id].stats.dead_bytes -= format::kRecordHeaderSize + 16;
-    if (!tail) tail = Damage{batch_start, 0, "incomplete batch", true};
-  }
+  const std::uint64_t committed_end = reader.committed_end();
   if (tail) {
     const std::uint64_t dropped = segment->size() - committed_end;
     ++recovery_stats_.torn_tails_dropped;
@@ -228,8 +178,6 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     log("torn tail of " + std::to_string(dropped) + " bytes (" + tail->reason + ") at " +
         segment->describe() + " offset " + std::to_string(committed_end) +
         (writable ? ": cut off" : ": ignored (read-only)"));
-  } else {
-    committed_end = reader.valid_end();  // a zero-filled tail is not damage
   }
   // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);

@@ -269,12 +269,9 @@ void Store::Impl::write(const WriteBatch& batch) {
                           op.key, op.erase ? std::string_view{} : std::string_view(op.value), now,
                           expiry);
   }
-  std::array<std::byte, 16> counts{};
-  format::store_le<std::uint32_t>(counts.data(), static_cast<std::uint32_t>(batch.size()));
-  format::store_le<std::uint64_t>(counts.data() + 8, records.size());
   std::string encoded;
-  format::encode_record(encoded, format::RecordType::batch, {},
-                        std::string_view(reinterpret_cast<const char*>(counts.data()), 16), now, 0);
+  format::encode_batch_header(
+      encoded, {static_cast<std::uint32_t>(batch.size()), records.size()}, now);
   const std::uint32_t header_size = static_cast<std::uint32_t>(encoded.size());
   encoded += records;
   if (encoded.size() > format::kMaxValueSize)
