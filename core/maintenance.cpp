@@ -62,27 +62,16 @@ void Store::Impl::write_hint(std::uint32_t id) {
   std::shared_ptr<Segment> segment;
   {
     std::shared_lock state_lock(state_mutex_);
-    const auto it = segments_.find(id);
-    if (it == segments_.end()) return;  // merged away since it was queued
-    segment = it->second.segment;
+    const SegmentSet::Entry* entry = segments_.find(id);
+    if (entry == nullptr) return;  // merged away since it was queued
+    segment = entry->segment;
   }
   hint::write(*directory_, id, *segment);
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_candidates() const {
-  std::vector<std::uint32_t> ids;
   std::shared_lock state_lock(state_mutex_);
-  for (const auto& [id, state] : segments_) {
-    const SegmentStats& st = state.stats;
-    if (st.active || st.bytes <= format::kFileHeaderSize) continue;
-    const double fraction =
-        static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
-    if ((options_.merge_dead_fraction > 0 && fraction >= options_.merge_dead_fraction) ||
-        (options_.merge_dead_bytes > 0 && st.dead_bytes >= options_.merge_dead_bytes)) {
-      ids.push_back(id);
-    }
-  }
-  return ids;
+  return segments_.merge_candidates(options_.merge_dead_fraction, options_.merge_dead_bytes);
 }
 
 }  // namespace pyk

@@ -56,26 +56,20 @@ void Store::Impl::open() {
   for (std::size_t i = 0; i < order.size(); ++i) {
     load_segment(order[i].id, i + 1 == order.size());
   }
-  // Dead bytes follow from the rest; hint-loaded segments never saw theirs.
-  for (auto& [id, state] : segments_) {
-    auto& st = state.stats;
-    st.dead_bytes = st.bytes - std::min<std::uint64_t>(st.bytes, format::kFileHeaderSize) - st.live_bytes;
-  }
+  segments_.derive_dead_bytes();
 
   if (!options_.read_only) {
     remove_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
     // a torn creation that got removed, not one sealed with a hint at close.
-    SegmentState* newest = nullptr;
-    if (!order.empty() && segments_.count(order.back().id)) newest = &segments_[order.back().id];
+    SegmentSet::Entry* newest = order.empty() ? nullptr : segments_.find(order.back().id);
     const bool opened_writable = newest && newest->rank == newest->stats.id;
     if (opened_writable && !newest->hinted &&
         newest->segment->size() < options_.max_segment_size) {
       active_ = newest->segment;
       active_id_ = newest->stats.id;
-      active_state_ = newest;
-      newest->stats.active = true;
+      segments_.set_active(active_id_);
       // A hint that was rejected (stale, damaged) must not outlive the appends.
       const std::string hint_name = filename::hint(active_id_);
       if (directory_->exists(hint_name)) {
@@ -145,10 +139,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
-  auto& state = segments_[id];
-  state.segment = segment;
-  state.stats.id = id;
-  state.rank = replay_rank(header.header, id);
+  SegmentSet::Entry& state = segments_.add(id, segment, replay_rank(header.header, id));
 
   // The newest segment has a hint only if a clean close sealed it (see
   // Impl::close); its size then matches exactly, so there is no torn tail.
@@ -166,9 +157,9 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
                    });
   while (reader.next()) {
     const LogUnit& unit = reader.unit();
-    state.stats.dead_bytes += unit.header_size;  // a batch header is dead weight once applied
+    segments_.count_dead(state, unit.header_size);  // a batch header is dead weight once applied
     for (const Record& r : unit.records)
-      replay(id, state.stats, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
+      replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
   }
   const std::uint64_t committed_end = reader.committed_end();
   if (tail) {
@@ -181,13 +172,13 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   }
   // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);
-  segments_[id].stats.bytes = writable ? segment->size() : committed_end;
+  state.stats.bytes = writable ? segment->size() : committed_end;
   // A sealed segment scanned for want of a hint gets one, so the next open is fast.
   if (!is_newest && !options_.read_only) enqueue({Job::Kind::hint, id});
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {
-  auto& state = segments_[id];
+  SegmentSet::Entry& state = *segments_.find(id);
   std::string problem;
   const auto hint = hint::HintFile::load(*directory_, id, state.segment->size(), problem);
   if (!hint) {
@@ -196,7 +187,7 @@ bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {
     return false;
   }
   hint->for_each([&](const format::HintEntry& e) {
-    replay(id, state.stats,
+    replay(state,
            e.type == format::HintType::value ? format::RecordType::value
                                              : format::RecordType::tombstone,
            e.key, e.offset, e.record_size, e.expiry);
@@ -211,22 +202,21 @@ void Store::Impl::remove_orphan_hints() {
   // hint renamed for a segment merged meanwhile) leaves a hint with no datafile.
   for (const auto& name : directory_->list()) {
     const auto parsed = filename::parse(name);
-    if (parsed.kind == filename::Kind::hint && !segments_.count(parsed.segment_id)) {
+    if (parsed.kind == filename::Kind::hint && segments_.find(parsed.segment_id) == nullptr) {
       directory_->remove(name);
       log("removed hint file " + name + " of a missing datafile");
     }
   }
 }
 
-void Store::Impl::replay(std::uint32_t segment_id, SegmentStats& home, format::RecordType type,
-                         std::string_view key, std::uint64_t offset, std::uint64_t size,
-                         std::uint64_t expiry) {
+void Store::Impl::replay(SegmentSet::Entry& home, format::RecordType type, std::string_view key,
+                         std::uint64_t offset, std::uint64_t size, std::uint64_t expiry) {
   const auto size32 = static_cast<std::uint32_t>(size);
   if (type == format::RecordType::value) {
-    const Location location{segment_id, static_cast<std::uint32_t>(offset), size32, expiry};
-    account(keydir_.put(key, location), &location, home, size32);
+    const Location location{home.stats.id, static_cast<std::uint32_t>(offset), size32, expiry};
+    segments_.count_put(home, keydir_.put(key, location), location);
   } else {
-    account(keydir_.erase(key), nullptr, home, size32);
+    segments_.count_erase(home, keydir_.erase(key), size32);
   }
 }
 
@@ -257,15 +247,10 @@ void Store::Impl::start_new_segment() {
     throw;
   }
   std::unique_lock state_lock(state_mutex_);
-  auto& state = segments_[id];
-  state.segment = segment;
-  state.stats.id = id;
-  state.stats.bytes = segment->size();
-  state.stats.active = true;
-  state.rank = id;
+  segments_.add(id, segment, id);
+  segments_.set_active(id);
   active_ = std::move(segment);
   active_id_ = id;
-  active_state_ = &state;
 }
 
 }  // namespace pyk

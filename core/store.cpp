@@ -88,7 +88,6 @@ void Store::Impl::close() {
   }
   std::unique_lock state_lock(state_mutex_);
   active_.reset();
-  active_state_ = nullptr;
   segments_.clear();
   lock_.reset();
 }
@@ -165,13 +164,12 @@ Location Store::Impl::append_locked(std::string_view encoded) {
 void Store::Impl::rotate_locked() {
   // Already sealed: an earlier rotation failed to start the new segment and
   // did this part; since then a merge may even have taken the segment away,
-  // so it must not be touched again (segments_[id] would make an empty entry).
+  // so it must not be touched again.
   if (!active_->sealed()) {
     active_->seal();
     {
       std::unique_lock state_lock(state_mutex_);
-      segments_[active_id_].stats.active = false;
-      active_state_ = nullptr;
+      segments_.clear_active();
     }
     enqueue({Job::Kind::hint, active_id_});
     if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
@@ -181,34 +179,15 @@ void Store::Impl::rotate_locked() {
   start_new_segment();
 }
 
-void Store::Impl::account(const std::optional<Location>& replaced, const Location* added,
-                          SegmentStats& home, std::uint32_t record_size) {
-  if (added != nullptr) {
-    home.live_keys += 1;
-    home.live_bytes += record_size;
-    if (added->expiry != 0) ++expiring_keys_;
-  } else {
-    home.dead_bytes += record_size;  // a tombstone is dead weight from the start
-  }
-  if (replaced) {
-    // Often the same segment (an overwrite within the active one).
-    auto& old = replaced->segment == home.id ? home : segments_[replaced->segment].stats;
-    old.live_keys -= 1;
-    old.live_bytes -= replaced->size;
-    old.dead_bytes += replaced->size;
-    if (replaced->expiry != 0) --expiring_keys_;
-  }
-}
-
 template <class Apply>
 std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& apply) {
   std::lock_guard write_lock(write_mutex_);
   check_open();
   const Location at = append_locked(encoded);
   std::unique_lock state_lock(state_mutex_);
-  SegmentStats& home = active_stats();
+  SegmentSet::Entry& home = active_entry();
   apply(at, home);
-  home.bytes = active_->size();
+  home.stats.bytes = active_->size();
   return appended_sequence_;
 }
 
@@ -218,9 +197,9 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   thread_local std::string encoded;
   encoded.clear();
   format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentStats& home) {
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
     at.expiry = expiry;
-    account(keydir_.put(key, at), &at, home, at.size);
+    segments_.count_put(home, keydir_.put(key, at), at);
   });
   if (options_.sync == SyncPolicy::always) sync_to(sequence);
 }
@@ -243,9 +222,9 @@ bool Store::Impl::erase(std::string_view key) {
     }
     const Location at = append_locked(encoded);
     std::unique_lock state_lock(state_mutex_);
-    SegmentStats& home = active_stats();
-    account(keydir_.erase(key), nullptr, home, at.size);
-    home.bytes = active_->size();
+    SegmentSet::Entry& home = active_entry();
+    segments_.count_erase(home, keydir_.erase(key), at.size);
+    home.stats.bytes = active_->size();
     sequence = appended_sequence_;
   }
   if (options_.sync == SyncPolicy::always) sync_to(sequence);
@@ -276,8 +255,8 @@ void Store::Impl::write(const WriteBatch& batch) {
   encoded += records;
   if (encoded.size() > format::kMaxValueSize)
     throw InvalidArgument("batch of " + std::to_string(encoded.size()) + " bytes is too large");
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentStats& home) {
-    home.dead_bytes += header_size;
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
+    segments_.count_dead(home, header_size);
     std::uint32_t offset = at.offset + header_size;
     for (std::size_t i = 0; i < batch.ops().size(); ++i) {
       const auto& op = batch.ops()[i];
@@ -285,9 +264,9 @@ void Store::Impl::write(const WriteBatch& batch) {
                                                    (op.erase ? 0 : op.value.size()));
       const Location location{at.segment, offset, size, expiries[i]};
       if (op.erase) {
-        account(keydir_.erase(op.key), nullptr, home, size);
+        segments_.count_erase(home, keydir_.erase(op.key), size);
       } else {
-        account(keydir_.put(op.key, location), &location, home, size);
+        segments_.count_put(home, keydir_.put(op.key, location), location);
       }
       offset += size;
     }
@@ -336,7 +315,7 @@ bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pi
     const auto found = keydir_.find(key);
     if (!found) return false;
     location = *found;
-    segment = segments_.at(location.segment).segment;
+    segment = segments_.segment(location.segment);
   }
   // The clock is read only for keys that can expire.
   if (location.expiry != 0 && expired(location, now_micros())) return false;
@@ -383,7 +362,7 @@ std::size_t Store::Impl::size() const {
   check_open();
   const std::uint64_t now = now_micros();
   std::shared_lock state_lock(state_mutex_);
-  if (expiring_keys_ == 0) return keydir_.size();
+  if (segments_.expiring_keys() == 0) return keydir_.size();
   std::size_t live = 0;
   keydir_.for_each([&](std::string_view, const Location& l) { live += !expired(l, now); });
   return live;
@@ -414,14 +393,14 @@ void Store::Impl::for_each(
     std::uint32_t size;
   };
   std::vector<Entry> snapshot;
-  std::map<std::uint32_t, std::shared_ptr<Segment>> pinned_segments;
+  std::map<std::uint32_t, std::shared_ptr<Segment>> segments;
   {
     std::shared_lock state_lock(state_mutex_);
     snapshot.reserve(keydir_.size());
     keydir_.for_each([&](std::string_view, const Location& l) {
       if (!expired(l, now)) snapshot.push_back({std::uint64_t{l.segment} << 32 | l.offset, l.size});
     });
-    for (const auto& [id, state] : segments_) pinned_segments.emplace(id, state.segment);
+    segments = segments_.segments();
   }
   std::sort(snapshot.begin(), snapshot.end(),
             [](const Entry& a, const Entry& b) { return a.position < b.position; });
@@ -438,7 +417,7 @@ void Store::Impl::for_each(
     const auto offset = static_cast<std::uint32_t>(snapshot[i].position);
     const std::uint32_t size = snapshot[i].size;
     if (segment == nullptr || id != current) {
-      segment = pinned_segments.at(id).get();
+      segment = segments.at(id).get();
       current = id;
       window_start = window_end = 0;
     }
@@ -553,14 +532,7 @@ Stats Store::Impl::stats() const {
   std::shared_lock state_lock(state_mutex_);
   out.keys = keydir_.size();
   out.keydir_bytes = keydir_.memory_bytes();
-  std::vector<const SegmentState*> ordered;
-  for (const auto& [id, state] : segments_) ordered.push_back(&state);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const SegmentState* a, const SegmentState* b) { return replays_before(*a, *b); });
-  for (const SegmentState* state : ordered) {
-    out.segments.push_back(state->stats);
-    out.disk_bytes += state->stats.bytes;
-  }
+  segments_.report(out);
   return out;
 }
 

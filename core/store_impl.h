@@ -3,7 +3,7 @@
 // Locking (always taken in this order):
 //   write_mutex_   serialises appends to the active segment, rotation and
 //                  keydir updates so the keydir follows log order.
-//   state_mutex_   (shared) guards keydir_, segments_, segment_stats_ and
+//   state_mutex_   (shared) guards keydir_, segments_ and
 //                  active_; readers hold it shared only for a lookup, never
 //                  across I/O.
 //   sync_mutex_    group commit (sync_to): guards who syncs and how far
@@ -27,6 +27,7 @@
 #include "core/format.h"
 #include "core/keydir.h"
 #include "core/record_reader.h"
+#include "core/segment_set.h"
 #include "core/store.h"
 
 namespace pyk {
@@ -61,21 +62,11 @@ class Store::Impl {
   void log(std::string_view message) const;
 
  private:
-  struct SegmentState {
-    std::shared_ptr<Segment> segment;
-    SegmentStats stats;
-    std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
-    bool hinted = false;     // loaded from its hint file at open
-  };
   // At close, an active segment at least this big is hinted, and so sealed
   // for good: the next open reads its hint instead of scanning it, and starts
   // a new segment. A smaller one is cheaper to scan and keep appending to.
   std::uint64_t seal_at_close_bytes() const {
     return std::min<std::uint64_t>(8u << 20, options_.max_segment_size / 2);
-  }
-  // Replay order: (rank, id), oldest first.
-  static bool replays_before(const SegmentState& a, const SegmentState& b) {
-    return a.rank != b.rank ? a.rank < b.rank : a.stats.id < b.stats.id;
   }
 
   // recovery.cpp
@@ -84,9 +75,9 @@ class Store::Impl {
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
-  // Applies one value or tombstone record of segment `segment_id` (whose
-  // stats are `home`) to the keydir and segment stats.
-  void replay(std::uint32_t segment_id, SegmentStats& home, format::RecordType type,
+  // Applies one value or tombstone record of segment `home` to the keydir
+  // and segment stats.
+  void replay(SegmentSet::Entry& home, format::RecordType type,
               std::string_view key, std::uint64_t offset, std::uint64_t size,
               std::uint64_t expiry);
   void start_new_segment();
@@ -98,14 +89,11 @@ class Store::Impl {
   // location. REQUIRES: write_mutex_ held.
   Location append_locked(std::string_view encoded);
   void rotate_locked();
-  // Accounts a keydir change in the per-segment stats: `home` is the stats of
-  // the segment holding the new record. REQUIRES: state_mutex_ exclusive.
-  void account(const std::optional<Location>& replaced, const Location* added,
-               SegmentStats& home, std::uint32_t record_size);
-  // The active segment's stats without a map lookup (the put path). REQUIRES:
-  // write_mutex_ held, state_mutex_ exclusive, and a record just appended.
-  SegmentStats& active_stats() {
-    return active_state_ != nullptr ? active_state_->stats : segments_[active_id_].stats;
+  // The active segment's entry (the put path). REQUIRES: write_mutex_ held,
+  // state_mutex_ exclusive, and a record just appended.
+  SegmentSet::Entry& active_entry() {
+    SegmentSet::Entry* entry = segments_.active();
+    return entry != nullptr ? *entry : *segments_.find(active_id_);
   }
   // Appends encoded records as one unit and returns the sequence number to
   // sync to. Calls apply(first_offset) under the state lock to update the keydir.
@@ -159,14 +147,9 @@ class Store::Impl {
   mutable std::mutex write_mutex_;
   mutable std::shared_mutex state_mutex_;
   KeyDir keydir_;
-  std::map<std::uint32_t, SegmentState> segments_;
+  SegmentSet segments_;
   std::shared_ptr<Segment> active_;
   std::uint32_t active_id_ = 0;
-  // &segments_[active_id_] while the active segment takes appends (map nodes
-  // do not move); null once it is sealed, as a merge may then remove it.
-  // Written under write_mutex_ and state_mutex_ (exclusive).
-  SegmentState* active_state_ = nullptr;
-  std::uint64_t expiring_keys_ = 0;  // keydir entries with an expiry
   // Where the active segment must be cut back to before the next append: set
   // when a failed append left part of a record and cutting it failed too.
   std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
