@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "core/batch_encoding.h"
 #include "core/error.h"
 #include "core/hint_file.h"
 #include "core/store_impl.h"
@@ -236,39 +237,18 @@ void Store::Impl::write(const WriteBatch& batch) {
   if (batch.empty()) return;
   const std::uint64_t now = now_micros();
   for (const auto& op : batch.ops()) validate(op.key, op.value);  // WriteBatch checked the TTLs
-  // Encode: batch header, then the records; the header's value says how many
-  // records and bytes follow so recovery can tell a complete batch.
-  std::string records;
-  std::vector<std::uint64_t> expiries;
-  for (const auto& op : batch.ops()) {
-    const std::uint64_t expiry = op.ttl.count() > 0 ? now + std::uint64_t(op.ttl.count()) : 0;
-    expiries.push_back(expiry);
-    format::encode_record(records,
-                          op.erase ? format::RecordType::tombstone : format::RecordType::value,
-                          op.key, op.erase ? std::string_view{} : std::string_view(op.value), now,
-                          expiry);
-  }
-  std::string encoded;
-  format::encode_batch_header(
-      encoded, {static_cast<std::uint32_t>(batch.size()), records.size()}, now);
-  const std::uint32_t header_size = static_cast<std::uint32_t>(encoded.size());
-  encoded += records;
-  if (encoded.size() > format::kMaxValueSize)
-    throw InvalidArgument("batch of " + std::to_string(encoded.size()) + " bytes is too large");
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
-    segments_.count_dead(home, header_size);
-    std::uint32_t offset = at.offset + header_size;
+  const EncodedBatch encoded = encode_batch(batch, now);
+  const std::uint64_t sequence = append_and_apply(encoded.bytes, [&](Location at, SegmentSet::Entry& home) {
+    segments_.count_dead(home, encoded.header_size);
     for (std::size_t i = 0; i < batch.ops().size(); ++i) {
       const auto& op = batch.ops()[i];
-      const auto size = static_cast<std::uint32_t>(format::kRecordHeaderSize + op.key.size() +
-                                                   (op.erase ? 0 : op.value.size()));
-      const Location location{at.segment, offset, size, expiries[i]};
+      const auto& placed = encoded.records[i];
+      const Location location{at.segment, at.offset + placed.offset, placed.size, placed.expiry};
       if (op.erase) {
-        segments_.count_erase(home, keydir_.erase(op.key), size);
+        segments_.count_erase(home, keydir_.erase(op.key), placed.size);
       } else {
         segments_.count_put(home, keydir_.put(op.key, location), location);
       }
-      offset += size;
     }
   });
   if (options_.sync == SyncPolicy::always) sync_to(sequence);
