@@ -84,7 +84,7 @@ void Store::Impl::open() {
       start_new_segment();
     }
     if (options_.sync == SyncPolicy::interval) {
-      sync_thread_ = std::jthread([this](std::stop_token stop) { sync_loop(stop); });
+      commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
     worker_ = std::jthread([this](std::stop_token stop) { worker_loop(stop); });
   }

@@ -66,11 +66,7 @@ Store::Impl::~Impl() {
 
 void Store::Impl::close() {
   if (!open_) return;
-  if (sync_thread_.joinable()) {
-    sync_thread_.request_stop();
-    sync_loop_wake_.notify_all();
-    sync_thread_.join();
-  }
+  commit_.stop_interval();
   stop_worker();
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
@@ -156,8 +152,7 @@ Location Store::Impl::append_locked(std::string_view encoded) {
     }
     throw;
   }
-  appended_sequence_.store(appended_sequence_.load(std::memory_order_relaxed) + 1,
-                           std::memory_order_relaxed);
+  commit_.count_append();
   return Location{active_id_, static_cast<std::uint32_t>(offset),
                   static_cast<std::uint32_t>(encoded.size()), 0};
 }
@@ -189,7 +184,7 @@ std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& ap
   SegmentSet::Entry& home = active_entry();
   apply(at, home);
   home.stats.bytes = active_->size();
-  return appended_sequence_;
+  return commit_.appended();
 }
 
 void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
@@ -202,7 +197,7 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
     at.expiry = expiry;
     segments_.count_put(home, keydir_.put(key, at), at);
   });
-  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
 }
 
 bool Store::Impl::erase(std::string_view key) {
@@ -226,9 +221,9 @@ bool Store::Impl::erase(std::string_view key) {
     SegmentSet::Entry& home = active_entry();
     segments_.count_erase(home, keydir_.erase(key), at.size);
     home.stats.bytes = active_->size();
-    sequence = appended_sequence_;
+    sequence = commit_.appended();
   }
-  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
   return true;
 }
 
@@ -251,7 +246,7 @@ void Store::Impl::write(const WriteBatch& batch) {
       }
     }
   });
-  if (options_.sync == SyncPolicy::always) sync_to(sequence);
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
 }
 
 Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segment>& segment,
@@ -426,83 +421,7 @@ void Store::Impl::for_each(
 void Store::Impl::sync() {
   check_open();
   if (options_.read_only) return;
-  std::uint64_t sequence;
-  {
-    std::lock_guard write_lock(write_mutex_);
-    sequence = appended_sequence_;
-  }
-  sync_to(sequence);
-}
-
-void Store::Impl::sync_to(std::uint64_t sequence) {
-  // Group commit: one thread at a time (the leader) syncs, without holding
-  // sync_mutex_. Writers that arrive meanwhile wait for that sync to end:
-  // all whose writes it covered return at once, and one of the others leads
-  // the next sync, which covers every write appended before it starts.
-  std::unique_lock sync_lock(sync_mutex_);
-  while (synced_sequence_ < sequence) {
-    if (syncing_) {
-      sync_done_.wait(sync_lock);
-      continue;
-    }
-    syncing_ = true;
-    const std::uint64_t base = synced_sequence_;
-    // (Only writers under SyncPolicy::always come back for more.)
-    const std::uint64_t group = options_.sync == SyncPolicy::always ? last_group_ : 0;
-    const auto patience = last_sync_duration_ / 2;
-    sync_lock.unlock();
-    // The writers the last sync released are about to append again; give
-    // them a moment (at most half a sync) so that one sync covers them all.
-    // A lone writer never waits: its group is itself.
-    const auto start = std::chrono::steady_clock::now();
-    while (appended_sequence_.load(std::memory_order_relaxed) - base < group &&
-           std::chrono::steady_clock::now() - start < patience) {
-      std::this_thread::yield();
-    }
-    std::uint64_t target = 0;
-    std::chrono::steady_clock::time_point sync_start;
-    try {
-      std::shared_ptr<Segment> segment;
-      {
-        // Segments before the active one were synced when they were sealed.
-        std::lock_guard write_lock(write_mutex_);
-        segment = active_;
-        target = appended_sequence_;
-      }
-      sync_start = std::chrono::steady_clock::now();
-      if (segment) segment->sync();  // null once close() has sealed (and so synced) it
-    } catch (...) {
-      sync_lock.lock();
-      syncing_ = false;
-      sync_done_.notify_all();  // a waiter retries, and gets its own error if it fails again
-      throw;
-    }
-    const auto took = std::chrono::steady_clock::now() - sync_start;
-    sync_lock.lock();
-    syncing_ = false;
-    last_group_ = std::max<std::uint64_t>(target - std::min(target, base), 1);
-    last_sync_duration_ = std::min<std::chrono::steady_clock::duration>(took, kMaxGroupWait * 2);
-    synced_sequence_ = std::max(synced_sequence_, target);
-    sync_done_.notify_all();
-  }
-}
-
-void Store::Impl::sync_loop(std::stop_token stop) {
-  std::unique_lock lock(sync_loop_mutex_);
-  while (!stop.stop_requested()) {
-    sync_loop_wake_.wait_for(lock, stop, options_.sync_interval, [] { return false; });
-    if (stop.stop_requested()) break;
-    try {
-      std::uint64_t sequence;
-      {
-        std::lock_guard write_lock(write_mutex_);
-        sequence = appended_sequence_;
-      }
-      sync_to(sequence);
-    } catch (const std::exception& e) {
-      log(std::string("background sync failed: ") + e.what());
-    }
-  }
+  commit_.sync_all();
 }
 
 Stats Store::Impl::stats() const {

@@ -6,9 +6,7 @@
 //   state_mutex_   (shared) guards keydir_, segments_ and
 //                  active_; readers hold it shared only for a lookup, never
 //                  across I/O.
-//   sync_mutex_    group commit (sync_to): guards who syncs and how far
-//                  the log is durable; never held across I/O or while
-//                  taking another lock.
+//   (GroupCommit has a mutex of its own, never held while this one is taken.)
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
@@ -25,6 +23,7 @@
 
 #include "core/directory.h"
 #include "core/format.h"
+#include "core/group_commit.h"
 #include "core/keydir.h"
 #include "core/record_reader.h"
 #include "core/segment_set.h"
@@ -99,9 +98,6 @@ class Store::Impl {
   // sync to. Calls apply(first_offset) under the state lock to update the keydir.
   template <class Apply>
   std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply);
-  // Waits until everything appended up to `sequence` is durable.
-  void sync_to(std::uint64_t sequence);
-  void sync_loop(std::stop_token stop);
 
   // maintenance.cpp: one background thread writes hint files for sealed
   // segments and runs automatic merges, off the write path.
@@ -167,21 +163,11 @@ class Store::Impl {
   std::deque<Job> jobs_;  // guarded by jobs_mutex_
   std::jthread worker_;
 
-  std::mutex sync_mutex_;
-  std::condition_variable sync_done_;    // a sync ended (syncing_ went false)
-  bool syncing_ = false;                 // a leader is syncing; guarded by sync_mutex_
-  // The last sync: how many appends it covered and how long it took
-  // (a leader waits for as many writers, for at most half as long).
-  // Guarded by sync_mutex_.
-  std::uint64_t last_group_ = 1;
-  std::chrono::steady_clock::duration last_sync_duration_{};
-  static constexpr std::chrono::microseconds kMaxGroupWait{500};
-  // Written under write_mutex_; the sync leader polls it without the lock.
-  std::atomic<std::uint64_t> appended_sequence_{0};
-  std::uint64_t synced_sequence_ = 0;    // guarded by sync_mutex_
-  std::mutex sync_loop_mutex_;
-  std::condition_variable_any sync_loop_wake_;
-  std::jthread sync_thread_;
+  // Durability: counts appends (under write_mutex_) and syncs them in groups.
+  GroupCommit commit_{options_.sync, [this] {
+                        std::lock_guard write_lock(write_mutex_);
+                        return GroupCommit::Target{active_, commit_.appended()};
+                      }};
 };
 
 }  // namespace pyk
