@@ -33,7 +33,15 @@ void Store::Impl::open() {
                    ? options_.directory
                    : open_directory(options_.backend, path_,
                                     options_.create_if_missing && !options_.read_only);
-  if (!options_.read_only) lock_ = directory_->lock(std::string(filename::kLock));
+  if (!options_.read_only) {
+    lock_ = directory_->lock(std::string(filename::kLock));
+    writer_.emplace(*directory_, options_.max_segment_size, next_segment_id_,
+                    LogWriter::Events{
+                        [this](std::uint32_t id, const std::shared_ptr<Segment>& segment) {
+                          segment_started(id, segment);
+                        },
+                        [this](std::uint32_t id) { segment_sealed(id); }});
+  }
 
   for (const auto& name : directory_->list()) {
     // Leftovers of an interrupted merge or hint write: never referenced by the keydir.
@@ -67,11 +75,10 @@ void Store::Impl::open() {
     const bool opened_writable = newest && newest->rank == newest->stats.id;
     if (opened_writable && !newest->hinted &&
         newest->segment->size() < options_.max_segment_size) {
-      active_ = newest->segment;
-      active_id_ = newest->stats.id;
-      segments_.set_active(active_id_);
+      writer_->resume(newest->stats.id, newest->segment);
+      segments_.set_active(newest->stats.id);
       // A hint that was rejected (stale, damaged) must not outlive the appends.
-      const std::string hint_name = filename::hint(active_id_);
+      const std::string hint_name = filename::hint(newest->stats.id);
       if (directory_->exists(hint_name)) {
         directory_->remove(hint_name);
         directory_->sync();
@@ -81,7 +88,7 @@ void Store::Impl::open() {
         newest->segment->seal();
         if (!newest->hinted) enqueue({Job::Kind::hint, newest->stats.id});
       }
-      start_new_segment();
+      writer_->start_segment();
     }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
@@ -218,39 +225,6 @@ void Store::Impl::replay(SegmentSet::Entry& home, format::RecordType type, std::
   } else {
     segments_.count_erase(home, keydir_.erase(key), size32);
   }
-}
-
-void Store::Impl::start_new_segment() {
-  if (unfinished_segment_) {  // see below: must go before a newer segment exists
-    directory_->remove(*unfinished_segment_);
-    unfinished_segment_.reset();
-  }
-  const std::uint32_t id = next_segment_id_++;
-  const std::string name = filename::data(id);
-  std::shared_ptr<Segment> segment = directory_->create(name, options_.max_segment_size);
-  try {
-    const auto header = format::encode_file_header(format::kDataMagic, id);
-    segment->append(header);
-    segment->sync();
-    directory_->sync();  // the new file's directory entry must survive a crash too
-  } catch (...) {
-    // Take the half-made file back: left behind, it would sit before the
-    // next segment with a torn header, which open rejects as corruption.
-    // If removing fails too, the next attempt removes it first (until then
-    // it stays the newest file, which open drops as a torn creation).
-    segment.reset();
-    try {
-      directory_->remove(name);
-    } catch (...) {
-      unfinished_segment_ = name;  // the original error is the one to report
-    }
-    throw;
-  }
-  std::unique_lock state_lock(state_mutex_);
-  segments_.add(id, segment, id);
-  segments_.set_active(id);
-  active_ = std::move(segment);
-  active_id_ = id;
 }
 
 }  // namespace pyk

@@ -71,20 +71,22 @@ void Store::Impl::close() {
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
   std::lock_guard write_lock(write_mutex_);
-  if (active_) {
-    active_->seal();
+  if (writer_ && writer_->active()) {
+    const Segment& active = *writer_->active();
+    const std::uint32_t id = writer_->active_id();
+    writer_->active()->seal();
     // A big active segment is hinted (and so sealed for good), so that the
     // next open reads hints only.
-    if (!options_.read_only && active_->size() >= seal_at_close_bytes()) {
+    if (active.size() >= seal_at_close_bytes()) {
       try {
-        hint::write(*directory_, active_id_, *active_);
+        hint::write(*directory_, id, active);
       } catch (const std::exception& e) {  // only costs the next open a scan
-        log("writing hint file of segment " + std::to_string(active_id_) + " failed: " + e.what());
+        log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());
       }
     }
   }
   std::unique_lock state_lock(state_mutex_);
-  active_.reset();
+  if (writer_) writer_->release();
   segments_.clear();
   lock_.reset();
 }
@@ -123,67 +125,33 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
                           std::to_string(options_.max_value_size));
 }
 
-Location Store::Impl::append_locked(std::string_view encoded) {
-  if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
-    active_->truncate(*torn_end_);
-    torn_end_.reset();
-  }
-  const std::uint64_t start = active_->size();
-  // A sealed active segment: the rotation that sealed it failed to start a new one.
-  if (active_->sealed() ||
-      (start > format::kFileHeaderSize && start + encoded.size() > options_.max_segment_size)) {
-    rotate_locked();
-  }
-  const std::uint64_t before = active_->size();
-  std::uint64_t offset;
-  try {
-    offset = active_->append(format::as_bytes(encoded));
-  } catch (...) {
-    // A backend may land part of a failed append (a short write). Cut it off,
-    // or the next record would follow bytes that recovery rejects as damage
-    // in the middle of the segment. If that fails too, the next append
-    // retries before writing anything.
-    if (active_->size() != before) {
-      try {
-        active_->truncate(before);
-      } catch (...) {
-        torn_end_ = before;
-      }
-    }
-    throw;
-  }
-  commit_.count_append();
-  return Location{active_id_, static_cast<std::uint32_t>(offset),
-                  static_cast<std::uint32_t>(encoded.size()), 0};
+void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
+  std::unique_lock state_lock(state_mutex_);
+  segments_.add(id, segment, id);
+  segments_.set_active(id);
 }
 
-void Store::Impl::rotate_locked() {
-  // Already sealed: an earlier rotation failed to start the new segment and
-  // did this part; since then a merge may even have taken the segment away,
-  // so it must not be touched again.
-  if (!active_->sealed()) {
-    active_->seal();
-    {
-      std::unique_lock state_lock(state_mutex_);
-      segments_.clear_active();
-    }
-    enqueue({Job::Kind::hint, active_id_});
-    if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
-      enqueue({Job::Kind::merge_check, 0});
-    }
+void Store::Impl::segment_sealed(std::uint32_t id) {
+  {
+    std::unique_lock state_lock(state_mutex_);
+    segments_.clear_active();
   }
-  start_new_segment();
+  enqueue({Job::Kind::hint, id});
+  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+    enqueue({Job::Kind::merge_check, 0});
+  }
 }
 
 template <class Apply>
 std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& apply) {
   std::lock_guard write_lock(write_mutex_);
   check_open();
-  const Location at = append_locked(encoded);
+  const Location at = writer_->append(encoded);
+  commit_.count_append();
   std::unique_lock state_lock(state_mutex_);
   SegmentSet::Entry& home = active_entry();
   apply(at, home);
-  home.stats.bytes = active_->size();
+  home.stats.bytes = writer_->active()->size();
   return commit_.appended();
 }
 
@@ -216,11 +184,12 @@ bool Store::Impl::erase(std::string_view key) {
       const auto found = keydir_.find(key);
       if (!found || expired(*found, now)) return false;
     }
-    const Location at = append_locked(encoded);
+    const Location at = writer_->append(encoded);
+    commit_.count_append();
     std::unique_lock state_lock(state_mutex_);
     SegmentSet::Entry& home = active_entry();
     segments_.count_erase(home, keydir_.erase(key), at.size);
-    home.stats.bytes = active_->size();
+    home.stats.bytes = writer_->active()->size();
     sequence = commit_.appended();
   }
   if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);

@@ -4,7 +4,7 @@
 //   write_mutex_   serialises appends to the active segment, rotation and
 //                  keydir updates so the keydir follows log order.
 //   state_mutex_   (shared) guards keydir_, segments_ and
-//                  active_; readers hold it shared only for a lookup, never
+//                  the active segment; readers hold it shared only for a lookup, never
 //                  across I/O.
 //   (GroupCommit has a mutex of its own, never held while this one is taken.)
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
@@ -25,6 +25,7 @@
 #include "core/format.h"
 #include "core/group_commit.h"
 #include "core/keydir.h"
+#include "core/log_writer.h"
 #include "core/record_reader.h"
 #include "core/segment_set.h"
 #include "core/store.h"
@@ -79,20 +80,19 @@ class Store::Impl {
   void replay(SegmentSet::Entry& home, format::RecordType type,
               std::string_view key, std::uint64_t offset, std::uint64_t size,
               std::uint64_t expiry);
-  void start_new_segment();
 
   void check_open() const;
   void check_writable() const;
   void validate(std::string_view key, std::string_view value) const;
-  // Appends one encoded record (rotating first if needed) and returns its
-  // location. REQUIRES: write_mutex_ held.
-  Location append_locked(std::string_view encoded);
-  void rotate_locked();
+  // LogWriter events: a new active segment, the old one sealed by a rotation.
+  // REQUIRES: write_mutex_ held (or open() running).
+  void segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment);
+  void segment_sealed(std::uint32_t id);
   // The active segment's entry (the put path). REQUIRES: write_mutex_ held,
   // state_mutex_ exclusive, and a record just appended.
   SegmentSet::Entry& active_entry() {
     SegmentSet::Entry* entry = segments_.active();
-    return entry != nullptr ? *entry : *segments_.find(active_id_);
+    return entry != nullptr ? *entry : *segments_.find(writer_->active_id());
   }
   // Appends encoded records as one unit and returns the sequence number to
   // sync to. Calls apply(first_offset) under the state lock to update the keydir.
@@ -144,15 +144,8 @@ class Store::Impl {
   mutable std::shared_mutex state_mutex_;
   KeyDir keydir_;
   SegmentSet segments_;
-  std::shared_ptr<Segment> active_;
-  std::uint32_t active_id_ = 0;
-  // Where the active segment must be cut back to before the next append: set
-  // when a failed append left part of a record and cutting it failed too.
-  std::optional<std::uint64_t> torn_end_;  // guarded by write_mutex_
-  // A segment whose creation failed half-way and could not be removed then;
-  // start_new_segment removes it before making another.
-  std::optional<std::string> unfinished_segment_;  // guarded by write_mutex_
-
+  // The end of the log; a read-only store has none. Guarded by write_mutex_.
+  std::optional<LogWriter> writer_;
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
 
@@ -166,7 +159,8 @@ class Store::Impl {
   // Durability: counts appends (under write_mutex_) and syncs them in groups.
   GroupCommit commit_{options_.sync, [this] {
                         std::lock_guard write_lock(write_mutex_);
-                        return GroupCommit::Target{active_, commit_.appended()};
+                        return GroupCommit::Target{writer_ ? writer_->active() : nullptr,
+                                                   commit_.appended()};
                       }};
 };
 
