@@ -86,14 +86,15 @@ void Store::Impl::open() {
     } else {
       if (opened_writable) {  // full, or sealed at close: seal it like a rotation would
         newest->segment->seal();
-        if (!newest->hinted) enqueue({Job::Kind::hint, newest->stats.id});
+        if (!newest->hinted) maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
       }
       writer_->start_segment();
     }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
-    worker_ = std::jthread([this](std::stop_token stop) { worker_loop(stop); });
+    maintenance_.start([this](const Job& job) { run_job(job); },
+                       [this](std::string_view m) { log(m); });
   }
   open_ = true;
 }
@@ -181,7 +182,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);
   state.stats.bytes = writable ? segment->size() : committed_end;
   // A sealed segment scanned for want of a hint gets one, so the next open is fast.
-  if (!is_newest && !options_.read_only) enqueue({Job::Kind::hint, id});
+  if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {

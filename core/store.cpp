@@ -67,7 +67,7 @@ Store::Impl::~Impl() {
 void Store::Impl::close() {
   if (!open_) return;
   commit_.stop_interval();
-  stop_worker();
+  maintenance_.stop();
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
   std::lock_guard write_lock(write_mutex_);
@@ -136,9 +136,9 @@ void Store::Impl::segment_sealed(std::uint32_t id) {
     std::unique_lock state_lock(state_mutex_);
     segments_.clear_active();
   }
-  enqueue({Job::Kind::hint, id});
+  maintenance_.enqueue({Job::Kind::hint, id});
   if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
-    enqueue({Job::Kind::merge_check, 0});
+    maintenance_.enqueue({Job::Kind::merge_check, 0});
   }
 }
 

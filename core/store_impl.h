@@ -13,19 +13,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
-#include <thread>
 
 #include "core/directory.h"
 #include "core/format.h"
 #include "core/group_commit.h"
 #include "core/keydir.h"
 #include "core/log_writer.h"
+#include "core/maintenance_queue.h"
 #include "core/record_reader.h"
 #include "core/segment_set.h"
 #include "core/store.h"
@@ -99,15 +96,8 @@ class Store::Impl {
   template <class Apply>
   std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply);
 
-  // maintenance.cpp: one background thread writes hint files for sealed
-  // segments and runs automatic merges, off the write path.
-  struct Job {
-    enum class Kind { hint, merge_check } kind;
-    std::uint32_t segment_id = 0;
-  };
-  void enqueue(Job job);
-  void worker_loop(std::stop_token stop);
-  void stop_worker();  // finishes queued hint jobs, drops merge checks
+  // maintenance.cpp: what the maintenance queue's jobs do.
+  using Job = MaintenanceQueue::Job;
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
@@ -151,10 +141,7 @@ class Store::Impl {
 
   std::mutex maintenance_mutex_;
   std::atomic<std::uint64_t> merges_{0};
-  std::mutex jobs_mutex_;
-  std::condition_variable_any jobs_wake_;
-  std::deque<Job> jobs_;  // guarded by jobs_mutex_
-  std::jthread worker_;
+  MaintenanceQueue maintenance_;
 
   // Durability: counts appends (under write_mutex_) and syncs them in groups.
   GroupCommit commit_{options_.sync, [this] {
