@@ -102,8 +102,8 @@ bool zero_from(const Segment& segment, std::uint64_t offset) {
   std::array<std::byte, 64 * 1024> buffer;
   for (std::uint64_t at = offset; at < segment.size();) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), segment.size() - at));
-    segment.read(at, std::span(buffer).first(n));
-    if (!std::all_of(buffer.begin(), buffer.begin() + n, [](std::byte b) { return b == std::byte{0}; }))
+    const auto bytes = segment.read(at, n, buffer);
+    if (!std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; }))
       return false;
     at += n;
   }
@@ -127,7 +127,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   std::array<std::byte, format::kFileHeaderSize> header_bytes{};
   const std::size_t header_present =
       std::min<std::uint64_t>(segment->size(), format::kFileHeaderSize);
-  segment->read(0, std::span(header_bytes).first(header_present));
+  segment->read_into(0, std::span(header_bytes).first(header_present));
   format::FileHeader header;
   const auto status = format::decode_file_header(std::span(header_bytes).first(header_present), header);
   if (status != format::FileHeaderStatus::ok || header.magic != format::kDataMagic ||

@@ -11,7 +11,7 @@ std::uint32_t read_replay_rank(Directory& directory, std::uint32_t id) {
   auto segment = directory.open(filename::data(id), OpenMode::read_only);
   std::array<std::byte, format::kFileHeaderSize> bytes{};
   if (segment->size() < bytes.size()) return id;
-  segment->read(0, bytes);
+  segment->read_into(0, bytes);
   format::FileHeader header;
   if (format::decode_file_header(bytes, header) != format::FileHeaderStatus::ok) return id;
   return replay_rank(header, id);

@@ -66,7 +66,7 @@ class StoreEnv {
   std::string read_file(const std::string& name) const {
     auto segment = directory()->open(name, OpenMode::read_only);
     std::string bytes(segment->size(), '\0');
-    segment->read(0, std::as_writable_bytes(std::span(bytes)));
+    segment->read_into(0, std::as_writable_bytes(std::span(bytes)));
     return bytes;
   }
   void write_file(const std::string& name, const std::string& bytes) const {

@@ -66,7 +66,7 @@ void expect_io_error(Fn&& fn, int error) {
 std::string read_all(Directory& d, const std::string& name) {
   auto s = d.open(name, OpenMode::read_only);
   std::string bytes(s->size(), '\0');
-  s->read(0, std::as_writable_bytes(std::span(bytes)));
+  s->read_into(0, std::as_writable_bytes(std::span(bytes)));
   return bytes;
 }
 
@@ -487,7 +487,7 @@ std::string records_of(MemoryDirectory& d, const std::string& key) {
     auto segment = d.open(name, OpenMode::read_only);
     std::array<std::byte, format::kFileHeaderSize> header_bytes{};
     if (segment->size() < header_bytes.size()) continue;
-    segment->read(0, header_bytes);
+    segment->read_into(0, header_bytes);
     format::FileHeader header;
     format::decode_file_header(header_bytes, header);
     out += "\n  " + name + " (merge rank " + std::to_string(header.merge_rank) + ", " +

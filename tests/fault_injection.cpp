@@ -146,14 +146,16 @@ class FaultInjectionSegment final : public Segment {
     }
     return base_->append(data);
   }
-  void read(std::uint64_t offset, std::span<std::byte> out) const override {
+  std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
+                                  std::span<std::byte> scratch) const override {
     check(FaultOp::read);
-    base_->read(offset, out);
+    return base_->read(offset, n, scratch);
   }
-  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override {
+  PinnedBytes pin(std::uint64_t offset, std::size_t n) const override {
     check(FaultOp::read);
-    return base_->pin(offset, length);
+    return base_->pin(offset, n);
   }
+  bool zero_copy() const override { return base_->zero_copy(); }
   std::uint64_t size() const override { return base_->size(); }
   void sync() override { mutate(FaultOp::sync, [&] { base_->sync(); }); }
   void truncate(std::uint64_t new_size) override {
