@@ -32,7 +32,7 @@ class DirectoryWrapper : public Directory {
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
     return target_->open(name, mode);
   }
-  void remove(const std::string& name) override { target_->remove(name); }
+  bool remove(const std::string& name) override { return target_->remove(name); }
   void rename(const std::string& from, const std::string& to) override {
     target_->rename(from, to);
   }

@@ -76,7 +76,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
 
   const std::string final_name = filename::hint(id);
   const std::string temp_name = filename::temp(final_name);
-  if (directory.exists(temp_name)) directory.remove(temp_name);
+  directory.remove(temp_name);  // a leftover of an interrupted write, if any
   {
     auto file = directory.create(temp_name, out.size());
     file->append(format::as_bytes(out));

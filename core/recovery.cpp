@@ -76,10 +76,7 @@ void Store::Impl::open() {
       newest->stats.active = true;
       // A hint that was rejected (stale, damaged) must not outlive the appends.
       const std::string hint_name = filename::hint(active_id_);
-      if (directory_->exists(hint_name)) {
-        directory_->remove(hint_name);
-        directory_->sync();
-      }
+      if (directory_->remove(hint_name)) directory_->sync();
     } else {
       if (opened_writable) {  // full, or sealed at close: seal it like a rotation would
         newest->segment->seal();

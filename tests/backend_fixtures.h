@@ -71,7 +71,7 @@ class StoreEnv {
   }
   void write_file(const std::string& name, const std::string& bytes) const {
     auto d = directory();
-    if (d->exists(name)) d->remove(name);
+    d->remove(name);
     auto segment = d->create(name, bytes.size() + 1);
     segment->append(std::as_bytes(std::span(bytes)));
     segment->seal();

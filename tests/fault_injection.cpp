@@ -203,13 +203,13 @@ std::unique_ptr<Segment> FaultInjectionDirectory::open(const std::string& name, 
   return std::make_unique<FaultInjectionSegment>(target()->open(name, mode), faults_);
 }
 
-void FaultInjectionDirectory::remove(const std::string& name) {
+bool FaultInjectionDirectory::remove(const std::string& name) {
   const auto d = faults_->before(FaultOp::remove);
   if (d.fail) {
     if (d.complete) target()->remove(name);
     throw_injected(FaultOp::remove, describe() + "/" + name, d.error);
   }
-  target()->remove(name);
+  return target()->remove(name);
 }
 
 void FaultInjectionDirectory::rename(const std::string& from, const std::string& to) {

@@ -116,7 +116,7 @@ class FaultInjectionDirectory final : public DirectoryWrapper {
 
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override;
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;
-  void remove(const std::string& name) override;
+  bool remove(const std::string& name) override;
   void rename(const std::string& from, const std::string& to) override;
   void sync() override;
   std::string describe() const override { return "faulty " + target()->describe(); }

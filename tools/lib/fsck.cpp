@@ -189,7 +189,7 @@ void repair_datafile(Directory& store, Directory& quarantine, const std::string&
   rebuilt.append(reinterpret_cast<const char*>(header.data()), header.size());
   for (const auto& [from, to] : a.kept) rebuilt.append(bytes, from, to - from);
   const std::string temp = filename::temp(name);
-  if (store.exists(temp)) store.remove(temp);
+  store.remove(temp);
   write_file(store, temp, rebuilt);
   store.rename(temp, name);
   store.sync();
