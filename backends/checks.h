@@ -2,6 +2,7 @@
 // same InvalidArgument for the same misuse.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,15 @@ inline void check_range(std::uint64_t offset, std::uint64_t length, std::uint64_
     throw InvalidArgument("range [" + std::to_string(offset) + ", +" + std::to_string(length) +
                           ") is past the end of " + what + " (size " + std::to_string(size) +
                           ")");
+  }
+}
+
+// Segment::read() REQUIRES a scratch of at least n bytes; a backend that
+// copies checks it rather than write past the caller's buffer.
+inline void check_scratch(std::size_t n, std::size_t scratch, const std::string& what) {
+  if (scratch < n) {
+    throw InvalidArgument("read of " + std::to_string(n) + " bytes of " + what +
+                          " into a scratch of " + std::to_string(scratch));
   }
 }
 

@@ -105,11 +105,14 @@ void FileSegment::flush_locked() {
   consume();
 }
 
-void FileSegment::read(std::uint64_t offset, std::span<std::byte> out) const {
+std::span<const std::byte> FileSegment::read(std::uint64_t offset, std::size_t n,
+                                             std::span<std::byte> scratch) const {
+  backend::check_scratch(n, scratch.size(), path_);
+  const std::span<std::byte> out = scratch.first(n);
   const std::uint64_t in_file = in_file_.load(std::memory_order_acquire);
   if (out.size() <= in_file && offset <= in_file - out.size()) {  // all in the file already
     if (!out.empty()) posix::pread_exact(fd_.get(), out, offset, path_);
-    return;
+    return out;
   }
   std::uint64_t flushed;
   {
@@ -126,14 +129,10 @@ void FileSegment::read(std::uint64_t offset, std::span<std::byte> out) const {
   // Bytes in the file never change under a reader (append-only), so pread
   // them outside the lock; this is what keeps readers off the appender's path.
   if (offset < flushed) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), flushed - offset));
-    posix::pread_exact(fd_.get(), out.first(n), offset, path_);
+    const auto m = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), flushed - offset));
+    posix::pread_exact(fd_.get(), out.first(m), offset, path_);
   }
-}
-
-PinnedBytes FileSegment::pin(std::uint64_t offset, std::size_t length) const {
-  backend::check_range(offset, length, size(), path_);
-  return {};
+  return out;
 }
 
 void FileSegment::sync() {

@@ -1,5 +1,6 @@
 // FileSegment: a segment written through a user-space buffer with pwrite(2)
-// and read with pread(2). No zero-copy: pin() always returns an empty view.
+// and read with pread(2). No zero-copy: read() fills the caller's scratch and
+// pin() hands out a copy.
 #pragma once
 
 #include <atomic>
@@ -38,15 +39,16 @@ class FileSegment final : public Segment {
   // buffered and are retried by the next flush, so ENOSPC never tears the file.
   std::uint64_t append(std::span<const std::byte> data) override;
   // Sees buffered bytes too. Never waits for an fsync.
-  void read(std::uint64_t offset, std::span<std::byte> out) const override;
-  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
+  std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
+                                  std::span<std::byte> scratch) const override;
+  PinnedBytes pin(std::uint64_t offset, std::size_t n) const override { return pinned_copy(offset, n); }
+  bool zero_copy() const override { return false; }
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
   // Flushes under the buffer mutex, fdatasyncs outside it, so neither readers
   // nor an appender on another thread (group commit) wait for the disk.
   void sync() override;
   void truncate(std::uint64_t new_size) override;
   void seal() override;
-  // A segment opened read-only counts as sealed: it can never be appended to.
   bool sealed() const override;
   const std::string& name() const override { return name_; }
   std::string describe() const override { return path_; }

@@ -64,11 +64,12 @@ std::unique_ptr<Segment> MemoryDirectory::open(const std::string& name, OpenMode
                                          mode == OpenMode::append);
 }
 
-void MemoryDirectory::remove(const std::string& name) {
+bool MemoryDirectory::remove(const std::string& name) {
+  backend::check_file_name(name);
   std::lock_guard lock(state_->mu);
-  find_locked(name, "remove");
-  state_->files.erase(name);
+  if (state_->files.erase(name) == 0) return false;
   state_->journal.push_back({name, {}, nullptr});
+  return true;
 }
 
 void MemoryDirectory::rename(const std::string& from, const std::string& to) {

@@ -31,7 +31,7 @@ class MemoryDirectory final : public Directory {
   bool exists(const std::string& name) const override;
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override;
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;
-  void remove(const std::string& name) override;
+  bool remove(const std::string& name) override;
   void rename(const std::string& from, const std::string& to) override;
   // Makes creations, removals and renames durable for power_cut(); for
   // drop_unsynced() they count as durable at once.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "backends/checks.h"
 #include "core/error.h"
@@ -26,37 +27,35 @@ std::uint64_t MemoryFile::append(std::span<const std::byte> data) {
   return offset;
 }
 
-void MemoryFile::read(std::uint64_t offset, std::span<std::byte> out) const {
+std::span<const std::byte> MemoryFile::read(std::uint64_t offset, std::size_t n,
+                                            std::span<std::byte> scratch) const {
   std::lock_guard lock(mu_);
-  backend::check_range(offset, out.size(), size_, label_);
-  while (!out.empty()) {
-    const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
-    const std::size_t n = std::min(out.size(), kChunkSize - in_chunk);
-    std::memcpy(out.data(), chunks_[offset / kChunkSize].get() + in_chunk, n);
-    offset += n;
-    out = out.subspan(n);
+  backend::check_range(offset, n, size_, label_);
+  if (n == 0) return {};
+  const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
+  if (in_chunk + n <= kChunkSize) {
+    // Stays valid: the chunk is never freed while the file has bytes in it (or retired).
+    return {chunks_[offset / kChunkSize].get() + in_chunk, n};
   }
+  backend::check_scratch(n, scratch.size(), label_);
+  std::span<std::byte> out = scratch.first(n);
+  while (!out.empty()) {
+    const std::size_t at = static_cast<std::size_t>(offset % kChunkSize);
+    const std::size_t m = std::min(out.size(), kChunkSize - at);
+    std::memcpy(out.data(), chunks_[offset / kChunkSize].get() + at, m);
+    offset += m;
+    out = out.subspan(m);
+  }
+  return scratch.first(n);
 }
 
-PinnedBytes MemoryFile::pin(std::uint64_t offset, std::size_t length) const {
-  if (length == 0) {
-    backend::check_range(offset, length, size(), label_);
-    return {};
-  }
-  {
-    std::lock_guard lock(mu_);
-    backend::check_range(offset, length, size_, label_);
-    const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
-    if (in_chunk + length <= kChunkSize) {
-      const std::shared_ptr<std::byte[]>& chunk = chunks_[offset / kChunkSize];
-      return {std::span<const std::byte>(chunk.get() + in_chunk, length), chunk};
-    }
-  }
-  // Spans chunks: hand out a copy. A concurrent truncate below offset + length
-  // would make read() throw, as it should.
-  auto copy = std::make_shared_for_overwrite<std::byte[]>(length);
-  read(offset, std::span(copy.get(), length));
-  return {std::span<const std::byte>(copy.get(), length), copy};
+PinnedBytes MemoryFile::pin_in_chunk(std::uint64_t offset, std::size_t n) const {
+  std::lock_guard lock(mu_);
+  backend::check_range(offset, n, size_, label_);
+  const std::size_t in_chunk = static_cast<std::size_t>(offset % kChunkSize);
+  if (n == 0 || in_chunk + n > kChunkSize) return {};
+  const std::shared_ptr<std::byte[]>& chunk = chunks_[offset / kChunkSize];
+  return {std::span<const std::byte>(chunk.get() + in_chunk, n), chunk};
 }
 
 std::uint64_t MemoryFile::size() const { return size_.load(std::memory_order_acquire); }
@@ -74,14 +73,16 @@ void MemoryFile::truncate_locked(std::uint64_t new_size) {
   const std::size_t keep_chunks = static_cast<std::size_t>((new_size + kChunkSize - 1) / kChunkSize);
   chunks_.resize(keep_chunks);
   const std::size_t tail = static_cast<std::size_t>(new_size % kChunkSize);
-  if (tail != 0 && new_size < size_) {
-    // Later appends would overwrite bytes a pinned view may still show.
-    auto fresh = std::make_shared<std::byte[]>(kChunkSize);
-    std::memcpy(fresh.get(), chunks_.back().get(), tail);
-    chunks_.back() = std::move(fresh);
-  }
+  // Later appends would overwrite bytes a pinned view may still show.
+  if (tail != 0 && new_size < size_) replace_chunk_locked(keep_chunks - 1, tail);
   size_ = new_size;
   synced_ = std::min(synced_, new_size);
+}
+
+void MemoryFile::replace_chunk_locked(std::size_t c, std::size_t bytes) {
+  auto fresh = std::make_shared_for_overwrite<std::byte[]>(kChunkSize);
+  std::memcpy(fresh.get(), chunks_[c].get(), bytes);
+  retired_.push_back(std::exchange(chunks_[c], std::move(fresh)));
 }
 
 void MemoryFile::mark_synced() {
@@ -107,9 +108,8 @@ void MemoryFile::power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint
   if (scramble > 0) {
     // Fresh copies of the chunks written over: pinned views keep the old bytes.
     for (std::uint64_t c = (keep - scramble) / kChunkSize; c <= (keep - 1) / kChunkSize; ++c) {
-      auto fresh = std::make_shared<std::byte[]>(kChunkSize);
-      std::memcpy(fresh.get(), chunks_[c].get(), kChunkSize);
-      chunks_[c] = std::move(fresh);
+      const std::uint64_t in_chunk = std::min<std::uint64_t>(kChunkSize, keep - c * kChunkSize);
+      replace_chunk_locked(static_cast<std::size_t>(c), static_cast<std::size_t>(in_chunk));
     }
   }
   for (std::uint64_t offset = keep - scramble; offset < keep; ++offset) {
@@ -127,12 +127,12 @@ std::uint64_t MemorySegment::append(std::span<const std::byte> data) {
   return file_->append(data);
 }
 
-void MemorySegment::read(std::uint64_t offset, std::span<std::byte> out) const {
-  file_->read(offset, out);
-}
-
-PinnedBytes MemorySegment::pin(std::uint64_t offset, std::size_t length) const {
-  return file_->pin(offset, length);
+PinnedBytes MemorySegment::pin(std::uint64_t offset, std::size_t n) const {
+  PinnedBytes pinned = file_->pin_in_chunk(offset, n);
+  if (pinned.keep_alive || n == 0) return pinned;
+  // Spans chunks. A concurrent truncate below offset + n makes the copy's
+  // read() throw, as it should.
+  return pinned_copy(offset, n);
 }
 
 void MemorySegment::sync() {

@@ -130,30 +130,24 @@ std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
   return offset;
 }
 
-void MmapSegment::read(std::uint64_t offset, std::span<std::byte> out) const {
-  backend::check_range(offset, out.size(), size(), path_);
-  if (out.empty()) return;
+std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n,
+                                             std::span<std::byte> /*scratch*/) const {
+  backend::check_range(offset, n, size(), path_);
+  if (n == 0) return {};
   // Any region ever published covers what size() covered when it was loaded.
-  std::memcpy(out.data(), base_.load(std::memory_order_acquire) + offset, out.size());
+  return {base_.load(std::memory_order_acquire) + offset, n};
 }
 
-PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t length) const {
-  backend::check_range(offset, length, size(), path_);
-  if (length == 0) return {};
+PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
+  backend::check_range(offset, n, size(), path_);
+  if (n == 0) return {};
   std::shared_ptr<const ipc::mapped_region> region;
   {
     std::lock_guard lock(regions_mu_);
     region = regions_.back();
   }
   const auto* base = static_cast<const std::byte*>(region->get_address());
-  return {std::span(base + offset, length), std::move(region)};
-}
-
-std::span<const std::byte> MmapSegment::view(std::uint64_t offset, std::size_t length) const {
-  backend::check_range(offset, length, size(), path_);
-  if (length == 0) return {};
-  // As in read(): any region ever published covers what size() covered.
-  return {base_.load(std::memory_order_acquire) + offset, length};
+  return {std::span(base + offset, n), std::move(region)};
 }
 
 void MmapSegment::sync() {

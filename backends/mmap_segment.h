@@ -46,21 +46,20 @@ class MmapSegment final : public Segment {
 
   // All-or-nothing: if growing the file fails, throws IoError, size() unchanged.
   std::uint64_t append(std::span<const std::byte> data) override;
-  void read(std::uint64_t offset, std::span<std::byte> out) const override;
+  // A view into the mapping; `scratch` is never used. Every region stays
+  // mapped until the segment is destroyed, so the address is good that long.
+  std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
+                                  std::span<std::byte> scratch) const override;
   // The view keeps its mapping alive, so it survives growth, remaps, seal and
-  // destruction of the segment. It does not survive truncate() below its end:
-  // those pages leave the file.
-  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override;
-  // Every region stays mapped until the segment is destroyed, so the current
-  // base address is good for as long as the segment lives.
-  std::span<const std::byte> view(std::uint64_t offset, std::size_t length) const override;
+  // destruction of the segment.
+  PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
+  bool zero_copy() const override { return true; }
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
   // msync of the bytes written since the last sync; may run during append().
   void sync() override;
-  // REQUIRES: no reader uses bytes at or past new_size (pinned views included).
+  // Cuts the file itself: the pages past new_size leave the mapping's backing.
   void truncate(std::uint64_t new_size) override;
   void seal() override;
-  // A segment opened read-only counts as sealed: it can never be appended to.
   bool sealed() const override;
   const std::string& name() const override { return name_; }
   std::string describe() const override { return path_; }

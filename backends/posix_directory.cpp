@@ -64,9 +64,11 @@ std::unique_ptr<Segment> PosixDirectory::open(const std::string& name, OpenMode 
   return factory_.open(path_of(name), name, mode);
 }
 
-void PosixDirectory::remove(const std::string& name) {
+bool PosixDirectory::remove(const std::string& name) {
   const std::string path = path_of(name);
-  if (::unlink(path.c_str()) != 0) throw_io_error("unlink", path, errno);
+  if (::unlink(path.c_str()) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw_io_error("unlink", path, errno);
 }
 
 void PosixDirectory::rename(const std::string& from, const std::string& to) {

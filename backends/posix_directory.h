@@ -30,7 +30,7 @@ class PosixDirectory final : public Directory {
   bool exists(const std::string& name) const override;
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override;
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;
-  void remove(const std::string& name) override;
+  bool remove(const std::string& name) override;
   void rename(const std::string& from, const std::string& to) override;
   void sync() override;
   std::unique_ptr<DirectoryLock> lock(const std::string& name) override;

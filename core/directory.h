@@ -37,8 +37,9 @@ class Directory {
   // Opens an existing segment. Throws IoError (ENOENT) if it does not exist.
   virtual std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) = 0;
 
-  // Removes a file. Open segments stay readable until they are destroyed.
-  virtual void remove(const std::string& name) = 0;
+  // Removes a file; false if there was none (ENOENT). Other failures throw
+  // IoError. Open segments stay readable until they are destroyed.
+  virtual bool remove(const std::string& name) = 0;
 
   // Atomically replaces `to` with `from`.
   virtual void rename(const std::string& from, const std::string& to) = 0;

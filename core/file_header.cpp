@@ -55,8 +55,7 @@ FileHeaderCheck check_file_header(const Segment& segment, std::string_view magic
   std::array<std::byte, format::kFileHeaderSize> bytes{};
   const auto present =
       static_cast<std::size_t>(std::min<std::uint64_t>(segment.size(), bytes.size()));
-  segment.read(0, std::span(bytes).first(present));
-  return check_file_header(std::span<const std::byte>(bytes).first(present), magic, id);
+  return check_file_header(segment.read(0, present, bytes), magic, id);
 }
 
 }  // namespace pyk

@@ -73,7 +73,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
 
   const std::string final_name = filename::hint(id);
   const std::string temp_name = filename::temp(final_name);
-  if (directory.exists(temp_name)) directory.remove(temp_name);
+  directory.remove(temp_name);  // a leftover of an interrupted write, if any
   {
     auto file = directory.create(temp_name, out.size());
     file->append(format::as_bytes(out));
@@ -114,7 +114,7 @@ std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
   const std::uint64_t size = file->size();
   if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return 0;
   std::array<std::byte, format::kHintEntryHeaderSize> end{};
-  file->read(size - end.size(), end);
+  file->read_into(size - end.size(), end);
   // Bounded by what the file could hold, so a damaged count cannot make the
   // keydir reserve absurd amounts of memory.
   return std::min<std::uint64_t>(format::load_le<std::uint64_t>(end.data() + 24),
@@ -135,17 +135,8 @@ std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
   HintFile out;
   const std::uint64_t size = file->size();
   PinnedBytes pinned = file->pin(0, size);
-  if (pinned.keep_alive) {
-    out.keep_alive_ = std::move(pinned.keep_alive);
-    out.bytes_ = pinned.bytes;
-  } else {
-    // Not zero-filled first: read() overwrites every byte (or throws).
-    auto copy = std::make_shared_for_overwrite<std::byte[]>(size);
-    const std::span<std::byte> buffer(copy.get(), size);
-    file->read(0, buffer);
-    out.bytes_ = buffer;
-    out.keep_alive_ = std::move(copy);
-  }
+  out.keep_alive_ = std::move(pinned.keep_alive);
+  out.bytes_ = pinned.bytes;
   if (const char* reason = check(out.bytes_, id, data_size, out.count_)) {
     problem = std::string("hint ") + file->describe() + " ignored: " + reason;
     return std::nullopt;

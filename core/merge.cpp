@@ -234,7 +234,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       }
     }
     for (const std::string& name : {filename::hint(input.id), filename::data(input.id)}) {
-      if (directory_->exists(name)) directory_->remove(name);
+      directory_->remove(name);
     }
     directory_->sync();
     std::unique_lock state_lock(state_mutex_);

@@ -13,8 +13,8 @@ RecordReader::RecordReader(const Segment& segment, std::uint64_t start)
 const std::byte* RecordReader::fetch(std::uint64_t offset, std::size_t n) {
   if (offset < window_start_ || offset + n > window_start_ + window_.size()) {
     const std::uint64_t length = std::min<std::uint64_t>(std::max(n, kWindowSize), end_ - offset);
-    window_.resize(length);
-    segment_.read(offset, window_);
+    scratch_.resize(length);
+    window_ = segment_.read(offset, length, scratch_);
     window_start_ = offset;
   }
   return window_.data() + (offset - window_start_);

@@ -65,7 +65,8 @@ class RecordReader {
   const std::uint64_t end_;
   std::uint64_t position_;
   std::uint64_t valid_end_;
-  std::vector<std::byte> window_;
+  std::span<const std::byte> window_;  // from Segment::read: in scratch_ or the segment
+  std::vector<std::byte> scratch_;
   std::uint64_t window_start_ = 0;
   Record record_;
   Damage damage_;

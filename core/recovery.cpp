@@ -79,10 +79,7 @@ void Store::Impl::open() {
       segments_.set_active(newest->stats.id);
       // A hint that was rejected (stale, damaged) must not outlive the appends.
       const std::string hint_name = filename::hint(newest->stats.id);
-      if (directory_->exists(hint_name)) {
-        directory_->remove(hint_name);
-        directory_->sync();
-      }
+      if (directory_->remove(hint_name)) directory_->sync();
     } else {
       if (opened_writable) {  // full, or sealed at close: seal it like a rotation would
         newest->segment->seal();
@@ -106,8 +103,8 @@ bool zero_from(const Segment& segment, std::uint64_t offset) {
   std::array<std::byte, 64 * 1024> buffer;
   for (std::uint64_t at = offset; at < segment.size();) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), segment.size() - at));
-    segment.read(at, std::span(buffer).first(n));
-    if (!std::all_of(buffer.begin(), buffer.begin() + n, [](std::byte b) { return b == std::byte{0}; }))
+    const auto bytes = segment.read(at, n, buffer);
+    if (!std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; }))
       return false;
     at += n;
   }

@@ -117,17 +117,15 @@ Store::Impl::CheckedRecord Store::Impl::read_record(const std::shared_ptr<Segmen
                                                     const Location& location,
                                                     std::string& buffer, bool pin) const {
   CheckedRecord out;
-  // A view costs no lock and no reference count; records are never empty.
+  // Without `pin`, a view (where the backend has one) costs no lock and no
+  // reference count.
   std::span<const std::byte> record;
-  if (!pin) record = segment->view(location.offset, location.size);
-  if (record.empty()) {
+  if (pin) {
     out.pinned = segment->pin(location.offset, location.size);
     record = out.pinned.bytes;
-    if (!out.pinned.keep_alive) {  // no zero-copy on this backend: read a copy
-      buffer.resize(location.size);
-      segment->read(location.offset, std::as_writable_bytes(std::span(buffer)));
-      record = format::as_bytes(buffer);
-    }
+  } else {
+    buffer.resize(location.size);
+    record = segment->read(location.offset, location.size, std::as_writable_bytes(std::span(buffer)));
   }
   check_record(*segment, location.offset, record, out);
   return out;
@@ -179,12 +177,7 @@ std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) 
   std::string buffer;
   std::optional<Store::PinnedValue> out;
   with_record(key, buffer, true, [&](const CheckedRecord& r) {
-    if (r.pinned.keep_alive) {
-      out = Store::PinnedValue{r.value, r.pinned.keep_alive};
-    } else {  // file backend: hand over one private copy
-      auto copy = std::make_shared<const std::string>(r.value);
-      out = Store::PinnedValue{*copy, copy};
-    }
+    out = Store::PinnedValue{r.value, r.pinned.keep_alive};
   });
   return out;
 }
@@ -243,10 +236,11 @@ void Store::Impl::for_each(
   }
   std::sort(snapshot.begin(), snapshot.end(),
             [](const Entry& a, const Entry& b) { return a.position < b.position; });
-  // Where the backend has no views, read runs of neighbouring records with
-  // one read of up to kWindow bytes instead of one read per record.
+  // Read runs of neighbouring records with one read of up to kWindow bytes
+  // instead of one read per record (a view, where the backend has them).
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
-  std::string window;
+  std::string scratch;
+  std::span<const std::byte> window;
   std::uint64_t window_start = 0, window_end = 0;
   std::uint32_t current = 0;
   const Segment* segment = nullptr;
@@ -260,23 +254,20 @@ void Store::Impl::for_each(
       current = id;
       window_start = window_end = 0;
     }
-    std::span<const std::byte> bytes = segment->view(offset, size);
-    if (bytes.empty()) {
-      if (offset < window_start || offset + size > window_end) {
-        std::uint64_t end = offset + std::uint64_t{size};
-        for (std::size_t j = i + 1; j < snapshot.size() && snapshot[j].position >> 32 == id; ++j) {
-          const auto next = static_cast<std::uint32_t>(snapshot[j].position);
-          const std::uint64_t next_end = next + std::uint64_t{snapshot[j].size};
-          if (next > end + kMaxGap || next_end - offset > kWindow) break;
-          end = next_end;
-        }
-        window.resize(end - offset);
-        segment->read(offset, std::as_writable_bytes(std::span(window)));
-        window_start = offset;
-        window_end = end;
+    if (offset < window_start || offset + size > window_end) {
+      std::uint64_t end = offset + std::uint64_t{size};
+      for (std::size_t j = i + 1; j < snapshot.size() && snapshot[j].position >> 32 == id; ++j) {
+        const auto next = static_cast<std::uint32_t>(snapshot[j].position);
+        const std::uint64_t next_end = next + std::uint64_t{snapshot[j].size};
+        if (next > end + kMaxGap || next_end - offset > kWindow) break;
+        end = next_end;
       }
-      bytes = format::as_bytes(window).subspan(offset - window_start, size);
+      scratch.resize(end - offset);
+      window = segment->read(offset, end - offset, std::as_writable_bytes(std::span(scratch)));
+      window_start = offset;
+      window_end = end;
     }
+    const std::span<const std::byte> bytes = window.subspan(offset - window_start, size);
     check_record(*segment, offset, bytes, record);
     fn(record.key, record.value);
   }

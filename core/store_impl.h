@@ -105,9 +105,9 @@ class Store::Impl {
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
   void merge_segments(const std::vector<std::uint32_t>& ids);
-  // The record at `location`, CRC checked. key and value point into `pinned`
-  // (zero-copy backends) or into `buffer`; without `pin`, possibly into the
-  // segment's own memory (Segment::view), valid only while `segment` lives.
+  // The record at `location`, CRC checked. With `pin`, key and value point
+  // into `pinned`; without, into `buffer` or the segment's own memory
+  // (Segment::read), valid only while `segment` lives.
   struct CheckedRecord {
     std::string_view key;
     std::string_view value;

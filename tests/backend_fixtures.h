@@ -66,12 +66,12 @@ class StoreEnv {
   std::string read_file(const std::string& name) const {
     auto segment = directory()->open(name, OpenMode::read_only);
     std::string bytes(segment->size(), '\0');
-    segment->read(0, std::as_writable_bytes(std::span(bytes)));
+    segment->read_into(0, std::as_writable_bytes(std::span(bytes)));
     return bytes;
   }
   void write_file(const std::string& name, const std::string& bytes) const {
     auto d = directory();
-    if (d->exists(name)) d->remove(name);
+    d->remove(name);
     auto segment = d->create(name, bytes.size() + 1);
     segment->append(std::as_bytes(std::span(bytes)));
     segment->seal();

@@ -66,7 +66,7 @@ void expect_io_error(Fn&& fn, int error) {
 std::string read_all(Directory& d, const std::string& name) {
   auto s = d.open(name, OpenMode::read_only);
   std::string bytes(s->size(), '\0');
-  s->read(0, std::as_writable_bytes(std::span(bytes)));
+  s->read_into(0, std::as_writable_bytes(std::span(bytes)));
   return bytes;
 }
 
@@ -125,6 +125,20 @@ BOOST_AUTO_TEST_CASE(failed_sync_makes_nothing_durable) {
   expect_io_error([&] { s->sync(); }, EIO);
   env.memory->drop_unsynced();
   BOOST_TEST(read_all(*env.memory, "f") == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(read_faults_fail_read_and_pin_the_path_production_uses) {
+  FaultyEnv env;
+  auto s = env.faulty->create("f", 0);
+  append(*s, "abcdef");
+  BOOST_TEST(s->zero_copy() == env.memory->open("f", OpenMode::read_only)->zero_copy());
+  env.faults().fail_always(FaultOp::read, EIO);
+  std::byte scratch[3];
+  expect_io_error([&] { s->read(1, 3, scratch); }, EIO);
+  expect_io_error([&] { s->pin(1, 3); }, EIO);
+  expect_io_error([&] { s->read_into(1, scratch); }, EIO);
+  env.faults().heal();
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(s->read(1, 3, scratch).data()), 3) == "bcd");
 }
 
 BOOST_AUTO_TEST_CASE(power_cut_loses_names_not_made_durable_by_directory_sync) {
@@ -366,6 +380,21 @@ BOOST_AUTO_TEST_CASE(half_made_segment_whose_removal_fails_is_removed_later) {
   for (int i = 0; i < 4; ++i) BOOST_TEST(db.get("k" + std::to_string(i)).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(failed_read_reaches_every_store_read) {
+  FaultyEnv env;
+  Store db = env.open();
+  db.put("k", "value");
+  env.faults().fail_always(FaultOp::read, EIO);
+  std::string out;
+  expect_io_error([&] { db.get("k"); }, EIO);
+  expect_io_error([&] { db.get_into("k", out); }, EIO);
+  expect_io_error([&] { db.get_pinned("k"); }, EIO);
+  expect_io_error([&] { db.for_each([](std::string_view, std::string_view) {}); }, EIO);
+  env.faults().heal();
+  BOOST_TEST(db.get("k").value() == "value");
+  BOOST_TEST(db.get_pinned("k")->value == "value");
+}
+
 BOOST_AUTO_TEST_CASE(failed_open_of_a_segment_is_an_io_error) {
   FaultyEnv env;
   env.open().put("a", "1");
@@ -487,7 +516,7 @@ std::string records_of(MemoryDirectory& d, const std::string& key) {
     auto segment = d.open(name, OpenMode::read_only);
     std::array<std::byte, format::kFileHeaderSize> header_bytes{};
     if (segment->size() < header_bytes.size()) continue;
-    segment->read(0, header_bytes);
+    segment->read_into(0, header_bytes);
     format::FileHeader header;
     format::decode_file_header(header_bytes, header);
     out += "\n  " + name + " (merge rank " + std::to_string(header.merge_rank) + ", " +

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/segment_wrapper.h"
 
 namespace pyk::test {
 
@@ -133,54 +134,50 @@ FaultInjection::Decision FaultInjection::before(FaultOp op, std::size_t bytes) {
 
 namespace {
 
-class FaultInjectionSegment final : public Segment {
+class FaultInjectionSegment final : public SegmentWrapper {
  public:
   FaultInjectionSegment(std::unique_ptr<Segment> base, std::shared_ptr<FaultInjection> faults)
-      : base_(std::move(base)), faults_(std::move(faults)) {}
+      : SegmentWrapper(std::move(base)), faults_(std::move(faults)) {}
 
   std::uint64_t append(std::span<const std::byte> data) override {
     const auto d = faults_->before(FaultOp::append, data.size());
     if (d.fail) {
-      if (d.land > 0) base_->append(data.first(d.land));
-      throw_injected(FaultOp::append, base_->describe(), d.error);
+      if (d.land > 0) target().append(data.first(d.land));
+      throw_injected(FaultOp::append, describe(), d.error);
     }
-    return base_->append(data);
+    return target().append(data);
   }
-  void read(std::uint64_t offset, std::span<std::byte> out) const override {
+  std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
+                                  std::span<std::byte> scratch) const override {
     check(FaultOp::read);
-    base_->read(offset, out);
+    return target().read(offset, n, scratch);
   }
-  PinnedBytes pin(std::uint64_t offset, std::size_t length) const override {
+  PinnedBytes pin(std::uint64_t offset, std::size_t n) const override {
     check(FaultOp::read);
-    return base_->pin(offset, length);
+    return target().pin(offset, n);
   }
-  std::uint64_t size() const override { return base_->size(); }
-  void sync() override { mutate(FaultOp::sync, [&] { base_->sync(); }); }
+  void sync() override { mutate(FaultOp::sync, [&] { target().sync(); }); }
   void truncate(std::uint64_t new_size) override {
-    mutate(FaultOp::truncate, [&] { base_->truncate(new_size); });
+    mutate(FaultOp::truncate, [&] { target().truncate(new_size); });
   }
   void seal() override {
-    if (base_->sealed()) return;  // sealing twice is a no-op, and no I/O
-    mutate(FaultOp::seal, [&] { base_->seal(); });
+    if (sealed()) return;  // sealing twice is a no-op, and no I/O
+    mutate(FaultOp::seal, [&] { target().seal(); });
   }
-  bool sealed() const override { return base_->sealed(); }
-  const std::string& name() const override { return base_->name(); }
-  std::string describe() const override { return base_->describe(); }
 
  private:
   void check(FaultOp op) const {
     const auto d = faults_->before(op);
-    if (d.fail) throw_injected(op, base_->describe(), d.error);
+    if (d.fail) throw_injected(op, describe(), d.error);
   }
   template <class Fn>
   void mutate(FaultOp op, Fn&& fn) {
     const auto d = faults_->before(op);
     if (!d.fail) return fn();
     if (d.complete) fn();
-    throw_injected(op, base_->describe(), d.error);
+    throw_injected(op, describe(), d.error);
   }
 
-  const std::unique_ptr<Segment> base_;
   const std::shared_ptr<FaultInjection> faults_;
 };
 
@@ -188,49 +185,49 @@ class FaultInjectionSegment final : public Segment {
 
 FaultInjectionDirectory::FaultInjectionDirectory(std::shared_ptr<Directory> base,
                                                  std::shared_ptr<FaultInjection> faults)
-    : base_(std::move(base)), faults_(std::move(faults)) {}
+    : DirectoryWrapper(std::move(base)), faults_(std::move(faults)) {}
 
 std::unique_ptr<Segment> FaultInjectionDirectory::create(const std::string& name,
                                                          std::uint64_t size_hint) {
   const auto d = faults_->before(FaultOp::create);
   if (d.fail) {
-    if (d.complete) base_->create(name, size_hint);  // created, but the caller never learns
+    if (d.complete) target()->create(name, size_hint);  // created, but the caller never learns
     throw_injected(FaultOp::create, describe() + "/" + name, d.error);
   }
-  return std::make_unique<FaultInjectionSegment>(base_->create(name, size_hint), faults_);
+  return std::make_unique<FaultInjectionSegment>(target()->create(name, size_hint), faults_);
 }
 
 std::unique_ptr<Segment> FaultInjectionDirectory::open(const std::string& name, OpenMode mode) {
   const auto d = faults_->before(FaultOp::open);
   if (d.fail) throw_injected(FaultOp::open, describe() + "/" + name, d.error);
-  return std::make_unique<FaultInjectionSegment>(base_->open(name, mode), faults_);
+  return std::make_unique<FaultInjectionSegment>(target()->open(name, mode), faults_);
 }
 
-void FaultInjectionDirectory::remove(const std::string& name) {
+bool FaultInjectionDirectory::remove(const std::string& name) {
   const auto d = faults_->before(FaultOp::remove);
   if (d.fail) {
-    if (d.complete) base_->remove(name);
+    if (d.complete) target()->remove(name);
     throw_injected(FaultOp::remove, describe() + "/" + name, d.error);
   }
-  base_->remove(name);
+  return target()->remove(name);
 }
 
 void FaultInjectionDirectory::rename(const std::string& from, const std::string& to) {
   const auto d = faults_->before(FaultOp::rename);
   if (d.fail) {
-    if (d.complete) base_->rename(from, to);
+    if (d.complete) target()->rename(from, to);
     throw_injected(FaultOp::rename, describe() + "/" + from, d.error);
   }
-  base_->rename(from, to);
+  target()->rename(from, to);
 }
 
 void FaultInjectionDirectory::sync() {
   const auto d = faults_->before(FaultOp::dir_sync);
   if (d.fail) {
-    if (d.complete) base_->sync();
+    if (d.complete) target()->sync();
     throw_injected(FaultOp::dir_sync, describe(), d.error);
   }
-  base_->sync();
+  target()->sync();
 }
 
 }  // namespace pyk::test

@@ -3,7 +3,7 @@
 //
 // FaultInjectionDirectory wraps any Directory (normally a MemoryDirectory,
 // handed to the store through Options::directory) and every Segment it hands
-// out. A shared FaultInjection decides, operation by operation, whether to
+// out; reads go through Segment::read()/pin() as in production. A shared FaultInjection decides, operation by operation, whether to
 // pass the call through, fail it with IoError (ENOSPC, EIO, ...), or carry it
 // out in part: an append that lands its first N bytes and then fails.
 //
@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/directory.h"
+#include "core/directory_wrapper.h"
 
 namespace pyk::test {
 
@@ -103,30 +104,24 @@ class FaultInjection {
   bool crashed_ = false;                      // GUARDED_BY(mu_)
 };
 
-class FaultInjectionDirectory final : public Directory {
+// Forwards everything it does not fault to the wrapped directory
+// (DirectoryWrapper), and wraps every segment it hands out.
+class FaultInjectionDirectory final : public DirectoryWrapper {
  public:
   explicit FaultInjectionDirectory(std::shared_ptr<Directory> base,
                                    std::shared_ptr<FaultInjection> faults =
                                        std::make_shared<FaultInjection>());
 
   FaultInjection& faults() const { return *faults_; }
-  const std::shared_ptr<Directory>& base() const { return base_; }
 
-  std::vector<std::string> list() const override { return base_->list(); }
-  bool exists(const std::string& name) const override { return base_->exists(name); }
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override;
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;
-  void remove(const std::string& name) override;
+  bool remove(const std::string& name) override;
   void rename(const std::string& from, const std::string& to) override;
   void sync() override;
-  std::unique_ptr<DirectoryLock> lock(const std::string& name) override {
-    return base_->lock(name);
-  }
-  std::string_view backend() const override { return base_->backend(); }
-  std::string describe() const override { return "faulty " + base_->describe(); }
+  std::string describe() const override { return "faulty " + target()->describe(); }
 
  private:
-  const std::shared_ptr<Directory> base_;
   const std::shared_ptr<FaultInjection> faults_;
 };
 

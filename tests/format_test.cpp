@@ -108,7 +108,7 @@ struct ReaderFixture {
     format::encode_record(bytes, format::RecordType::value, key, value, 1, 0);
   }
   std::unique_ptr<Segment> segment() {
-    if (directory->exists("s")) directory->remove("s");
+    directory->remove("s");
     auto s = directory->create("s", bytes.size() + 1);
     s->append(format::as_bytes(bytes));
     return s;

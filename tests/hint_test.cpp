@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE(hint_check_rejects_every_single_byte_flip) {
   }
   auto file = dir->open(filename::hint(1), OpenMode::read_only);
   std::string bytes(file->size(), '\0');
-  file->read(0, std::as_writable_bytes(std::span(bytes)));
+  file->read_into(0, std::as_writable_bytes(std::span(bytes)));
   const auto data_size = dir->open(filename::data(1), OpenMode::read_only)->size();
   std::uint64_t n = 0;
   BOOST_TEST_REQUIRE(pyk::hint::check(format::as_bytes(bytes), 1, data_size, n) == nullptr);

@@ -16,7 +16,7 @@ namespace {
 std::string read_all(Directory& d, const std::string& name) {
   auto s = d.open(name, OpenMode::read_only);
   std::string bytes(s->size(), '\0');
-  s->read(0, std::as_writable_bytes(std::span(bytes)));
+  s->read_into(0, std::as_writable_bytes(std::span(bytes)));
   return bytes;
 }
 

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(r.key.size() == r.header.key_size && r.value.size() == r.header.value_size);
       FUZZ_CHECK(format::check_record_header(r.header) == nullptr);
       std::vector<std::byte> bytes(r.size());
-      segment.read(r.offset, bytes);
+      segment.read_into(r.offset, bytes);
       FUZZ_CHECK(format::record_crc(bytes) == r.header.crc);
       position = r.offset + r.size();
       FUZZ_CHECK(reader.valid_end() == position);

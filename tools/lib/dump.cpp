@@ -320,12 +320,12 @@ void dump_datafile(Directory& directory, const std::string& name, const DumpOpti
   const std::uint64_t size = segment->size();
   std::array<std::byte, format::kFileHeaderSize> header_bytes{};
   const std::size_t present = std::min<std::uint64_t>(size, format::kFileHeaderSize);
-  segment->read(0, std::span(header_bytes).first(present));
+  segment->read_into(0, std::span(header_bytes).first(present));
   format::FileHeader header;
   const auto status = format::decode_file_header(std::span(header_bytes).first(present), header);
   auto raw = [&](std::uint64_t offset, std::uint64_t length) {
     std::string bytes(std::min<std::uint64_t>(length, options.hex ? length : 0), '\0');
-    if (!bytes.empty()) segment->read(offset, std::as_writable_bytes(std::span(bytes)));
+    if (!bytes.empty()) segment->read_into(offset, std::as_writable_bytes(std::span(bytes)));
     return bytes;
   };
   if (status != format::FileHeaderStatus::ok) {
@@ -394,7 +394,7 @@ void dump_file(Directory& directory, const std::string& name, const DumpOptions&
     auto segment = directory.open(name, OpenMode::read_only);
     std::array<std::byte, 8> magic{};
     if (segment->size() >= python_pyk::kHeaderSize) {
-      segment->read(0, magic);
+      segment->read_into(0, magic);
       const std::string_view m(reinterpret_cast<const char*>(magic.data()), magic.size());
       if (m != format::kDataMagic && m != format::kHintMagic) {
         const std::string bytes = read_all(directory, name);

@@ -52,7 +52,7 @@ Analysis analyse_datafile(Directory& directory, const std::string& name, std::ui
   }
   std::array<std::byte, format::kFileHeaderSize> header_bytes{};
   const std::size_t present = std::min<std::uint64_t>(a.size, format::kFileHeaderSize);
-  segment->read(0, std::span(header_bytes).first(present));
+  segment->read_into(0, std::span(header_bytes).first(present));
   format::FileHeader header;
   const auto status = format::decode_file_header(std::span(header_bytes).first(present), header);
   a.header_ok = status == format::FileHeaderStatus::ok && header.magic == format::kDataMagic &&
@@ -189,7 +189,7 @@ void repair_datafile(Directory& store, Directory& quarantine, const std::string&
   rebuilt.append(reinterpret_cast<const char*>(header.data()), header.size());
   for (const auto& [from, to] : a.kept) rebuilt.append(bytes, from, to - from);
   const std::string temp = filename::temp(name);
-  if (store.exists(temp)) store.remove(temp);
+  store.remove(temp);
   write_file(store, temp, rebuilt);
   store.rename(temp, name);
   store.sync();

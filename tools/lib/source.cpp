@@ -30,7 +30,7 @@ std::vector<std::string> datafiles(Directory& directory) {
 std::string read_all(Directory& directory, const std::string& name) {
   auto segment = directory.open(name, OpenMode::read_only);
   std::string bytes(segment->size(), '\0');
-  segment->read(0, std::as_writable_bytes(std::span(bytes)));
+  segment->read_into(0, std::as_writable_bytes(std::span(bytes)));
   return bytes;
 }
 
