@@ -23,6 +23,7 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/record_read.h"
 #include "core/record_reader.h"
 #include "core/segment_set.h"
 #include "core/store.h"
@@ -105,20 +106,6 @@ class Store::Impl {
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
   void merge_segments(const std::vector<std::uint32_t>& ids);
-  // The record at `location`, CRC checked. With `pin`, key and value point
-  // into `pinned`; without, into `buffer` or the segment's own memory
-  // (Segment::read), valid only while `segment` lives.
-  struct CheckedRecord {
-    std::string_view key;
-    std::string_view value;
-    PinnedBytes pinned;
-  };
-  CheckedRecord read_record(const std::shared_ptr<Segment>& segment, const Location& location,
-                            std::string& buffer, bool pin = false) const;
-  // Checks the CRC and size of the record bytes read from `offset` of
-  // `segment` and points out.key / out.value into them. Throws CorruptionError.
-  static void check_record(const Segment& segment, std::uint64_t offset,
-                           std::span<const std::byte> record, CheckedRecord& out);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
