@@ -5,7 +5,7 @@
 
 namespace pyk {
 
-std::string FileHeaderCheck::describe() const {
+const char* describe(FileHeaderProblem problem, std::string_view expected_magic) {
   switch (problem) {
     case FileHeaderProblem::none: return "ok";
     case FileHeaderProblem::too_short: return format::describe(format::FileHeaderStatus::too_short);
@@ -13,18 +13,24 @@ std::string FileHeaderCheck::describe() const {
     case FileHeaderProblem::bad_version: return format::describe(format::FileHeaderStatus::bad_version);
     case FileHeaderProblem::bad_crc: return format::describe(format::FileHeaderStatus::bad_crc);
     case FileHeaderProblem::wrong_kind:
-      return header.magic == format::kHintMagic ? "hint file header in a datafile"
-                                                : "datafile header in a hint file";
-    case FileHeaderProblem::wrong_id:
-      return "segment id " + std::to_string(header.segment_id) +
-             " in the header does not match the file name (" + std::to_string(expected_id) + ")";
+      return expected_magic == format::kDataMagic ? "hint file header in a datafile"
+                                                  : "datafile header in a hint file";
+    case FileHeaderProblem::wrong_id: return "segment id in the header does not match the file name";
   }
   return "unknown file header problem";
+}
+
+std::string FileHeaderCheck::describe() const {
+  if (problem == FileHeaderProblem::wrong_id)
+    return "segment id " + std::to_string(header.segment_id) +
+           " in the header does not match the file name (" + std::to_string(expected_id) + ")";
+  return pyk::describe(problem, expected_magic);
 }
 
 FileHeaderCheck check_file_header(std::span<const std::byte> bytes, std::string_view magic,
                                   std::uint64_t id) {
   FileHeaderCheck out;
+  out.expected_magic = magic;
   out.expected_id = id;
   out.present = std::min(bytes.size(), format::kFileHeaderSize);
   out.unwritten = std::all_of(bytes.begin(), bytes.begin() + out.present,

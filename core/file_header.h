@@ -24,12 +24,15 @@ enum class FileHeaderProblem {
   wrong_kind,   // a hint header in a datafile, or the reverse
   wrong_id,     // the segment id in the header is not the one in the file name
 };
+// A fixed phrase for `problem`, e.g. "file header checksum mismatch".
+const char* describe(FileHeaderProblem problem, std::string_view expected_magic);
 
 struct FileHeaderCheck {
   FileHeaderProblem problem = FileHeaderProblem::none;
   format::FileHeader header;  // decoded fields; meaningful unless the decode failed
   std::size_t present = 0;    // header bytes the file holds (fewer than 32 if it is shorter)
   bool unwritten = false;     // every byte present is zero (a creation that never wrote it)
+  std::string_view expected_magic;
   std::uint64_t expected_id = 0;
 
   bool ok() const { return problem == FileHeaderProblem::none; }
@@ -38,7 +41,7 @@ struct FileHeaderCheck {
   bool decoded() const {
     return ok() || problem == FileHeaderProblem::wrong_kind || problem == FileHeaderProblem::wrong_id;
   }
-  // "bad file header: ..." style reason, naming the ids where they disagree.
+  // What is wrong, naming the ids where they disagree.
   std::string describe() const;
 };
 

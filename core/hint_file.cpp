@@ -7,7 +7,8 @@
 
 #include "core/error.h"
 #include "core/filename.h"
-#include "core/record_reader.h"
+#include "core/file_header.h"
+#include "core/log_reader.h"
 
 namespace pyk::hint {
 namespace {
@@ -25,24 +26,20 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
   // and steadier than a hash map of millions of short strings.
   std::string keys;
   std::vector<Newest> records;
-  RecordReader reader(segment, format::kFileHeaderSize);
-  for (;;) {
-    const auto step = reader.next();
-    if (step == RecordReader::Step::end) break;
-    if (step == RecordReader::Step::damage)
-      throw CorruptionError("cannot write hint: " + reader.damage().reason, segment.describe(),
-                            reader.damage().offset);
-    const Record& r = reader.record();
-    if (r.header.type == format::RecordType::batch) continue;  // sealed: batches are complete
-    format::HintEntry e;
-    e.type = r.header.type == format::RecordType::value ? format::HintType::value
-                                                         : format::HintType::tombstone;
-    e.record_size = static_cast<std::uint32_t>(r.size());
-    e.offset = r.offset;
-    e.timestamp = r.header.timestamp;
-    e.expiry = r.header.expiry;
-    records.push_back({keys.size(), r.header.key_size, e});
-    keys.append(r.key);
+  // A sealed segment must be whole; a batch in it is complete.
+  LogReader reader(segment, LogReader::Mode::strict);
+  while (reader.next()) {
+    for (const Record& r : reader.unit().records) {
+      format::HintEntry e;
+      e.type = r.header.type == format::RecordType::value ? format::HintType::value
+                                                           : format::HintType::tombstone;
+      e.record_size = static_cast<std::uint32_t>(r.size());
+      e.offset = r.offset;
+      e.timestamp = r.header.timestamp;
+      e.expiry = r.header.expiry;
+      records.push_back({keys.size(), r.header.key_size, e});
+      keys.append(r.key);
+    }
   }
   auto key_of = [&](const Newest& n) { return std::string_view(keys).substr(n.key_pos, n.key_size); };
   std::vector<std::uint32_t> order(records.size());
@@ -70,7 +67,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
   }
   format::HintEntry end;
   end.type = format::HintType::end;
-  end.offset = reader.valid_end();  // the datafile size this hint describes
+  end.offset = reader.committed_end();  // the datafile size this hint describes
   end.timestamp = newest.size();
   format::encode_hint_entry(out, end);
 
@@ -88,11 +85,8 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
 
 const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
                   std::uint64_t& count) {
-  format::FileHeader header;
-  const auto status = format::decode_file_header(bytes, header);
-  if (status != format::FileHeaderStatus::ok) return format::describe(status);
-  if (header.magic != format::kHintMagic) return "not a hint file (datafile magic)";
-  if (header.segment_id != id) return "segment id does not match file name";
+  const FileHeaderCheck header = check_file_header(bytes, format::kHintMagic, id);
+  if (!header.ok()) return describe(header.problem, format::kHintMagic);
   std::span<const std::byte> rest = bytes.subspan(format::kFileHeaderSize);
   format::HintEntry e;
   std::size_t size = 0;

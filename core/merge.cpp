@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/hint_file.h"
+#include "core/log_reader.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -61,12 +62,8 @@ void Store::Impl::merge() {
   {
     std::shared_lock state_lock(state_mutex_);
     std::uint64_t dead = 0;
-    for (const auto& [id, state] : segments_) {
-      if (state.stats.active) continue;
-      ids.push_back(id);
-      dead += state.stats.dead_bytes;
-    }
-    if (dead == 0 && expiring_keys_ == 0) return;  // nothing to reclaim
+    ids = segments_.sealed(&dead);
+    if (dead == 0 && segments_.expiring_keys() == 0) return;  // nothing to reclaim
   }
   if (!ids.empty()) merge_segments(ids);
 }
@@ -77,14 +74,10 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   std::uint32_t output_rank = 0;
   {
     std::shared_lock state_lock(state_mutex_);
-    std::vector<const SegmentState*> all;
-    for (const auto& [id, state] : segments_) all.push_back(&state);
-    std::sort(all.begin(), all.end(),
-              [](const SegmentState* a, const SegmentState* b) { return replays_before(*a, *b); });
     bool prefix = true;
-    for (const SegmentState* state : all) {
+    for (const SegmentSet::Entry* state : segments_.in_replay_order()) {
       const bool chosen = std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
-      if (!chosen || state->stats.active) {
+      if (!chosen || segments_.is_active(state->stats.id)) {
         prefix = false;
         continue;
       }
@@ -118,12 +111,9 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     std::shared_ptr<Segment> segment = std::move(out);
     {
       std::unique_lock state_lock(state_mutex_);
-      auto& state = segments_[out_id];
-      state.segment = segment;
-      state.rank = output_rank;
-      state.stats.id = out_id;
-      state.stats.bytes = out_size;
-      state.stats.dead_bytes = out_size - format::kFileHeaderSize;
+      // Dead until its keys are switched over below.
+      segments_.count_dead(segments_.add(out_id, segment, output_rank),
+                           out_size - format::kFileHeaderSize);
     }
     directory_->sync();
     bytes_out += out_size;
@@ -141,14 +131,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
         const auto now_at = keydir_.find(m.key);
         if (!now_at || !same_record(*now_at, m.from)) continue;  // written meanwhile: newer wins
         keydir_.put(m.key, m.to);
-        auto& from = segments_[m.from.segment].stats;
-        from.live_keys -= 1;
-        from.live_bytes -= m.from.size;
-        from.dead_bytes += m.from.size;
-        auto& to = segments_[m.to.segment].stats;
-        to.live_keys += 1;
-        to.live_bytes += m.to.size;
-        to.dead_bytes -= m.to.size;
+        segments_.count_move(m.from, m.to);
       }
     }
     moves.clear();
@@ -180,41 +163,39 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
 
   for (const Input& input : inputs) {
     bytes_in += input.segment->size();
-    RecordReader reader(*input.segment, format::kFileHeaderSize);
-    for (;;) {
-      const auto step = reader.next();
-      if (step == RecordReader::Step::end) break;
-      if (step == RecordReader::Step::damage)  // a sealed segment must be whole
-        throw CorruptionError("merge: " + reader.damage().reason, input.segment->describe(),
-                              reader.damage().offset);
-      const Record& r = reader.record();
-      const Location here{input.id, static_cast<std::uint32_t>(r.offset),
-                          static_cast<std::uint32_t>(r.size()), r.header.expiry};
-      if (r.header.type == format::RecordType::value) {
-        bool live;
-        {
-          std::shared_lock state_lock(state_mutex_);
-          const auto at = keydir_.find(r.key);
-          live = at && same_record(*at, here);
+    // A sealed segment must be whole; its batches are complete, so their
+    // records are copied one by one like any other.
+    LogReader reader(*input.segment, LogReader::Mode::strict);
+    while (reader.next()) {
+      for (const Record& r : reader.unit().records) {
+        const Location here{input.id, static_cast<std::uint32_t>(r.offset),
+                            static_cast<std::uint32_t>(r.size()), r.header.expiry};
+        if (r.header.type == format::RecordType::value) {
+          bool live;
+          {
+            std::shared_lock state_lock(state_mutex_);
+            const auto at = keydir_.find(r.key);
+            live = at && same_record(*at, here);
+          }
+          if (!live) continue;  // overwritten or erased
+          // Dropping an expired value is like dropping a tombstone: only safe
+          // if no older record of the key survives. Otherwise it is copied (and
+          // stays expired).
+          if (expired(here, now) && input.drops_tombstones) {
+            expired_keys.emplace_back(std::string(r.key), here);
+            continue;
+          }
+          copy(r, &here);
+        } else if (r.header.type == format::RecordType::tombstone) {
+          if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
+          {
+            std::shared_lock state_lock(state_mutex_);
+            if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
+          }
+          if (!tombstones_copied.emplace(r.key).second) continue;
+          copy(r, nullptr);
         }
-        if (!live) continue;  // overwritten or erased
-        // Dropping an expired value is like dropping a tombstone: only safe
-        // if no older record of the key survives. Otherwise it is copied (and
-        // stays expired).
-        if (expired(here, now) && input.drops_tombstones) {
-          expired_keys.emplace_back(std::string(r.key), here);
-          continue;
-        }
-        copy(r, &here);
-      } else if (r.header.type == format::RecordType::tombstone) {
-        if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
-        {
-          std::shared_lock state_lock(state_mutex_);
-          if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
-        }
-        if (!tombstones_copied.emplace(r.key).second) continue;
-        copy(r, nullptr);
-      }  // batch headers: their records were read one by one; a sealed batch is whole
+      }
     }
   }
   finish_output();
@@ -227,11 +208,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       const auto now_at = keydir_.find(key);
       if (!now_at || !same_record(*now_at, from)) continue;
       keydir_.erase(key);
-      --expiring_keys_;
-      auto& st = segments_[from.segment].stats;
-      st.live_keys -= 1;
-      st.live_bytes -= from.size;
-      st.dead_bytes += from.size;
+      segments_.count_expired_drop(from);
     }
   }
 
@@ -247,7 +224,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   for (const Input& input : inputs) {
     {
       std::shared_lock state_lock(state_mutex_);
-      const auto& st = segments_.at(input.id).stats;
+      const SegmentStats& st = segments_.find(input.id)->stats;
       if (st.live_keys != 0) {
         // Cannot happen if the keydir and the files agree; keep this and every
         // newer input rather than lose data.
@@ -261,7 +238,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     }
     directory_->sync();
     std::unique_lock state_lock(state_mutex_);
-    segments_.erase(input.id);
+    segments_.remove(input.id);
   }
   ++merges_;
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +

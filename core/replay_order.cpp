@@ -1,20 +1,16 @@
 #include "core/replay_order.h"
 
 #include <algorithm>
-#include <array>
 
+#include "core/file_header.h"
 #include "core/filename.h"
 
 namespace pyk {
 
 std::uint32_t read_replay_rank(Directory& directory, std::uint32_t id) {
-  auto segment = directory.open(filename::data(id), OpenMode::read_only);
-  std::array<std::byte, format::kFileHeaderSize> bytes{};
-  if (segment->size() < bytes.size()) return id;
-  segment->read(0, bytes);
-  format::FileHeader header;
-  if (format::decode_file_header(bytes, header) != format::FileHeaderStatus::ok) return id;
-  return replay_rank(header, id);
+  const auto segment = directory.open(filename::data(id), OpenMode::read_only);
+  const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
+  return header.ok() ? replay_rank(header.header, id) : id;
 }
 
 std::vector<ReplayPosition> replay_order(Directory& directory) {

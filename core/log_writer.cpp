@@ -1,0 +1,96 @@
+#include "core/log_writer.h"
+
+#include <utility>
+
+#include "core/filename.h"
+#include "core/format.h"
+
+namespace pyk {
+
+LogWriter::LogWriter(Directory& directory, std::uint64_t max_segment_size,
+                     std::atomic<std::uint32_t>& next_id, Events events)
+    : directory_(directory),
+      max_segment_size_(max_segment_size),
+      next_id_(next_id),
+      events_(std::move(events)) {}
+
+void LogWriter::resume(std::uint32_t id, std::shared_ptr<Segment> segment) {
+  active_ = std::move(segment);
+  active_id_ = id;
+}
+
+void LogWriter::start_segment() {
+  if (unfinished_segment_) {  // see below: must go before a newer segment exists
+    directory_.remove(*unfinished_segment_);
+    unfinished_segment_.reset();
+  }
+  const std::uint32_t id = next_id_++;
+  const std::string name = filename::data(id);
+  std::shared_ptr<Segment> segment = directory_.create(name, max_segment_size_);
+  try {
+    segment->append(format::encode_file_header(format::kDataMagic, id));
+    segment->sync();
+    directory_.sync();  // the new file's directory entry must survive a crash too
+  } catch (...) {
+    // Take the half-made file back: left behind, it would sit before the
+    // next segment with a torn header, which open rejects as corruption.
+    // If removing fails too, the next attempt removes it first (until then
+    // it stays the newest file, which open drops as a torn creation).
+    segment.reset();
+    try {
+      directory_.remove(name);
+    } catch (...) {
+      unfinished_segment_ = name;  // the original error is the one to report
+    }
+    throw;
+  }
+  events_.started(id, segment);
+  active_ = std::move(segment);
+  active_id_ = id;
+}
+
+Location LogWriter::append(std::string_view encoded) {
+  if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
+    active_->truncate(*torn_end_);
+    torn_end_.reset();
+  }
+  const std::uint64_t start = active_->size();
+  // A sealed active segment: the rotation that sealed it failed to start a new one.
+  if (active_->sealed() ||
+      (start > format::kFileHeaderSize && start + encoded.size() > max_segment_size_)) {
+    rotate();
+  }
+  const std::uint64_t before = active_->size();
+  std::uint64_t offset;
+  try {
+    offset = active_->append(format::as_bytes(encoded));
+  } catch (...) {
+    // A backend may land part of a failed append (a short write). Cut it off,
+    // or the next record would follow bytes that recovery rejects as damage
+    // in the middle of the segment. If that fails too, the next append
+    // retries before writing anything.
+    if (active_->size() != before) {
+      try {
+        active_->truncate(before);
+      } catch (...) {
+        torn_end_ = before;
+      }
+    }
+    throw;
+  }
+  return Location{active_id_, static_cast<std::uint32_t>(offset),
+                  static_cast<std::uint32_t>(encoded.size()), 0};
+}
+
+void LogWriter::rotate() {
+  // Already sealed: an earlier rotation failed to start the new segment and
+  // did this part; since then a merge may even have taken the segment away,
+  // so it must not be touched again.
+  if (!active_->sealed()) {
+    active_->seal();
+    events_.sealed(active_id_);
+  }
+  start_segment();
+}
+
+}  // namespace pyk

@@ -1,0 +1,53 @@
+#include "core/maintenance_queue.h"
+
+#include <exception>
+#include <string>
+#include <utility>
+
+namespace pyk {
+
+void MaintenanceQueue::start(Runner run, Logger log) {
+  run_ = std::move(run);
+  log_ = std::move(log);
+  thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
+}
+
+void MaintenanceQueue::enqueue(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(job);
+  }
+  wake_.notify_one();
+}
+
+void MaintenanceQueue::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  wake_.notify_all();
+  thread_.join();
+}
+
+void MaintenanceQueue::loop(std::stop_token stop) {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, stop, [&] { return !jobs_.empty(); });
+      while (stop.stop_requested() && !jobs_.empty() && jobs_.front().kind != Job::Kind::hint)
+        jobs_.pop_front();
+      if (jobs_.empty()) return;  // only reached when stopping
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    try {
+      run_(job);
+    } catch (const std::exception& e) {
+      log_(std::string(job.kind == Job::Kind::hint
+                           ? "writing hint file of segment " + std::to_string(job.segment_id)
+                           : std::string("automatic merge")) +
+           " failed: " + e.what());
+    }
+  }
+}
+
+}  // namespace pyk

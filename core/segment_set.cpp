@@ -1,0 +1,135 @@
+#include "core/segment_set.h"
+
+#include <algorithm>
+
+#include "core/format.h"
+
+namespace pyk {
+
+SegmentSet::Entry& SegmentSet::add(std::uint32_t id, std::shared_ptr<Segment> segment,
+                                   std::uint32_t rank) {
+  Entry& entry = entries_[id];
+  entry.stats.id = id;
+  entry.stats.bytes = segment->size();
+  entry.segment = std::move(segment);
+  entry.rank = rank;
+  return entry;
+}
+
+void SegmentSet::remove(std::uint32_t id) {
+  if (is_active(id)) active_ = nullptr;
+  entries_.erase(id);
+}
+
+void SegmentSet::clear() {
+  active_ = nullptr;
+  entries_.clear();
+}
+
+SegmentSet::Entry* SegmentSet::find(std::uint32_t id) {
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+const SegmentSet::Entry* SegmentSet::find(std::uint32_t id) const {
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<const SegmentSet::Entry*> SegmentSet::in_replay_order() const {
+  std::vector<const Entry*> out;
+  out.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) out.push_back(&entry);
+  std::sort(out.begin(), out.end(), [](const Entry* a, const Entry* b) {
+    return a->rank != b->rank ? a->rank < b->rank : a->stats.id < b->stats.id;
+  });
+  return out;
+}
+
+std::map<std::uint32_t, std::shared_ptr<Segment>> SegmentSet::segments() const {
+  std::map<std::uint32_t, std::shared_ptr<Segment>> out;
+  for (const auto& [id, entry] : entries_) out.emplace_hint(out.end(), id, entry.segment);
+  return out;
+}
+
+void SegmentSet::set_active(std::uint32_t id) { active_ = &entries_.at(id); }
+
+void SegmentSet::count_put(Entry& home, const std::optional<Location>& replaced,
+                           const Location& added) {
+  home.stats.live_keys += 1;
+  home.stats.live_bytes += added.size;
+  if (added.expiry != 0) ++expiring_keys_;
+  count_erase(home, replaced, 0);
+}
+
+void SegmentSet::count_erase(Entry& home, const std::optional<Location>& replaced,
+                             std::uint32_t size) {
+  home.stats.dead_bytes += size;  // a tombstone is dead weight from the start
+  if (!replaced) return;
+  // Often the same segment (an overwrite within the active one).
+  SegmentStats& old =
+      replaced->segment == home.stats.id ? home.stats : entries_.at(replaced->segment).stats;
+  old.live_keys -= 1;
+  old.live_bytes -= replaced->size;
+  old.dead_bytes += replaced->size;
+  if (replaced->expiry != 0) --expiring_keys_;
+}
+
+void SegmentSet::count_move(const Location& from, const Location& to) {
+  SegmentStats& was = entries_.at(from.segment).stats;
+  was.live_keys -= 1;
+  was.live_bytes -= from.size;
+  was.dead_bytes += from.size;
+  SegmentStats& now = entries_.at(to.segment).stats;
+  now.live_keys += 1;
+  now.live_bytes += to.size;
+  now.dead_bytes -= to.size;  // a merge output counts as dead until its keys move in
+}
+
+void SegmentSet::count_expired_drop(const Location& from) {
+  count_erase(entries_.at(from.segment), from, 0);
+}
+
+void SegmentSet::derive_dead_bytes() {
+  for (auto& [id, entry] : entries_) {
+    SegmentStats& st = entry.stats;
+    st.dead_bytes =
+        st.bytes - std::min<std::uint64_t>(st.bytes, format::kFileHeaderSize) - st.live_bytes;
+  }
+}
+
+std::vector<std::uint32_t> SegmentSet::sealed(std::uint64_t* dead_bytes) const {
+  std::vector<std::uint32_t> ids;
+  std::uint64_t dead = 0;
+  for (const auto& [id, entry] : entries_) {
+    if (&entry == active_) continue;
+    ids.push_back(id);
+    dead += entry.stats.dead_bytes;
+  }
+  if (dead_bytes != nullptr) *dead_bytes = dead;
+  return ids;
+}
+
+std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction,
+                                                        std::uint64_t bytes) const {
+  std::vector<std::uint32_t> ids;
+  for (const auto& [id, entry] : entries_) {
+    const SegmentStats& st = entry.stats;
+    if (&entry == active_ || st.bytes <= format::kFileHeaderSize) continue;
+    const double dead_fraction =
+        static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
+    if ((fraction > 0 && dead_fraction >= fraction) || (bytes > 0 && st.dead_bytes >= bytes))
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+void SegmentSet::report(Stats& out) const {
+  for (const Entry* entry : in_replay_order()) {
+    out.segments.push_back(entry->stats);
+    out.segments.back().active = entry == active_;
+    out.disk_bytes += entry->stats.bytes;
+  }
+}
+
+}  // namespace pyk

@@ -1,0 +1,84 @@
+// SegmentSet: the datafiles of an open store — each with its replay rank and
+// its accounting (live keys, live bytes, dead bytes) — and which one takes
+// appends. Every keydir change is counted here, by put, batch, recovery and
+// merge alike, so the per-segment figures that drive merge mean one thing.
+//
+// Not thread-safe: Store::Impl guards it, with the keydir, by state_mutex_.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/keydir.h"
+#include "core/segment.h"
+#include "core/store.h"
+
+namespace pyk {
+
+class SegmentSet {
+ public:
+  struct Entry {
+    std::shared_ptr<Segment> segment;
+    SegmentStats stats;      // stats.active is filled in by report()
+    std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
+    bool hinted = false;     // loaded from its hint file at open
+  };
+
+  // Adds segment `id`; its stats start at its current size with nothing live.
+  Entry& add(std::uint32_t id, std::shared_ptr<Segment> segment, std::uint32_t rank);
+  void remove(std::uint32_t id);
+  void clear();
+
+  Entry* find(std::uint32_t id);
+  const Entry* find(std::uint32_t id) const;
+  // The segment holding records of `id`. REQUIRES: id is in the set.
+  const std::shared_ptr<Segment>& segment(std::uint32_t id) const { return entries_.at(id).segment; }
+  // Every segment, oldest first in replay order (rank, id).
+  std::vector<const Entry*> in_replay_order() const;
+  std::map<std::uint32_t, std::shared_ptr<Segment>> segments() const;
+
+  // The segment taking appends: its entry is cached (the put path looks it
+  // up for every record; map nodes never move). Null once sealed, as a merge
+  // may then remove it.
+  void set_active(std::uint32_t id);
+  void clear_active() { active_ = nullptr; }
+  Entry* active() { return active_; }
+  bool is_active(std::uint32_t id) const { return active_ != nullptr && active_->stats.id == id; }
+
+  // --- accounting of keydir changes ------------------------------------------
+  // `home` received a value record at `added`, which replaced `replaced`.
+  void count_put(Entry& home, const std::optional<Location>& replaced, const Location& added);
+  // `home` received a tombstone of `size` bytes, which erased `replaced`.
+  void count_erase(Entry& home, const std::optional<Location>& replaced, std::uint32_t size);
+  // Bytes in `home` that never hold a live record (a batch header).
+  void count_dead(Entry& home, std::uint64_t bytes) { home.stats.dead_bytes += bytes; }
+  // Merge pointed a key at its copy `to`, away from `from`.
+  void count_move(const Location& from, const Location& to);
+  // Merge dropped an expired key whose record is `from`.
+  void count_expired_drop(const Location& from);
+  // After a replay: every byte that is neither file header nor live is dead
+  // (segments loaded from hints never saw their dead records).
+  void derive_dead_bytes();
+
+  // Keys in the keydir that carry an expiry.
+  std::uint64_t expiring_keys() const { return expiring_keys_; }
+
+  // --- what maintenance and stats() see ----------------------------------------
+  // Sealed segments (every one but the active), and their dead bytes in total.
+  std::vector<std::uint32_t> sealed(std::uint64_t* dead_bytes = nullptr) const;
+  // Sealed segments whose dead fraction reaches `fraction` (if > 0) or whose
+  // dead bytes reach `bytes` (if > 0).
+  std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes) const;
+  // Adds each segment's stats (replay order) and the disk bytes to `out`.
+  void report(Stats& out) const;
+
+ private:
+  std::map<std::uint32_t, Entry> entries_;
+  Entry* active_ = nullptr;
+  std::uint64_t expiring_keys_ = 0;
+};
+
+}  // namespace pyk

@@ -1,0 +1,122 @@
+// The write side of Store::Impl: validation, appending through the
+// LogWriter, applying each append to the keydir and segment accounting, and
+// durability through GroupCommit.
+#include <string>
+
+#include "core/batch_encoding.h"
+#include "core/error.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+
+void Store::Impl::validate(std::string_view key, std::string_view value) const {
+  if (key.empty()) throw InvalidArgument("empty key");
+  if (key.size() > options_.max_key_size)
+    throw InvalidArgument("key of " + std::to_string(key.size()) + " bytes exceeds max_key_size " +
+                          std::to_string(options_.max_key_size));
+  if (value.size() > options_.max_value_size)
+    throw InvalidArgument("value of " + std::to_string(value.size()) +
+                          " bytes exceeds max_value_size " +
+                          std::to_string(options_.max_value_size));
+}
+
+void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
+  std::unique_lock state_lock(state_mutex_);
+  segments_.add(id, segment, id);
+  segments_.set_active(id);
+}
+
+void Store::Impl::segment_sealed(std::uint32_t id) {
+  {
+    std::unique_lock state_lock(state_mutex_);
+    segments_.clear_active();
+  }
+  maintenance_.enqueue({Job::Kind::hint, id});
+  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+    maintenance_.enqueue({Job::Kind::merge_check, 0});
+  }
+}
+
+template <class Apply>
+std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& apply) {
+  std::lock_guard write_lock(write_mutex_);
+  check_open();
+  const Location at = writer_->append(encoded);
+  commit_.count_append();
+  std::unique_lock state_lock(state_mutex_);
+  SegmentSet::Entry& home = active_entry();
+  apply(at, home);
+  home.stats.bytes = writer_->active()->size();
+  return commit_.appended();
+}
+
+void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
+  check_writable();
+  validate(key, value);
+  thread_local std::string encoded;
+  encoded.clear();
+  format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
+  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
+    at.expiry = expiry;
+    segments_.count_put(home, keydir_.put(key, at), at);
+  });
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+}
+
+bool Store::Impl::erase(std::string_view key) {
+  check_writable();
+  if (key.empty()) throw InvalidArgument("empty key");
+  thread_local std::string encoded;
+  encoded.clear();
+  const std::uint64_t now = now_micros();
+  format::encode_record(encoded, format::RecordType::tombstone, key, {}, now, 0);
+  std::uint64_t sequence;
+  {
+    std::lock_guard write_lock(write_mutex_);  // no other writer between check and append
+    check_open();
+    {
+      std::shared_lock state_lock(state_mutex_);
+      const auto found = keydir_.find(key);
+      if (!found || expired(*found, now)) return false;
+    }
+    const Location at = writer_->append(encoded);
+    commit_.count_append();
+    std::unique_lock state_lock(state_mutex_);
+    SegmentSet::Entry& home = active_entry();
+    segments_.count_erase(home, keydir_.erase(key), at.size);
+    home.stats.bytes = writer_->active()->size();
+    sequence = commit_.appended();
+  }
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+  return true;
+}
+
+void Store::Impl::write(const WriteBatch& batch) {
+  check_writable();
+  if (batch.empty()) return;
+  const std::uint64_t now = now_micros();
+  for (const auto& op : batch.ops()) validate(op.key, op.value);  // WriteBatch checked the TTLs
+  const EncodedBatch encoded = encode_batch(batch, now);
+  const std::uint64_t sequence = append_and_apply(encoded.bytes, [&](Location at, SegmentSet::Entry& home) {
+    segments_.count_dead(home, encoded.header_size);
+    for (std::size_t i = 0; i < batch.ops().size(); ++i) {
+      const auto& op = batch.ops()[i];
+      const auto& placed = encoded.records[i];
+      const Location location{at.segment, at.offset + placed.offset, placed.size, placed.expiry};
+      if (op.erase) {
+        segments_.count_erase(home, keydir_.erase(op.key), placed.size);
+      } else {
+        segments_.count_put(home, keydir_.put(op.key, location), location);
+      }
+    }
+  });
+  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+}
+
+void Store::Impl::sync() {
+  check_open();
+  if (options_.read_only) return;
+  commit_.sync_all();
+}
+
+}  // namespace pyk
