@@ -36,6 +36,11 @@ struct FileHeaderCheck {
   std::uint64_t expected_id = 0;
 
   bool ok() const { return problem == FileHeaderProblem::none; }
+  // The bytes are a well-formed header (`header` holds its fields), if maybe
+  // not the one this file should have.
+  bool decoded() const {
+    return ok() || problem == FileHeaderProblem::wrong_kind || problem == FileHeaderProblem::wrong_id;
+  }
   // What is wrong, naming the ids where they disagree.
   std::string describe() const;
 };

@@ -50,6 +50,7 @@ bool LogReader::next() {
       continue;
     }
     const Record& r = reader_.record();
+    ++records_read_;
     if (r.header.type == format::RecordType::batch) {
       if (in_batch_) drop_batch(r.offset, "batch followed by another batch before its end", false);
       const auto header = format::decode_batch_header(r.value);

@@ -68,6 +68,10 @@ class LogReader {
   // store may keep ends.
   std::uint64_t committed_end() const { return committed_end_; }
 
+  // Valid records decoded so far, batch headers and records of dropped
+  // batches included (what pyk-fsck counts).
+  std::uint64_t records_read() const { return records_read_; }
+
  private:
   bool tolerated(bool at_tail) const;
   // Hands `problem` to the reporter; throws if the mode does not tolerate it.
@@ -84,6 +88,7 @@ class LogReader {
   RecordReader reader_;
   LogUnit unit_;
   std::uint64_t committed_end_;
+  std::uint64_t records_read_ = 0;
 
   struct OpenBatch {
     std::uint64_t offset = 0;

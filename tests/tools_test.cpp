@@ -63,9 +63,9 @@ struct SmallStore {
     s->seal();
   }
   FsckReport check(bool repair = false) const { return fsck_path(dir.str(), {repair}); }
-  bool has_kind(const FsckReport& r, const std::string& kind, std::uint64_t offset) const {
+  bool has_kind(const FsckReport& r, FindingKind kind, std::uint64_t offset) const {
     for (const auto& f : r.findings)
-      if (f.kind == kind && f.offset == offset && f.problem) return true;
+      if (f.kind == kind && f.offset == offset && f.problem()) return true;
     return false;
   }
   std::map<std::string, std::string> snapshot() const { return files_of(dir.path()); }
@@ -142,7 +142,7 @@ struct MergedStore {
   }
   std::string hint() const { return output.substr(0, output.size() - 5) + ".hint"; }
   FsckReport check(bool repair = false) const { return fsck_path(dir.str(), {repair}); }
-  const Finding* find(const FsckReport& r, const std::string& kind) const {
+  const Finding* find(const FsckReport& r, FindingKind kind) const {
     for (const auto& f : r.findings)
       if (f.kind == kind) return &f;
     return nullptr;
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(TruncationAtEveryByteOfTheLastRecord) {
       fs::remove_all(s.dir.path() / "quarantine");
       s.write(original.substr(0, cut));
       const auto report = s.check();
-      BOOST_TEST(s.has_kind(report, "torn_tail", last));
+      BOOST_TEST(s.has_kind(report, FindingKind::torn_tail, last));
       BOOST_TEST(s.check(true).repaired() == 1u);
       const auto after = s.snapshot();
       BOOST_TEST(s.check(true).problems() == 0u);
@@ -271,7 +271,7 @@ BOOST_AUTO_TEST_CASE(RepairSalvagesRecordsAfterMidFileDamage) {
   s.write(bytes);
   BOOST_CHECK_THROW(Store::open(s.dir.str()), CorruptionError);
   const auto report = s.check(true);
-  BOOST_TEST(s.has_kind(report, "damaged_region", 32));
+  BOOST_TEST(s.has_kind(report, FindingKind::damaged_region, 32));
   BOOST_TEST(s.check().problems() == 0u);
   auto db = Store::open(s.dir.str());
   BOOST_TEST(*db.get("alpha") == "uno");
@@ -283,7 +283,7 @@ BOOST_AUTO_TEST_CASE(WrongMagicEmptyFileGarbageAndTempFiles) {
   SmallStore s;
   std::string bytes = s.read();
   s.write(bytes + "garbage!garbage!garbage!garbage!garbage!");
-  BOOST_TEST(s.has_kind(s.check(), "torn_tail", bytes.size()));
+  BOOST_TEST(s.has_kind(s.check(), FindingKind::torn_tail, bytes.size()));
   s.write(bytes);
   s.write("", "0000000002.data");
   s.write("half", "0000000003.hint.tmp");
@@ -291,9 +291,9 @@ BOOST_AUTO_TEST_CASE(WrongMagicEmptyFileGarbageAndTempFiles) {
   wrong[0] = 'X';
   s.write(wrong);
   auto report = s.check();
-  BOOST_TEST(s.has_kind(report, "bad_magic", 0));
-  BOOST_TEST(s.has_kind(report, "empty_file", 0));
-  BOOST_TEST(s.has_kind(report, "temp_file", 0));
+  BOOST_TEST(s.has_kind(report, FindingKind::bad_magic, 0));
+  BOOST_TEST(s.has_kind(report, FindingKind::empty_file, 0));
+  BOOST_TEST(s.has_kind(report, FindingKind::temp_file, 0));
   s.check(true);
   BOOST_TEST(s.check().problems() == 0u);
   BOOST_TEST(fs::exists(s.dir.path() / "quarantine" / "0000000001.data.0-32"));
@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(ZeroedRegionIsReported) {
   std::string bytes = s.read();
   std::fill(bytes.begin() + 40, bytes.begin() + 80, '\0');
   s.write(bytes);
-  BOOST_TEST(s.has_kind(s.check(), "damaged_region", 32));
+  BOOST_TEST(s.has_kind(s.check(), FindingKind::damaged_region, 32));
 }
 
 BOOST_AUTO_TEST_CASE(ExportImportRoundTripIsExact) {
@@ -345,8 +345,8 @@ BOOST_AUTO_TEST_CASE(PythonPykFileIsRecognisedAndImported) {
   const auto report = fsck_path((dir.path() / "file.db").string(), {});
   bool char_lengths = false, tail = false;
   for (const auto& f : report.findings) {
-    char_lengths |= f.kind == "python_char_lengths";
-    tail |= f.kind == "torn_tail";
+    char_lengths |= f.kind == FindingKind::python_char_lengths;
+    tail |= f.kind == FindingKind::torn_tail;
   }
   BOOST_TEST(char_lengths);
   BOOST_TEST(tail);
@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(FsckTakesTheNewestSegmentInReplayOrder) {
   s.write(s.output, original + std::string(50, 'g'));
   BOOST_CHECK_THROW(Store::open(s.dir.str(), MergedStore::quiet_reader()), CorruptionError);
   const auto report = s.check();
-  const Finding* tail = s.find(report, "torn_tail");
+  const Finding* tail = s.find(report, FindingKind::torn_tail);
   BOOST_REQUIRE(tail);
   BOOST_TEST(tail->file == s.output);
   BOOST_TEST(tail->detail.find("not the newest segment") != std::string::npos);
@@ -424,7 +424,7 @@ BOOST_AUTO_TEST_CASE(RepairOfAMergeOutputKeepsItsMergeRank) {
   bytes[32 + 33] ^= 0x40;  // the first record's key: a damaged region, salvaged around
   s.write(s.output, bytes);
   const auto report = s.check(true);
-  BOOST_TEST(s.find(report, "damaged_region"));
+  BOOST_TEST(s.find(report, FindingKind::damaged_region));
   BOOST_TEST(s.check().problems() == 0u);
   format::FileHeader after;
   BOOST_REQUIRE(format::decode_file_header(format::as_bytes(s.read(s.output)), after) == format::FileHeaderStatus::ok);
@@ -488,13 +488,13 @@ BOOST_AUTO_TEST_CASE(FsckRebuildsADamagedHint) {
   bytes[32 + 40] ^= 1;
   s.write(s.hint(), bytes);
   const auto report = s.check();
-  const Finding* f = s.find(report, "bad_hint");
+  const Finding* f = s.find(report, FindingKind::bad_hint);
   BOOST_REQUIRE(f);
-  BOOST_TEST(f->problem);
+  BOOST_TEST(f->problem());
   BOOST_TEST(f->action.find("rebuild") == 0u);
   const auto repaired = s.check(true);
-  BOOST_REQUIRE(s.find(repaired, "bad_hint"));
-  BOOST_TEST(s.find(repaired, "bad_hint")->repaired);
+  BOOST_REQUIRE(s.find(repaired, FindingKind::bad_hint));
+  BOOST_TEST(s.find(repaired, FindingKind::bad_hint)->repaired);
   BOOST_TEST(s.read(s.hint()) == original);  // hint::write of the same datafile
   BOOST_TEST(read_all(*open_directory("file", s.dir.str() + "/quarantine", false), s.hint()) == bytes);
   const auto after = s.snapshot();
@@ -510,7 +510,7 @@ BOOST_AUTO_TEST_CASE(FsckRebuildsAStaleHint) {
   format::encode_record(record, format::RecordType::value, "zz", "late", 1, 0);
   s.write(s.output, s.read(s.output) + record);
   const auto report = s.check();
-  const Finding* f = s.find(report, "bad_hint");
+  const Finding* f = s.find(report, FindingKind::bad_hint);
   BOOST_REQUIRE(f);
   BOOST_TEST(f->detail.find("stale") == 0u);
   s.check(true);
@@ -531,10 +531,10 @@ BOOST_AUTO_TEST_CASE(FsckWritesAMissingHintAndQuarantinesAnOrphan) {
   fs::remove(s.path(s.hint()));
   s.write("0000000099.hint", original);
   const auto report = s.check();
-  const Finding* missing = s.find(report, "missing_hint");
+  const Finding* missing = s.find(report, FindingKind::missing_hint);
   BOOST_REQUIRE(missing);
-  BOOST_TEST(!missing->problem);  // only slower: open scans the datafile
-  BOOST_TEST(s.find(report, "orphan_hint"));
+  BOOST_TEST(!missing->problem());  // only slower: open scans the datafile
+  BOOST_TEST(s.find(report, FindingKind::orphan_hint));
   s.check(true);
   BOOST_TEST(s.read(s.hint()) == original);
   BOOST_TEST(!fs::exists(s.path("0000000099.hint")));
@@ -542,7 +542,7 @@ BOOST_AUTO_TEST_CASE(FsckWritesAMissingHintAndQuarantinesAnOrphan) {
   const auto after = s.snapshot();
   const auto again = s.check(true);
   BOOST_TEST(again.problems() == 0u);
-  BOOST_TEST(!s.find(again, "missing_hint"));
+  BOOST_TEST(!s.find(again, FindingKind::missing_hint));
   BOOST_TEST((s.snapshot() == after));
 }
 

@@ -4,21 +4,19 @@
 #include <array>
 #include <chrono>
 #include <map>
-#include <ostream>
-#include <set>
 
+#include "core/file_header.h"
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/record_reader.h"
+#include "tools/lib/dump_sink.h"
 #include "tools/lib/hints.h"
+#include "tools/lib/live_set.h"
 #include "tools/lib/python_pyk.h"
 #include "tools/lib/source.h"
-#include "tools/lib/text.h"
 
 namespace pyk::tools {
 namespace {
-
-constexpr std::size_t kMaxHexDamage = 256;
 
 std::uint64_t now_of(const DumpOptions& options) {
   if (options.now_micros != 0) return options.now_micros;
@@ -35,142 +33,20 @@ const char* type_name(format::RecordType type) {
   }
 }
 
-// "key":"..." for UTF-8 bytes, "key_b64":"..." otherwise.
-std::string json_bytes_field(std::string_view name, std::string_view bytes) {
-  if (is_valid_utf8(bytes)) return "\"" + std::string(name) + "\":" + json_string(bytes);
-  return "\"" + std::string(name) + "_b64\":\"" + base64_encode(bytes) + "\"";
-}
-
-// What one shown record looks like, whatever format it came from.
-struct Shown {
-  std::string_view file;
-  std::uint64_t offset = 0, size = 0;
-  const char* type = "value";
-  std::uint64_t timestamp_us = 0, expiry_us = 0;
-  std::string_view key, value;
-  bool has_key = true;
-  std::uint64_t batch_records = 0, batch_bytes = 0;
-  bool char_lengths = false;
-  std::string_view raw;  // for --hex
-};
-
-void show_record(const Shown& r, const DumpOptions& options, std::ostream& out) {
-  const bool cut = options.max_value != 0 && r.value.size() > options.max_value;
-  const std::string_view value = cut ? r.value.substr(0, options.max_value) : r.value;
-  if (options.json) {
-    out << "{\"file\":" << json_string(r.file) << ",\"offset\":" << r.offset
-        << ",\"size\":" << r.size << ",\"type\":\"" << r.type << "\",\"timestamp_us\":"
-        << r.timestamp_us << ",\"time\":\"" << iso_time_micros(r.timestamp_us)
-        << "\",\"expiry_us\":" << r.expiry_us << ",\"expiry\":"
-        << (r.expiry_us ? "\"" + iso_time_micros(r.expiry_us) + "\"" : std::string("null"));
-    if (r.has_key) {
-      out << ',' << json_bytes_field("key", r.key) << ',' << json_bytes_field("value", value)
-          << ",\"value_size\":" << r.value.size();
-      if (cut) out << ",\"value_truncated\":true";
-    } else {
-      out << ",\"batch_records\":" << r.batch_records << ",\"batch_bytes\":" << r.batch_bytes;
-    }
-    if (r.char_lengths) out << ",\"char_lengths\":true";
-    out << ",\"crc_ok\":true";
-    if (options.hex) {
-      out << ",\"hex\":\"";
-      static constexpr char digits[] = "0123456789abcdef";
-      for (unsigned char c : r.raw) out << digits[c >> 4] << digits[c & 15];
-      out << '"';
-    }
-    out << "}\n";
-    return;
-  }
-  out << r.file << " @" << r.offset << " size=" << r.size << ' ' << r.type
-      << " time=" << iso_time_micros(r.timestamp_us)
-      << " expiry=" << (r.expiry_us ? iso_time_micros(r.expiry_us) : std::string("none"));
-  if (r.has_key) {
-    out << " key=\"" << escape_text(r.key) << "\" value=\"" << escape_text(value)
-        << (cut ? "..." : "") << "\"";
-    if (cut) out << " (" << r.value.size() << " bytes)";
-  } else {
-    out << " records=" << r.batch_records << " bytes=" << r.batch_bytes;
-  }
-  if (r.char_lengths) out << " lengths=characters";
-  out << " crc=ok\n";
-  if (options.hex) out << hex_dump(r.raw, r.offset, "    ");
-}
-
-void show_damage(std::string_view file, std::uint64_t offset, std::uint64_t length,
-                 std::string_view reason, bool at_tail, std::string_view raw,
-                 const DumpOptions& options, std::ostream& out) {
-  if (options.json) {
-    out << "{\"file\":" << json_string(file) << ",\"offset\":" << offset
-        << ",\"length\":" << length << ",\"damage\":" << json_string(reason)
-        << ",\"at_tail\":" << (at_tail ? "true" : "false") << "}\n";
-    return;
-  }
-  out << file << " @" << offset << " BAD length=" << length << " reason=\"" << reason << "\" "
-      << (at_tail ? "(to the end of the file)"
-                  : "(next valid record at " + std::to_string(offset + length) + ")")
-      << '\n';
-  if (options.hex) out << hex_dump(raw.substr(0, kMaxHexDamage), offset, "    ");
-}
-
 bool wanted_key(const DumpOptions& options, std::string_view key) {
   return !options.key || *options.key == key;
 }
 
-// Offsets of the records the keydir would point at, per file: replays like
-// recovery (batches applied whole, a cut-short batch dropped), skips damage.
-using LiveSet = std::set<std::pair<std::string, std::uint64_t>>;
-
-LiveSet live_records(Directory& directory, const std::vector<std::string>& names,
-                     std::uint64_t now) {
-  struct Where {
-    std::string file;
-    std::uint64_t offset, expiry;
-  };
-  std::map<std::string, Where, std::less<>> keydir;
-  for (const auto& name : names) {
-    auto segment = directory.open(name, OpenMode::read_only);
-    RecordReader reader(*segment, format::kFileHeaderSize);
-    std::vector<std::tuple<format::RecordType, std::string, std::uint64_t, std::uint64_t>> batch;
-    std::uint64_t batch_left = 0;
-    auto apply = [&](format::RecordType type, const std::string& key, std::uint64_t offset,
-                     std::uint64_t expiry) {
-      if (type == format::RecordType::value) keydir[key] = {name, offset, expiry};
-      else keydir.erase(key);
-    };
-    if (segment->size() < format::kFileHeaderSize) continue;
-    for (;;) {
-      const auto step = reader.next();
-      if (step == RecordReader::Step::end) break;
-      if (step == RecordReader::Step::damage) {
-        batch_left = 0;
-        batch.clear();
-        continue;
-      }
-      const Record& r = reader.record();
-      if (r.header.type == format::RecordType::batch) {
-        batch.clear();
-        batch_left = format::load_le<std::uint32_t>(reinterpret_cast<const std::byte*>(r.value.data()));
-        continue;
-      }
-      if (batch_left > 0) {
-        batch.emplace_back(r.header.type, std::string(r.key), r.offset, r.header.expiry);
-        if (--batch_left == 0) {
-          for (auto& [t, k, o, e] : batch) apply(t, k, o, e);
-          batch.clear();
-        }
-      } else {
-        apply(r.header.type, std::string(r.key), r.offset, r.header.expiry);
-      }
-    }
-  }
-  LiveSet live;
-  for (auto& [key, where] : keydir)
-    if (where.expiry == 0 || where.expiry > now) live.emplace(where.file, where.offset);
-  return live;
+// Counts a bad region and shows it.
+void report_damage(const DamageLine& line, DumpSink& sink, DumpSummary& summary) {
+  ++summary.bad_regions;
+  summary.bad_bytes += line.length;
+  sink.damage(line);
 }
 
 void dump_python(std::string_view name, std::string_view bytes, const DumpOptions& options,
-                 std::ostream& out, DumpSummary& summary) {
+                 DumpSink& sink, DumpSummary& summary) {
+  sink.file({.file = name, .python_pyk = true, .file_size = bytes.size()});
   // Live records: the newest record of each key, if not deleted or expired.
   std::map<std::string_view, std::uint64_t> newest;
   if (options.live) {
@@ -183,10 +59,9 @@ void dump_python(std::string_view name, std::string_view bytes, const DumpOption
   for (auto step = reader.next(); step != python_pyk::Reader::Step::end; step = reader.next()) {
     if (step == python_pyk::Reader::Step::damage) {
       const auto& d = reader.damage();
-      ++summary.bad_regions;
-      summary.bad_bytes += d.length;
-      show_damage(name, d.offset, d.length, d.reason, d.at_tail, bytes.substr(d.offset, d.length),
-                  options, out);
+      report_damage({.file = name, .offset = d.offset, .length = d.length, .reason = d.reason,
+                     .at_tail = d.at_tail, .raw = bytes.substr(d.offset, d.length)},
+                    sink, summary);
       continue;
     }
     const auto& r = reader.record();
@@ -195,15 +70,19 @@ void dump_python(std::string_view name, std::string_view bytes, const DumpOption
     if (options.live && (newest[r.key] != r.offset || r.deleted ||
                          (r.expiry != 0 && r.expiry <= now_s)))
       continue;
-    Shown shown{name, r.offset, r.size, r.deleted ? "tombstone" : "value",
-                std::uint64_t{r.write_time} * 1'000'000, std::uint64_t{r.expiry} * 1'000'000,
-                r.key, r.value};
-    shown.char_lengths = r.char_lengths;
-    shown.raw = bytes.substr(r.offset, r.size);
     ++summary.records;
     ++(r.deleted ? summary.tombstones : summary.values);
     summary.bytes += r.size;
-    show_record(shown, options, out);
+    sink.record({.file = name,
+                 .offset = r.offset,
+                 .size = r.size,
+                 .type = r.deleted ? "tombstone" : "value",
+                 .timestamp_us = std::uint64_t{r.write_time} * 1'000'000,
+                 .expiry_us = std::uint64_t{r.expiry} * 1'000'000,
+                 .key = r.key,
+                 .value = r.value,
+                 .char_lengths = r.char_lengths,
+                 .raw = bytes.substr(r.offset, r.size)});
   }
 }
 
@@ -221,7 +100,7 @@ const char* hint_type_name(format::HintType type) {
 // Hint entries have no resynchronisation point: an entry that does not decode
 // ends the walk. `live`: only entries pointing at a live record.
 void dump_hint(Directory& directory, const std::string& name, const DumpOptions& options,
-               const LiveSet* live, std::ostream& out, DumpSummary& summary) {
+               const LiveSet* live, DumpSink& sink, DumpSummary& summary) {
   const std::string image = read_all(directory, name);
   const std::span<const std::byte> bytes = format::as_bytes(image);
   const std::uint32_t id = hint_segment_id(name, bytes);
@@ -234,10 +113,10 @@ void dump_hint(Directory& directory, const std::string& name, const DumpOptions&
     std::size_t size = 0;
     if (const char* why = format::decode_hint_entry(rest, e, size, /*verify_crc=*/false)) {
       bad = true;
-      ++summary.bad_regions;
-      summary.bad_bytes += rest.size();
-      show_damage(name, offset, rest.size(), why, true,
-                  options.hex ? std::string_view(image).substr(offset, kMaxHexDamage) : "", options, out);
+      report_damage({.file = name, .offset = offset, .length = rest.size(), .reason = why,
+                     .at_tail = true,
+                     .raw = options.hex ? std::string_view(image).substr(offset, kMaxHexDamage) : ""},
+                    sink, summary);
       break;
     }
     format::HintEntry checked;
@@ -255,39 +134,21 @@ void dump_hint(Directory& directory, const std::string& name, const DumpOptions&
     if (shown) {
       ++summary.records;
       summary.bytes += size;
-      const std::string_view raw = std::string_view(image).substr(offset, size);
-      if (options.json) {
-        out << "{\"file\":" << json_string(name) << ",\"offset\":" << offset << ",\"size\":" << size
-            << ",\"type\":\"hint\",\"entry\":\"" << hint_type_name(e.type) << '"';
-        if (is_end) {
-          out << ",\"data_size\":" << e.offset << ",\"entries\":" << e.timestamp;
-        } else {
-          out << ',' << json_bytes_field("key", e.key) << ",\"datafile\":" << json_string(datafile)
-              << ",\"record_offset\":" << e.offset << ",\"record_size\":" << e.record_size
-              << ",\"timestamp_us\":" << e.timestamp << ",\"time\":\"" << iso_time_micros(e.timestamp)
-              << "\",\"expiry_us\":" << e.expiry << ",\"expiry\":"
-              << (e.expiry ? "\"" + iso_time_micros(e.expiry) + "\"" : std::string("null"));
-        }
-        out << ",\"crc_ok\":" << (crc_ok ? "true" : "false");
-        if (options.hex) {
-          out << ",\"hex\":\"";
-          static constexpr char digits[] = "0123456789abcdef";
-          for (unsigned char c : raw) out << digits[c >> 4] << digits[c & 15];
-          out << '"';
-        }
-        out << "}\n";
+      HintLine line{.file = name, .offset = offset, .size = size, .entry = hint_type_name(e.type),
+                    .is_end = is_end, .crc_ok = crc_ok,
+                    .raw = std::string_view(image).substr(offset, size)};
+      if (is_end) {
+        line.data_size = e.offset;  // the end entry's fields hold the counts (format.h)
+        line.entries = e.timestamp;
       } else {
-        out << name << " @" << offset << " size=" << size << " hint-" << hint_type_name(e.type);
-        if (is_end) {
-          out << " data_size=" << e.offset << " entries=" << e.timestamp;
-        } else {
-          out << " key=\"" << escape_text(e.key) << "\" record=" << datafile << '@' << e.offset
-              << " record_size=" << e.record_size << " time=" << iso_time_micros(e.timestamp)
-              << " expiry=" << (e.expiry ? iso_time_micros(e.expiry) : std::string("none"));
-        }
-        out << " crc=" << (crc_ok ? "ok" : "BAD") << '\n';
-        if (options.hex) out << hex_dump(raw, offset, "    ");
+        line.key = e.key;
+        line.datafile = datafile;
+        line.record_offset = e.offset;
+        line.record_size = e.record_size;
+        line.timestamp_us = e.timestamp;
+        line.expiry_us = e.expiry;
       }
+      sink.hint_entry(line);
     }
     offset += size;
     if (is_end) break;
@@ -301,50 +162,46 @@ void dump_hint(Directory& directory, const std::string& name, const DumpOptions&
   const std::string against = check.against_datafile
                                   ? datafile
                                   : "the size it claims (no " + datafile + " next to it)";
-  if (options.json) {
-    out << "{\"file\":" << json_string(name) << ",\"hint_check\":"
-        << (check.problem ? json_string(check.problem) : std::string("\"ok\""))
-        << ",\"checked_against\":" << json_string(against) << ",\"entries\":" << check.entries
-        << "}\n";
-  } else {
-    out << "# " << name << ": hint check against " << against << ": "
-        << (check.problem ? std::string(check.problem) + " (Store::open ignores this hint)"
-                          : "ok, " + std::to_string(check.entries) + " entries")
-        << '\n';
-  }
+  sink.hint_verdict({.file = name, .problem = check.problem, .checked_against = against,
+                     .entries = check.entries});
+}
+
+// The header a file named `name` should have: a hint's or a datafile's, for
+// the segment its name gives (none outside a store's naming: 0).
+FileHeaderCheck judge_header(const Segment& segment, const std::string& name) {
+  const auto parsed = filename::parse(name);
+  const bool hint = parsed.kind == filename::Kind::hint;
+  const bool named = hint || parsed.kind == filename::Kind::data;
+  return check_file_header(segment, hint ? format::kHintMagic : format::kDataMagic,
+                           named ? parsed.segment_id : 0);
 }
 
 void dump_datafile(Directory& directory, const std::string& name, const DumpOptions& options,
-                   const LiveSet* live, std::ostream& out, DumpSummary& summary) {
+                   const LiveSet* live, DumpSink& sink, DumpSummary& summary) {
   auto segment = directory.open(name, OpenMode::read_only);
   const std::uint64_t size = segment->size();
-  std::array<std::byte, format::kFileHeaderSize> header_bytes{};
-  const std::size_t present = std::min<std::uint64_t>(size, format::kFileHeaderSize);
-  segment->read_into(0, std::span(header_bytes).first(present));
-  format::FileHeader header;
-  const auto status = format::decode_file_header(std::span(header_bytes).first(present), header);
   auto raw = [&](std::uint64_t offset, std::uint64_t length) {
-    std::string bytes(std::min<std::uint64_t>(length, options.hex ? length : 0), '\0');
+    std::string bytes(options.hex ? length : 0, '\0');
     if (!bytes.empty()) segment->read_into(offset, std::as_writable_bytes(std::span(bytes)));
     return bytes;
   };
-  if (status != format::FileHeaderStatus::ok) {
-    ++summary.bad_regions;
-    summary.bad_bytes += present;
-    show_damage(name, 0, present, std::string("bad file header: ") + format::describe(status),
-                size <= format::kFileHeaderSize, raw(0, std::min<std::uint64_t>(present, kMaxHexDamage)),
-                options, out);
+  // A header of the wrong kind or id still shows what the file holds; only
+  // bytes that are no header at all are damage here (pyk-fsck judges the rest).
+  const FileHeaderCheck header = judge_header(*segment, name);
+  if (!header.decoded()) {
+    const std::string bytes = raw(0, std::min<std::uint64_t>(header.present, kMaxHexDamage));
+    report_damage({.file = name, .offset = 0, .length = header.present,
+                   .reason = "bad file header: " + header.describe(),
+                   .at_tail = size <= format::kFileHeaderSize, .raw = bytes},
+                  sink, summary);
     if (size <= format::kFileHeaderSize) return;
-  } else if (options.json) {
-    out << "{\"file\":" << json_string(name) << ",\"format\":\"" << header.magic
-        << "\",\"segment_id\":" << header.segment_id << ",\"file_size\":" << size << "}\n";
   } else {
-    out << "# " << name << ": " << header.magic << " segment " << header.segment_id << ", "
-        << size << " bytes\n";
+    sink.file({.file = name, .magic = header.header.magic, .segment_id = header.header.segment_id,
+               .file_size = size});
   }
-  if (header.magic == format::kHintMagic && status == format::FileHeaderStatus::ok) {
+  if (header.decoded() && header.header.magic == format::kHintMagic) {
     segment.reset();
-    dump_hint(directory, name, options, live, out, summary);
+    dump_hint(directory, name, options, live, sink, summary);
     return;
   }
   RecordReader reader(*segment, format::kFileHeaderSize);
@@ -353,42 +210,37 @@ void dump_datafile(Directory& directory, const std::string& name, const DumpOpti
     if (step == RecordReader::Step::end) break;
     if (step == RecordReader::Step::damage) {
       const auto& d = reader.damage();
-      ++summary.bad_regions;
-      summary.bad_bytes += d.length;
-      show_damage(name, d.offset, d.length, d.reason, d.at_tail,
-                  raw(d.offset, std::min<std::uint64_t>(d.length, kMaxHexDamage)), options, out);
+      const std::string bytes = raw(d.offset, std::min<std::uint64_t>(d.length, kMaxHexDamage));
+      report_damage({.file = name, .offset = d.offset, .length = d.length, .reason = d.reason,
+                     .at_tail = d.at_tail, .raw = bytes},
+                    sink, summary);
       continue;
     }
     const Record& r = reader.record();
     const bool is_batch = r.header.type == format::RecordType::batch;
     if (options.key && (is_batch || !wanted_key(options, r.key))) continue;
     if (live && !live->contains({name, r.offset})) continue;
-    Shown shown{name, r.offset, r.size(), type_name(r.header.type), r.header.timestamp,
-                r.header.expiry, r.key, r.value};
-    std::string bytes;
-    if (options.hex) {
-      bytes = raw(r.offset, r.size());
-      shown.raw = bytes;
-    }
+    const std::string bytes = raw(r.offset, r.size());
+    RecordLine line{.file = name, .offset = r.offset, .size = r.size(),
+                    .type = type_name(r.header.type), .timestamp_us = r.header.timestamp,
+                    .expiry_us = r.header.expiry, .key = r.key, .value = r.value, .raw = bytes};
     if (is_batch) {
-      const auto* v = reinterpret_cast<const std::byte*>(r.value.data());
-      shown.has_key = false;
-      shown.batch_records = format::load_le<std::uint32_t>(v);
-      shown.batch_bytes = format::load_le<std::uint64_t>(v + 8);
+      const format::BatchHeader batch = format::decode_batch_header(r.value);
+      line.has_key = false;
+      line.batch_records = batch.count;
+      line.batch_bytes = batch.length;
       ++summary.batches;
     } else {
       ++(r.header.type == format::RecordType::value ? summary.values : summary.tombstones);
     }
     ++summary.records;
     summary.bytes += r.size();
-    show_record(shown, options, out);
+    sink.record(line);
   }
 }
 
-}  // namespace
-
 void dump_file(Directory& directory, const std::string& name, const DumpOptions& options,
-               std::ostream& out, DumpSummary& summary) {
+               DumpSink& sink, DumpSummary& summary) {
   ++summary.files;
   {
     auto segment = directory.open(name, OpenMode::read_only);
@@ -399,9 +251,7 @@ void dump_file(Directory& directory, const std::string& name, const DumpOptions&
       if (m != format::kDataMagic && m != format::kHintMagic) {
         const std::string bytes = read_all(directory, name);
         if (python_pyk::looks_like_python_pyk(bytes)) {
-          if (!options.json) out << "# " << name << ": Python pyk file, " << bytes.size() << " bytes\n";
-          else out << "{\"file\":" << json_string(name) << ",\"format\":\"python-pyk\",\"file_size\":" << bytes.size() << "}\n";
-          dump_python(name, bytes, options, out, summary);
+          dump_python(name, bytes, options, sink, summary);
           return;
         }
       }
@@ -415,22 +265,23 @@ void dump_file(Directory& directory, const std::string& name, const DumpOptions&
   }
   LiveSet live;
   if (options.live && !replayed.empty()) live = live_records(directory, {replayed}, now_of(options));
-  dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
+  dump_datafile(directory, name, options, options.live ? &live : nullptr, sink, summary);
 }
 
-void dump_store(Directory& directory, const DumpOptions& options, std::ostream& out,
+void dump_store(Directory& directory, const DumpOptions& options, DumpSink& sink,
                 DumpSummary& summary) {
   const auto names = datafiles(directory);
   LiveSet live;
   if (options.live) live = live_records(directory, names, now_of(options));
+  const LiveSet* shown = options.live ? &live : nullptr;
   for (const auto& name : names) {
     ++summary.files;
-    dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
+    dump_datafile(directory, name, options, shown, sink, summary);
     if (!options.hints) continue;
     const std::string hint = filename::hint(filename::parse(name).segment_id);
     if (!directory.exists(hint)) continue;
     ++summary.files;
-    dump_datafile(directory, hint, options, options.live ? &live : nullptr, out, summary);
+    dump_datafile(directory, hint, options, shown, sink, summary);
   }
   if (!options.hints) return;
   std::vector<std::string> orphans;  // hint files without a datafile (Store::open removes them)
@@ -442,32 +293,33 @@ void dump_store(Directory& directory, const DumpOptions& options, std::ostream& 
   std::sort(orphans.begin(), orphans.end());
   for (const auto& name : orphans) {
     ++summary.files;
-    dump_datafile(directory, name, options, options.live ? &live : nullptr, out, summary);
+    dump_datafile(directory, name, options, shown, sink, summary);
   }
 }
 
-void write_summary(const DumpSummary& s, const DumpOptions& options, std::ostream& out) {
-  if (options.json) {
-    out << "{\"summary\":{\"files\":" << s.files << ",\"records\":" << s.records
-        << ",\"values\":" << s.values << ",\"tombstones\":" << s.tombstones
-        << ",\"batches\":" << s.batches << ",\"bytes\":" << s.bytes
-        << ",\"bad_regions\":" << s.bad_regions << ",\"bad_bytes\":" << s.bad_bytes
-        << ",\"char_length_records\":" << s.char_length_records << "}}\n";
-  } else {
-    out << "summary: files=" << s.files << " records=" << s.records << " values=" << s.values
-        << " tombstones=" << s.tombstones << " batches=" << s.batches << " bytes=" << s.bytes
-        << " bad_regions=" << s.bad_regions << " bad_bytes=" << s.bad_bytes;
-    if (s.char_length_records) out << " char_length_records=" << s.char_length_records;
-    out << '\n';
-  }
+}  // namespace
+
+void dump_file(Directory& directory, const std::string& name, const DumpOptions& options,
+               std::ostream& out, DumpSummary& summary) {
+  dump_file(directory, name, options, *make_dump_sink(options, out), summary);
+}
+
+void dump_store(Directory& directory, const DumpOptions& options, std::ostream& out,
+                DumpSummary& summary) {
+  dump_store(directory, options, *make_dump_sink(options, out), summary);
+}
+
+void write_summary(const DumpSummary& summary, const DumpOptions& options, std::ostream& out) {
+  make_dump_sink(options, out)->summary(summary);
 }
 
 DumpSummary dump_path(const std::string& path, const DumpOptions& options, std::ostream& out) {
   const Source source = open_source(path);
+  const auto sink = make_dump_sink(options, out);
   DumpSummary summary;
-  if (source.file.empty()) dump_store(*source.directory, options, out, summary);
-  else dump_file(*source.directory, source.file, options, out, summary);
-  write_summary(summary, options, out);
+  if (source.file.empty()) dump_store(*source.directory, options, *sink, summary);
+  else dump_file(*source.directory, source.file, options, *sink, summary);
+  sink->summary(summary);
   return summary;
 }
 

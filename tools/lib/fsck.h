@@ -1,6 +1,6 @@
 // pyk-fsck's logic: check a store directory (or one file) and, on request,
-// repair it. Uses the engine's RecordReader, so it sees exactly the damage
-// recovery would.
+// repair it. Reads datafiles with the engine's LogReader, so it sees exactly
+// the damage and the incomplete batches recovery would.
 //
 // Repair never deletes data: every byte it drops from a datafile, and every
 // file it moves away, is first copied into the `quarantine/` folder of the
@@ -18,24 +18,9 @@
 #include <vector>
 
 #include "core/directory.h"
+#include "tools/lib/finding.h"
 
 namespace pyk::tools {
-
-struct Finding {
-  std::string file;
-  std::uint64_t offset = 0;
-  std::uint64_t length = 0;
-  // Stable identifiers: bad_header, bad_magic, empty_file, damaged_region,
-  // torn_tail, incomplete_batch, temp_file, bad_hint (damaged or stale:
-  // rebuilt), orphan_hint, python_pyk_file, python_char_lengths (problems);
-  // stray_file, stale_lock, store_in_use, segment_gap, missing_hint (notes;
-  // --repair writes a missing hint of a sealed datafile).
-  std::string kind;
-  std::string detail;
-  std::string action;    // what --repair does (or did) about it
-  bool problem = true;   // false: a note, does not make the check fail
-  bool repaired = false;
-};
 
 struct FsckReport {
   std::string target;

@@ -1,5 +1,6 @@
 #include "tools/lib/hints.h"
 
+#include "core/file_header.h"
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/hint_file.h"
@@ -33,10 +34,9 @@ HintCheck check_hint_image(Directory& directory, std::uint32_t id, std::span<con
 std::uint32_t hint_segment_id(const std::string& name, std::span<const std::byte> bytes) {
   const auto parsed = filename::parse(name);
   if (parsed.kind == filename::Kind::hint) return parsed.segment_id;
-  format::FileHeader header;
-  if (format::decode_file_header(bytes, header) == format::FileHeaderStatus::ok &&
-      header.segment_id <= UINT32_MAX)
-    return static_cast<std::uint32_t>(header.segment_id);
+  const FileHeaderCheck check = check_file_header(bytes, format::kHintMagic, 0);
+  if (check.decoded() && check.header.segment_id <= UINT32_MAX)
+    return static_cast<std::uint32_t>(check.header.segment_id);
   return 0;
 }
 

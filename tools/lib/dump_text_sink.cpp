@@ -1,0 +1,78 @@
+#include "tools/lib/dump_text_sink.h"
+
+#include <ostream>
+#include <string>
+
+#include "tools/lib/text.h"
+
+namespace pyk::tools {
+namespace {
+
+std::string time_or_none(std::uint64_t micros) {
+  return micros ? iso_time_micros(micros) : std::string("none");
+}
+
+}  // namespace
+
+void TextDumpSink::file(const FileLine& f) {
+  out_ << "# " << f.file << ": ";
+  if (f.python_pyk) out_ << "Python pyk file, ";
+  else out_ << f.magic << " segment " << f.segment_id << ", ";
+  out_ << f.file_size << " bytes\n";
+}
+
+void TextDumpSink::record(const RecordLine& r) {
+  out_ << r.file << " @" << r.offset << " size=" << r.size << ' ' << r.type
+       << " time=" << iso_time_micros(r.timestamp_us) << " expiry=" << time_or_none(r.expiry_us);
+  if (r.has_key) {
+    const bool cut = options_.max_value != 0 && r.value.size() > options_.max_value;
+    out_ << " key=\"" << escape_text(r.key) << "\" value=\""
+         << escape_text(cut ? r.value.substr(0, options_.max_value) : r.value)
+         << (cut ? "..." : "") << "\"";
+    if (cut) out_ << " (" << r.value.size() << " bytes)";
+  } else {
+    out_ << " records=" << r.batch_records << " bytes=" << r.batch_bytes;
+  }
+  if (r.char_lengths) out_ << " lengths=characters";
+  out_ << " crc=ok\n";
+  if (options_.hex) out_ << hex_dump(r.raw, r.offset, "    ");
+}
+
+void TextDumpSink::hint_entry(const HintLine& e) {
+  out_ << e.file << " @" << e.offset << " size=" << e.size << " hint-" << e.entry;
+  if (e.is_end) {
+    out_ << " data_size=" << e.data_size << " entries=" << e.entries;
+  } else {
+    out_ << " key=\"" << escape_text(e.key) << "\" record=" << e.datafile << '@' << e.record_offset
+         << " record_size=" << e.record_size << " time=" << iso_time_micros(e.timestamp_us)
+         << " expiry=" << time_or_none(e.expiry_us);
+  }
+  out_ << " crc=" << (e.crc_ok ? "ok" : "BAD") << '\n';
+  if (options_.hex) out_ << hex_dump(e.raw, e.offset, "    ");
+}
+
+void TextDumpSink::damage(const DamageLine& d) {
+  out_ << d.file << " @" << d.offset << " BAD length=" << d.length << " reason=\"" << d.reason
+       << "\" "
+       << (d.at_tail ? "(to the end of the file)"
+                     : "(next valid record at " + std::to_string(d.offset + d.length) + ")")
+       << '\n';
+  if (options_.hex) out_ << hex_dump(d.raw.substr(0, kMaxHexDamage), d.offset, "    ");
+}
+
+void TextDumpSink::hint_verdict(const HintVerdictLine& v) {
+  out_ << "# " << v.file << ": hint check against " << v.checked_against << ": "
+       << (v.problem ? std::string(v.problem) + " (Store::open ignores this hint)"
+                     : "ok, " + std::to_string(v.entries) + " entries")
+       << '\n';
+}
+
+void TextDumpSink::summary(const DumpSummary& s) {
+  out_ << "summary: files=" << s.files << " records=" << s.records << " values=" << s.values
+       << " tombstones=" << s.tombstones << " batches=" << s.batches << " bytes=" << s.bytes
+       << " bad_regions=" << s.bad_regions << " bad_bytes=" << s.bad_bytes;
+  if (s.char_length_records) out_ << " char_length_records=" << s.char_length_records;
+  out_ << '\n';
+}
+
+}  // namespace pyk::tools
