@@ -1,4 +1,7 @@
-#include "tools/lib/dump_json_sink.h"
+// pyk-dump --json: one JSON object a line per record, entry, bad region and
+// file, then {"summary":{...}}. Fields are documented in README.md ("Tools");
+// key and value bytes are a UTF-8 string, or base64 in a "*_b64" field.
+#include "tools/lib/dump_sink.h"
 
 #include <ostream>
 #include <string>
@@ -7,6 +10,22 @@
 
 namespace pyk::tools {
 namespace {
+
+class JsonDumpSink final : public DumpSink {
+ public:
+  // `out` must outlive the sink.
+  JsonDumpSink(const DumpOptions& options, std::ostream& out) : options_(options), out_(out) {}
+  void file(const FileLine& line) override;
+  void record(const RecordLine& line) override;
+  void hint_entry(const HintLine& line) override;
+  void damage(const DamageLine& line) override;
+  void hint_verdict(const HintVerdictLine& line) override;
+  void summary(const DumpSummary& summary) override;
+
+ private:
+  const DumpOptions options_;
+  std::ostream& out_;
+};
 
 // "key":"..." for UTF-8 bytes, "key_b64":"..." otherwise.
 std::string bytes_field(std::string_view name, std::string_view bytes) {
@@ -32,8 +51,6 @@ std::string hex_field(std::string_view raw) {
 }
 
 const char* boolean(bool b) { return b ? "true" : "false"; }
-
-}  // namespace
 
 void JsonDumpSink::file(const FileLine& f) {
   out_ << "{\"file\":" << json_string(f.file);
@@ -94,6 +111,12 @@ void JsonDumpSink::summary(const DumpSummary& s) {
        << ",\"batches\":" << s.batches << ",\"bytes\":" << s.bytes
        << ",\"bad_regions\":" << s.bad_regions << ",\"bad_bytes\":" << s.bad_bytes
        << ",\"char_length_records\":" << s.char_length_records << "}}\n";
+}
+
+}  // namespace
+
+std::unique_ptr<DumpSink> make_json_dump_sink(const DumpOptions& options, std::ostream& out) {
+  return std::make_unique<JsonDumpSink>(options, out);
 }
 
 }  // namespace pyk::tools

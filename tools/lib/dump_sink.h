@@ -82,5 +82,9 @@ class DumpSink {
 
 // The sink options.json asks for, writing to `out` (which must outlive it).
 std::unique_ptr<DumpSink> make_dump_sink(const DumpOptions& options, std::ostream& out);
+// The two sinks make_dump_sink chooses from (dump_text_sink.cpp, dump_json_sink.cpp);
+// `out` must outlive them.
+std::unique_ptr<DumpSink> make_text_dump_sink(const DumpOptions& options, std::ostream& out);
+std::unique_ptr<DumpSink> make_json_dump_sink(const DumpOptions& options, std::ostream& out);
 
 }  // namespace pyk::tools

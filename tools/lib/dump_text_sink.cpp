@@ -1,4 +1,6 @@
-#include "tools/lib/dump_text_sink.h"
+// pyk-dump's text lines (formats in dump.h): one line per record, entry,
+// bad region and file, then the summary line.
+#include "tools/lib/dump_sink.h"
 
 #include <ostream>
 #include <string>
@@ -8,11 +10,25 @@
 namespace pyk::tools {
 namespace {
 
+class TextDumpSink final : public DumpSink {
+ public:
+  // `out` must outlive the sink.
+  TextDumpSink(const DumpOptions& options, std::ostream& out) : options_(options), out_(out) {}
+  void file(const FileLine& line) override;
+  void record(const RecordLine& line) override;
+  void hint_entry(const HintLine& line) override;
+  void damage(const DamageLine& line) override;
+  void hint_verdict(const HintVerdictLine& line) override;
+  void summary(const DumpSummary& summary) override;
+
+ private:
+  const DumpOptions options_;
+  std::ostream& out_;
+};
+
 std::string time_or_none(std::uint64_t micros) {
   return micros ? iso_time_micros(micros) : std::string("none");
 }
-
-}  // namespace
 
 void TextDumpSink::file(const FileLine& f) {
   out_ << "# " << f.file << ": ";
@@ -73,6 +89,12 @@ void TextDumpSink::summary(const DumpSummary& s) {
        << " bad_regions=" << s.bad_regions << " bad_bytes=" << s.bad_bytes;
   if (s.char_length_records) out_ << " char_length_records=" << s.char_length_records;
   out_ << '\n';
+}
+
+}  // namespace
+
+std::unique_ptr<DumpSink> make_text_dump_sink(const DumpOptions& options, std::ostream& out) {
+  return std::make_unique<TextDumpSink>(options, out);
 }
 
 }  // namespace pyk::tools
