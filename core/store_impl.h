@@ -1,12 +1,16 @@
 // Store::Impl: the engine's state and the locks that guard it. Private to core/.
+// It composes the objects that do the work — SegmentSet (segments and their
+// accounting), LogWriter (the active segment), GroupCommit (durability),
+// MaintenanceQueue (background jobs), KeyDir — and its member functions live
+// in store.cpp (lifecycle), store_write.cpp, store_read.cpp, recovery.cpp
+// (open), merge.cpp and maintenance.cpp.
 //
 // Locking (always taken in this order):
-//   write_mutex_   serialises appends to the active segment, rotation and
-//                  keydir updates so the keydir follows log order.
-//   state_mutex_   (shared) guards keydir_, segments_ and
-//                  the active segment; readers hold it shared only for a lookup, never
-//                  across I/O.
-//   (GroupCommit has a mutex of its own, never held while this one is taken.)
+//   write_mutex_   serialises appends (writer_), rotation and keydir updates,
+//                  so the keydir follows log order.
+//   state_mutex_   (shared) guards keydir_ and segments_; readers hold it
+//                  shared only for a lookup, never across I/O.
+//   GroupCommit's own mutex is never held while either is being taken.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
 #pragma once
@@ -24,7 +28,6 @@
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
 #include "core/record_read.h"
-#include "core/record_reader.h"
 #include "core/segment_set.h"
 #include "core/store.h"
 
