@@ -45,7 +45,8 @@ class Segment {
   // no ownership taken, so cheaper than pin(). Empty where the backend
   // cannot give it (the default). Where given: same bounds rule and thread
   // safety as read().
-  virtual std::span<const std::byte> view(std::uint64_t offset, std::size_t length) const {
+  virtual std::span<const std::byte> view([[maybe_unused]] std::uint64_t offset,
+                                          [[maybe_unused]] std::size_t length) const {
     return {};
   }
 
