@@ -64,10 +64,10 @@ run_variant() {
     report_run "$name/$run" "$log_dir/$name.$run.log"
     runs=$((runs + 1))
   done
-  if [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
-    # b2 failed, but no run's output says so (e.g. no test ran at all).
+  if [ "$runs" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; }; then
+    # No test ran, or b2 failed while no run's output says so.
     tail -n 40 "$log_dir/$name.log"
-    echo "== $name: b2 test failed after $runs runs: counted as one failure; log: $log_dir/$name.log"
+    echo "== $name: b2 test exit $status after $runs runs: counted as one failure; log: $log_dir/$name.log"
     failed=$((failed + 1))
   fi
 }
