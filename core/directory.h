@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/segment.h"
+#include "segment.h"
 
 namespace pyk {
 

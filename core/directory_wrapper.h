@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/directory.h"
+#include "directory.h"
 
 namespace pyk {
 

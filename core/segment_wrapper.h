@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/segment.h"
+#include "segment.h"
 
 namespace pyk {
 

@@ -24,9 +24,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/options.h"
-#include "core/segment.h"
-#include "core/write_batch.h"
+#include "options.h"
+#include "segment.h"
+#include "write_batch.h"
 
 namespace pyk {
 
