@@ -2,8 +2,8 @@
 //
 // The object outlives any store using it, so a test can close a store, reopen
 // it, or cut its power (drop_unsynced()) without touching the disk. Open
-// segments share their file with the directory: remove() and rename() change
-// the names only, as on POSIX.
+// segments share their MemoryFile with the directory entry, which is how
+// removed and renamed files stay readable through them.
 #pragma once
 
 #include <cstddef>
@@ -36,7 +36,7 @@ class MemoryDirectory final : public Directory {
   // Makes creations, removals and renames durable for power_cut(); for
   // drop_unsynced() they count as durable at once.
   void sync() override;
-  // In-process lock; creates an empty file `name` like the file backends do.
+  // In-process only: there is no other process to exclude.
   std::unique_ptr<DirectoryLock> lock(const std::string& name) override;
   std::string_view backend() const override { return "memory"; }
   std::string describe() const override;

@@ -26,7 +26,7 @@ class PosixDirectory final : public Directory {
   // REQUIRES: `path` is an existing directory (open_posix_directory() checks).
   PosixDirectory(std::string path, const SegmentFactory& factory);
 
-  std::vector<std::string> list() const override;  // regular files only
+  std::vector<std::string> list() const override;
   bool exists(const std::string& name) const override;
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override;
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;

@@ -13,6 +13,15 @@
 // Bounds: a range [offset, offset + n) must lie inside [0, size()); otherwise
 // the call throws InvalidArgument (also when offset + n overflows). An empty
 // range at size() is inside.
+//
+// Durability: appended bytes are readable at once but durable only after
+// sync() or seal(). Destroying a Segment never throws and syncs nothing; a
+// backend that preallocates cuts the file back, so after seal() or
+// destruction the stored length is exactly size().
+//
+// Lifetime: a Segment stays readable after its file is removed from or
+// renamed in its Directory; the bytes go when the last Segment on them (and
+// the last PinnedBytes) is destroyed.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,8 @@
-// One conformance suite for every storage backend ("file", "mmap", "memory"):
-// the Segment and Directory contracts of core/segment.h and core/directory.h,
-// plus a few backend-specific cases (memory power cut, write failures).
+// One conformance suite for every storage backend ("file", "mmap", "memory",
+// and the fault-injection wrapper with no fault armed, which shows that
+// SegmentWrapper and DirectoryWrapper forward everything): the Segment and
+// Directory contracts of core/segment.h and core/directory.h, plus a few
+// backend-specific cases (memory power cut, write failures).
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -23,6 +25,7 @@
 #include "backends/memory_directory.h"
 #include "core/directory.h"
 #include "core/error.h"
+#include "tests/fault_injection.h"
 #include "tests/temp_dir.h"
 
 namespace pyk::test {
@@ -114,7 +117,21 @@ struct MemorySegments {
   std::string path_of(const std::string&) const { return {}; }
 };
 
-using Backends = boost::mpl::list<FileSegments, MmapSegments, MemorySegments>;
+struct FaultInjectionSegments {
+  static constexpr const char* backend = "memory";
+  static constexpr bool zero_copy = true;
+  static constexpr bool on_disk = false;
+  std::shared_ptr<FaultInjectionDirectory> faulty =
+      std::make_shared<FaultInjectionDirectory>(std::make_shared<MemoryDirectory>("conformance"));
+  std::shared_ptr<Directory> dir = faulty;
+  std::shared_ptr<Directory> again() const { return dir; }
+  std::string path_of(const std::string&) const { return {}; }
+  ~FaultInjectionSegments() { BOOST_CHECK_EQUAL(faulty->faults().injected(), 0u); }
+};
+
+using Backends =
+    boost::mpl::list<FileSegments, MmapSegments, MemorySegments, FaultInjectionSegments>;
+using DiskBackends = boost::mpl::list<FileSegments, MmapSegments>;
 
 std::vector<std::string> sorted(std::vector<std::string> names) {
   std::sort(names.begin(), names.end());
@@ -402,13 +419,17 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(truncate_keeps_views_below_the_cut_valid, B, Backe
   append_pattern(*segment, 3000);
   std::vector<std::byte> scratch(1000);
   const auto view = segment->read(100, 1000, scratch);
-  PinnedBytes pinned = segment->pin(200, 800);
-  segment->truncate(1500);  // above both: a torn tail cut while readers run
+  segment->truncate(1500);  // above the view: a torn tail cut while readers run
   segment->append(std::vector<std::byte>(5000, std::byte{0xEE}));  // over the cut bytes
   BOOST_CHECK_EQUAL(first_mismatch(view, 100), -1);
-  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 200), -1);
   check_pattern(*segment, 0, 1500);
   BOOST_CHECK_EQUAL(read_string(*segment, 1500, 1), "\xEE");
+
+  const PinnedBytes pinned = segment->pin(200, 800);  // the same for a pinned view
+  segment->truncate(1200);
+  segment->append(std::vector<std::byte>(5000, std::byte{0xDD}));
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 200), -1);
+  BOOST_CHECK_EQUAL(first_mismatch(view, 100), -1);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(pinned_range_stays_valid_after_growth_and_destruction, B, Backends) {
@@ -531,7 +552,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(remove_drops_the_name_but_open_segments_stay_reada
     segment->sync();
   }
   auto open = b.dir->open("gone", OpenMode::read_only);
+  std::vector<std::byte> scratch(5000);
+  const auto view = open->read(0, 5000, scratch);
+  const PinnedBytes pinned = open->pin(10, 4000);
   BOOST_CHECK(b.dir->remove("gone"));
+  BOOST_CHECK_EQUAL(first_mismatch(view, 0), -1);
+  BOOST_CHECK_EQUAL(first_mismatch(pinned.bytes, 10), -1);
   BOOST_CHECK(!b.dir->exists("gone"));
   BOOST_CHECK(b.dir->list().empty());
   check_pattern(*open, 0, 5000);
@@ -559,6 +585,54 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(rename_replaces_the_target, B, Backends) {
   BOOST_CHECK_EQUAL(current->size(), 3u);
   BOOST_CHECK_EQUAL(read_string(*current, 0, 3), "new");
   check_io_error([&] { b.dir->rename("next.tmp", "other"); }, ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(renamed_file_stays_readable_through_open_segments, B, Backends) {
+  B b;
+  {
+    auto segment = b.dir->create("a.tmp", 0);
+    append_pattern(*segment, 3000);
+    segment->sync();
+  }
+  auto open = b.dir->open("a.tmp", OpenMode::read_only);
+  b.dir->rename("a.tmp", "a");
+  check_pattern(*open, 0, 3000);
+  check_pattern(*b.dir->open("a", OpenMode::read_only), 0, 3000);
+  check_io_error([&] { b.dir->open("a.tmp", OpenMode::read_only); }, ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_call_rejects_a_name_that_is_not_one_component, B, Backends) {
+  B b;
+  b.dir->create("ok", 0)->sync();
+  const std::vector<std::string> bad_names = {"", ".", "..", "a/b", "../ok", std::string("a\0b", 3)};
+  for (const std::string& bad : bad_names) {
+    BOOST_TEST_CONTEXT("name '" << bad << "'") {
+      BOOST_CHECK_THROW(b.dir->exists(bad), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->create(bad, 0), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->open(bad, OpenMode::read_only), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->remove(bad), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->rename("ok", bad), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->rename(bad, "ok"), InvalidArgument);
+      BOOST_CHECK_THROW(b.dir->lock(bad), InvalidArgument);
+    }
+  }
+  BOOST_CHECK(sorted(b.dir->list()) == std::vector<std::string>{"ok"});
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(remove_of_something_it_cannot_remove_throws, B, DiskBackends) {
+  B b;
+  std::filesystem::create_directory(b.tmp.path() / "subdir");
+  BOOST_CHECK_THROW(b.dir->remove("subdir"), IoError);  // EISDIR: not "was not there"
+  BOOST_CHECK(std::filesystem::is_directory(b.tmp.path() / "subdir"));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(lock_outlives_its_directory_and_shows_in_list, B, Backends) {
+  B b;
+  std::unique_ptr<DirectoryLock> lock = b.again()->lock("LOCK");  // that Directory is gone
+  BOOST_CHECK(sorted(b.dir->list()) == std::vector<std::string>{"LOCK"});
+  BOOST_CHECK_THROW(b.dir->lock("LOCK"), LockError);
+  lock.reset();
+  BOOST_CHECK(b.dir->lock("LOCK"));
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(second_lock_in_one_process_fails_until_released, B, Backends) {
