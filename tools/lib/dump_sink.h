@@ -1,6 +1,6 @@
 // Where pyk-dump's lines go: the walk over files (dump.cpp) says what it
-// found, a sink decides how it looks. Two sinks: text (dump_text_sink.h) and
-// JSON Lines (dump_json_sink.h); their formats are documented in dump.h.
+// found, a sink decides how it looks. Two sinks: text (dump_text_sink.cpp) and
+// JSON Lines (dump_json_sink.cpp); their formats are documented in dump.h.
 #pragma once
 
 #include <cstdint>
