@@ -1,5 +1,7 @@
-// RecordReader: the one decoder of datafile records, shared by store
-// recovery, merge, pyk-dump and pyk-fsck (cf. leveldb's log::Reader).
+// RecordReader: the one decoder of physical datafile records. LogReader
+// (log_reader.h) builds committed units — a record or a whole batch — on it
+// for recovery, merge, hint writing and the tools; pyk-dump's
+// record-by-record view uses it directly.
 //
 // It walks a segment record by record. Damage (bad CRC, impossible header,
 // truncated record, stray bytes) is reported as a Damage step that covers
