@@ -57,6 +57,11 @@ class Store::Impl {
   Stats stats() const;
   void merge();  // merge.cpp
 
+  // store_api.cpp: the members behind Store::ttl, update and scan.
+  KeyTtl ttl(std::string_view key) const;
+  bool update(std::string_view key, const std::function<Change(const KeyState&)>& fn);
+  ScanPage scan(std::uint64_t cursor, std::string_view prefix, std::size_t count) const;
+
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
 
