@@ -29,12 +29,14 @@ class Server::Impl {
   Store& store;
   ServerState& state;
   SyncBatcher* batcher;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  asio::signal_set signals{io, SIGINT, SIGTERM};
+  // Declared before io: handlers still queued when io is destroyed may hold
+  // the last reference to a connection, whose destructor calls forget().
   std::mutex connections_mutex;
   std::unordered_set<Connection*> connections;  // guarded by connections_mutex
   bool stopping = false;                         // guarded by connections_mutex
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io, SIGINT, SIGTERM};
 };
 
 // One client: reads, runs its session, writes, and reads again; one
