@@ -122,6 +122,7 @@ std::uint32_t KeyDir::allocate(std::size_t bytes) {
     // Positions are u32 counts of kAlign bytes: 32 GiB of arena at most.
     if ((chunks_.size() + 1) * kChunkSize / kAlign > UINT32_MAX)
       throw InvalidArgument("keydir full: more keys than pyk can index in memory");
+    if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
     chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkSize));
     chunk_used_ = 0;
   }
@@ -211,6 +212,8 @@ void KeyDir::compact_if_wasteful() {
   }
   chunks_ = std::move(fresh.chunks_);
   chunk_used_ = fresh.chunk_used_;
+  chunk_ends_ = std::move(fresh.chunk_ends_);
+  if (++generation_ == 0) generation_ = 1;  // cursors of the old layout start over
   garbage_bytes_ = 0;
   // The fresh table's functors point at `fresh`; rebuild ours over the moved arena.
   boost::unordered_flat_set<std::uint32_t, Hash, Equal> table(fresh.table_.size(), Hash{this},
@@ -218,6 +221,35 @@ void KeyDir::compact_if_wasteful() {
   for (const std::uint32_t position : fresh.table_) table.insert(position);
   fresh.table_.clear();
   table_ = std::move(table);
+}
+
+std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
+  for (;;) {
+    const std::size_t byte = position * kAlign;
+    const std::size_t chunk = byte / kChunkSize, offset = byte % kChunkSize;
+    if (chunk >= chunks_.size()) {
+      position = kWalkEnd;
+      return std::nullopt;
+    }
+    const std::size_t end = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
+    if (offset + kEntryHeader > end) {  // the chunk's end: on to the next one
+      position = (chunk + 1) * kChunkSize / kAlign;
+      continue;
+    }
+    const std::byte* p = chunks_[chunk].get() + offset;
+    std::size_t key_size = load<std::uint16_t>(p + 12);
+    if (key_size == 0) key_size = 65536;
+    const std::size_t size = entry_size(key_size, p[14] != std::byte{0});
+    if (offset + size > end) {  // only a forged cursor lands mid-entry like this
+      position = (chunk + 1) * kChunkSize / kAlign;
+      continue;
+    }
+    const auto here = static_cast<std::uint32_t>(position);
+    position += size / kAlign;
+    const auto it = table_.find(key_at(here));
+    if (it != table_.end() && *it == here) return here;
+    return std::nullopt;  // erased, or the key moved to a newer entry
+  }
 }
 
 }  // namespace pyk

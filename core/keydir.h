@@ -50,6 +50,32 @@ class KeyDir {
     for (const std::uint32_t position : table_) fn(key_at(position), location_at(position));
   }
 
+  // A resumable walk in arena order (Store::scan). The cursor is the arena
+  // position to go on from, tagged with the layout generation: an entry only
+  // ever moves forward (a put whose expiry-ness changes writes a fresh entry
+  // at the end), so walking forward meets every entry that stays put; a
+  // compaction moves everything, starts a new generation, and a cursor of an
+  // older one starts over. Calls fn(key, location) for up to `max_live`
+  // entries, passing over at most `max_slots` arena entries (dead ones
+  // included), and returns the cursor to resume from, 0 once the walk reached
+  // the end. Cursor 0 starts a walk. Any cursor is safe: a forged one walks
+  // from wherever it points, reporting only entries the table holds.
+  // REQUIRES: fn does not modify the KeyDir.
+  template <class Fn>
+  std::uint64_t walk(std::uint64_t cursor, std::size_t max_live, std::size_t max_slots,
+                     Fn&& fn) const {
+    std::uint64_t position = cursor >> 32 == generation_ ? cursor & UINT32_MAX : 0;
+    for (std::size_t slots = 0; slots < max_slots && max_live > 0; ++slots) {
+      const auto live = next_entry(position);  // moves position past the entry
+      if (position == kWalkEnd) return 0;
+      if (live) {
+        fn(key_at(*live), location_at(*live));
+        --max_live;
+      }
+    }
+    return std::uint64_t{generation_} << 32 | position;
+  }
+
  private:
   struct Hash {
     using is_transparent = void;
@@ -83,10 +109,17 @@ class KeyDir {
   std::uint32_t allocate(std::size_t bytes);
   std::uint32_t write_entry(std::string_view key, const Location& location);
   void compact_if_wasteful();
+  // walk's step: the entry at `position` if the table holds it, moving
+  // `position` past it (to kWalkEnd after the last one). Entries are found
+  // by their sizes; a chunk's unused tail is skipped.
+  static constexpr std::uint64_t kWalkEnd = UINT64_MAX;
+  std::optional<std::uint32_t> next_entry(std::uint64_t& position) const;
 
   std::vector<std::unique_ptr<std::byte[]>> chunks_;
   std::size_t chunk_used_ = kChunkSize;  // bytes used in the last chunk
   std::size_t garbage_bytes_ = 0;        // arena bytes of erased or moved entries
+  std::vector<std::size_t> chunk_ends_;  // bytes used in each full chunk (walk skips the rest)
+  std::uint32_t generation_ = 1;         // bumped by each compaction (walk cursors); never 0
   boost::unordered_flat_set<std::uint32_t, Hash, Equal> table_;
 };
 

@@ -50,6 +50,59 @@ struct Stats {
   std::vector<SegmentStats> segments;   // oldest first (replay order)
 };
 
+// What Store::ttl found for a key.
+struct KeyTtl {
+  enum class State { missing, persistent, expiring };  // persistent: no expiry
+  State state = State::missing;
+  std::chrono::microseconds remaining{0};  // > 0 when expiring
+};
+
+// The key as Store::update's function sees it. Views valid only during the call.
+struct KeyState {
+  std::optional<std::string_view> value;         // nullopt: absent (or expired)
+  std::optional<std::chrono::microseconds> ttl;  // time left; nullopt: absent or no expiry
+};
+
+// What Store::update's function decides. Built only through the named
+// constructors, so each says what happens to the key's expiry.
+class Change {
+ public:
+  enum class Action { keep, put, erase };
+  enum class Expiry { keep, none, after };  // of a put: unchanged, never, ttl() from now
+
+  static Change unchanged() { return Change(Action::keep, {}, Expiry::keep, {}); }
+  static Change erase() { return Change(Action::erase, {}, Expiry::keep, {}); }
+  // A put like Store::put: any expiry the key had is gone.
+  static Change put(std::string value) {
+    return Change(Action::put, std::move(value), Expiry::none, {});
+  }
+  // Expiring `ttl` from now (ttl > 0; throws InvalidArgument otherwise).
+  static Change put(std::string value, std::chrono::microseconds ttl);
+  // The key keeps the expiry it has (if any), as Redis's INCR does.
+  static Change put_keeping_expiry(std::string value) {
+    return Change(Action::put, std::move(value), Expiry::keep, {});
+  }
+
+  Action action() const { return action_; }
+  const std::string& value() const { return value_; }
+  Expiry expiry() const { return expiry_; }
+  std::chrono::microseconds ttl() const { return ttl_; }
+
+ private:
+  Change(Action a, std::string v, Expiry e, std::chrono::microseconds t)
+      : action_(a), value_(std::move(v)), expiry_(e), ttl_(t) {}
+  Action action_;
+  std::string value_;
+  Expiry expiry_;
+  std::chrono::microseconds ttl_;
+};
+
+// One page of Store::scan.
+struct ScanPage {
+  std::vector<std::string> keys;
+  std::uint64_t next_cursor = 0;  // pass to the next scan; 0: the scan is complete
+};
+
 class Store {
  public:
   // Opens (or creates) the store in directory `path`.
@@ -98,6 +151,52 @@ class Store {
   // Calls fn(key, value) for every live key, in storage order (fast to read).
   // Sees the keys live when it starts; fn may call other members.
   void for_each(const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+
+  // --- Expiry, conditional writes, read-modify-write, cursor scan ---------
+  // (core/store_api.cpp). Writes here follow the store's SyncPolicy like put.
+
+  // Whether `key` exists, and whether and when it expires.
+  KeyTtl ttl(std::string_view key) const;
+  // Sets the expiry of an existing key to `ttl` from now (ttl > 0, else
+  // InvalidArgument); false if the key is absent. A Bitcask keeps the expiry
+  // in the record, so this rewrites the record: it costs reading and
+  // appending the whole value.
+  bool expire(std::string_view key, std::chrono::microseconds ttl);
+  // Removes the expiry of `key`, rewriting its record (see expire); false if
+  // the key is absent or had none.
+  bool persist(std::string_view key);
+
+  // Writes only if `key` is absent (or expired) / only if it is present;
+  // true if it wrote. Atomic against every other write. A value written
+  // without a ttl never expires, as with put.
+  bool put_if_absent(std::string_view key, std::string_view value);
+  bool put_if_absent(std::string_view key, std::string_view value, std::chrono::microseconds ttl);
+  bool put_if_present(std::string_view key, std::string_view value);
+  bool put_if_present(std::string_view key, std::string_view value, std::chrono::microseconds ttl);
+
+  // Atomic read-modify-write of one key: calls fn with the key's current
+  // state and applies the Change it returns, with no other write to the
+  // store in between (so concurrent increments never lose one). Returns true
+  // if it wrote a value or erased a present key. If fn throws, or the new
+  // value is invalid (InvalidArgument), nothing is written.
+  // REQUIRES: fn does not write to this store (it runs under the write lock)
+  // and is quick: every writer waits for it.
+  bool update(std::string_view key, const std::function<Change(const KeyState&)>& fn);
+
+  // A cursor scan: start with cursor 0, pass each page's next_cursor to the
+  // next call, stop when it is 0. Returns live keys starting with `prefix`,
+  // in no particular order, examining about `count` keys per call (count > 0;
+  // a page may hold fewer keys, even none, before the scan is complete).
+  // Guarantee, as Redis's SCAN: every key present for the whole scan is
+  // returned at least once, whatever writes and merges run meanwhile; a key
+  // added or removed during the scan may or may not be; a key may come
+  // twice. The cursor is a position in the keydir's arena (see
+  // KeyDir::walk): resuming costs nothing, nothing is materialised, and a
+  // call holds the keydir's shared lock only for `count` keys. When the
+  // keydir compacts its arena (after many erases) the scan starts over.
+  // Any cursor value is safe; a forged one returns an arbitrary subset.
+  ScanPage scan(std::uint64_t cursor, std::string_view prefix = {},
+                std::size_t count = 100) const;
 
   // Makes every write so far durable.
   void sync();

@@ -59,6 +59,11 @@ class Store::Impl {
   Stats stats() const;
   void merge();  // merge.cpp
 
+  // store_api.cpp: the members behind Store::ttl, update and scan.
+  KeyTtl ttl(std::string_view key) const;
+  bool update(std::string_view key, const std::function<Change(const KeyState&)>& fn);
+  ScanPage scan(std::uint64_t cursor, std::string_view prefix, std::size_t count) const;
+
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
 
@@ -95,10 +100,25 @@ class Store::Impl {
     SegmentSet::Entry* entry = segments_.active();
     return entry != nullptr ? *entry : *segments_.find(writer_->active_id());
   }
-  // Appends encoded records as one unit and returns the sequence number to
-  // sync to. Calls apply(first_offset) under the state lock to update the keydir.
+  // Appends `encoded` (one record or one batch) as one unit, then calls
+  // apply(location, home) under the exclusive state lock to update the keydir
+  // and accounting. Returns the sequence number to sync to.
+  // REQUIRES: write_mutex_ held, the store open and writable.
   template <class Apply>
-  std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply);
+  std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply) {
+    const Location at = writer_->append(encoded);
+    const std::uint64_t sequence = commit_.count_append();
+    std::unique_lock state_lock(state_mutex_);
+    SegmentSet::Entry& home = active_entry();
+    apply(at, home);
+    home.stats.bytes = writer_->active()->size();
+    return sequence;
+  }
+  // After a write's append (no lock held): durable before returning if the
+  // policy says so.
+  void wait_durable(std::uint64_t sequence) {
+    if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+  }
 
   // maintenance.cpp: what the maintenance queue's jobs do.
   using Job = MaintenanceQueue::Job;

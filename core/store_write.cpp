@@ -37,30 +37,22 @@ void Store::Impl::segment_sealed(std::uint32_t id) {
   }
 }
 
-template <class Apply>
-std::uint64_t Store::Impl::append_and_apply(std::string_view encoded, Apply&& apply) {
-  std::lock_guard write_lock(write_mutex_);
-  check_open();
-  const Location at = writer_->append(encoded);
-  commit_.count_append();
-  std::unique_lock state_lock(state_mutex_);
-  SegmentSet::Entry& home = active_entry();
-  apply(at, home);
-  home.stats.bytes = writer_->active()->size();
-  return commit_.appended();
-}
-
 void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
   check_writable();
   validate(key, value);
   thread_local std::string encoded;
   encoded.clear();
   format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
-  const std::uint64_t sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
-    at.expiry = expiry;
-    segments_.count_put(home, keydir_.put(key, at), at);
-  });
-  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+  std::uint64_t sequence;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    check_open();
+    sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
+      at.expiry = expiry;
+      segments_.count_put(home, keydir_.put(key, at), at);
+    });
+  }
+  wait_durable(sequence);
 }
 
 bool Store::Impl::erase(std::string_view key) {
@@ -79,15 +71,11 @@ bool Store::Impl::erase(std::string_view key) {
       const auto found = keydir_.find(key);
       if (!found || expired(*found, now)) return false;
     }
-    const Location at = writer_->append(encoded);
-    commit_.count_append();
-    std::unique_lock state_lock(state_mutex_);
-    SegmentSet::Entry& home = active_entry();
-    segments_.count_erase(home, keydir_.erase(key), at.size);
-    home.stats.bytes = writer_->active()->size();
-    sequence = commit_.appended();
+    sequence = append_and_apply(encoded, [&](const Location& at, SegmentSet::Entry& home) {
+      segments_.count_erase(home, keydir_.erase(key), at.size);
+    });
   }
-  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+  wait_durable(sequence);
   return true;
 }
 
@@ -97,20 +85,25 @@ void Store::Impl::write(const WriteBatch& batch) {
   const std::uint64_t now = now_micros();
   for (const auto& op : batch.ops()) validate(op.key, op.value);  // WriteBatch checked the TTLs
   const EncodedBatch encoded = encode_batch(batch, now);
-  const std::uint64_t sequence = append_and_apply(encoded.bytes, [&](Location at, SegmentSet::Entry& home) {
-    segments_.count_dead(home, encoded.header_size);
-    for (std::size_t i = 0; i < batch.ops().size(); ++i) {
-      const auto& op = batch.ops()[i];
-      const auto& placed = encoded.records[i];
-      const Location location{at.segment, at.offset + placed.offset, placed.size, placed.expiry};
-      if (op.erase) {
-        segments_.count_erase(home, keydir_.erase(op.key), placed.size);
-      } else {
-        segments_.count_put(home, keydir_.put(op.key, location), location);
+  std::uint64_t sequence;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    check_open();
+    sequence = append_and_apply(encoded.bytes, [&](const Location& at, SegmentSet::Entry& home) {
+      segments_.count_dead(home, encoded.header_size);
+      for (std::size_t i = 0; i < batch.ops().size(); ++i) {
+        const auto& op = batch.ops()[i];
+        const auto& placed = encoded.records[i];
+        const Location location{at.segment, at.offset + placed.offset, placed.size, placed.expiry};
+        if (op.erase) {
+          segments_.count_erase(home, keydir_.erase(op.key), placed.size);
+        } else {
+          segments_.count_put(home, keydir_.put(op.key, location), location);
+        }
       }
-    }
-  });
-  if (options_.sync == SyncPolicy::always) commit_.sync_to(sequence);
+    });
+  }
+  wait_durable(sequence);
 }
 
 void Store::Impl::sync() {

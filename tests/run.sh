@@ -99,6 +99,7 @@ run_script() {
 echo "== programs: building (variant=release)"
 if b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
   PYK_BIN_DIR=bin/release run_script tools-e2e tests/tools_e2e.sh
+  PYK_BIN_DIR=bin/release run_script server-e2e tests/server_e2e.sh
 else
   tail -n 40 "$log_dir/programs.build.log"
   echo "== programs: BUILD FAILED"

@@ -6,6 +6,9 @@ set -eu
 packages="g++ libboost1.81-dev libboost1.81-tools-dev libboost-filesystem1.81-dev
   libboost-program-options1.81-dev libboost-test1.81-dev clang libclang-rt-14-dev
   cmake pkg-config"
+# pyk-server's end-to-end tests and benchmark: redis-cli, redis-benchmark,
+# redis-server (the comparison) and nutcracker (twemproxy, the ring test).
+packages="$packages redis-tools redis-server nutcracker"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
