@@ -10,9 +10,13 @@
 namespace pyk::crc32c {
 
 std::uint32_t portable(std::uint32_t crc, std::span<const std::byte> data) {
-  // Reflected CRC-32C; boost's remainder is kept pre-inverted, so undo the
-  // final xor of `crc` to continue a running checksum.
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> engine(crc ^ 0xFFFFFFFFu);
+  // Reflected CRC-32C. To continue a running checksum, undo its final xor;
+  // boost takes the initial remainder unreflected, so reflect it back.
+  const std::uint32_t state = crc ^ 0xFFFFFFFFu;
+  std::uint32_t unreflected = 0;
+  for (int bit = 0; bit < 32; ++bit)
+    if ((state >> bit) & 1) unreflected |= std::uint32_t{1} << (31 - bit);
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> engine(unreflected);
   engine.process_bytes(data.data(), data.size());
   return engine.checksum();
 }
