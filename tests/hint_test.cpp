@@ -54,6 +54,38 @@ std::size_t count(const std::string& log, const std::string& what) {
 
 BOOST_AUTO_TEST_SUITE(hint_files)
 
+// An expiry read from a hint file is the one in the record: a key loaded
+// from hints still expires on time, and its neighbour without a TTL does not.
+BOOST_AUTO_TEST_CASE_TEMPLATE(expiry_survives_loading_from_hints, B, AllBackends) {
+  StoreEnv<B> env;
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.options.max_segment_size = 4096;
+  {
+    auto db = env.open();
+    for (int k = 0; k < 30; ++k) {
+      db.put("ttl" + std::to_string(k), value_of(k, 0), std::chrono::minutes(10));
+      db.put("kept" + std::to_string(k), value_of(k, 0));
+    }
+    while (db.stats().segments.back().bytes < 2048) db.put("pad", value_of(0, 0));
+    db.close();  // every segment hinted
+  }
+  const std::size_t segments = ids_of(*env.directory(), filename::Kind::data).size();
+  BOOST_TEST_REQUIRE(ids_of(*env.directory(), filename::Kind::hint).size() == segments);
+  {
+    auto db = env.open();
+    BOOST_TEST(db.stats().segments_from_hints == segments);
+    BOOST_TEST(db.get("ttl3").has_value());
+  }
+  clock.advance(std::chrono::minutes(11));
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == segments);
+  for (int k = 0; k < 30; ++k) {
+    BOOST_TEST(!db.get("ttl" + std::to_string(k)).has_value(), "ttl" << k << " outlived its TTL");
+    BOOST_TEST(db.get("kept" + std::to_string(k)).has_value());
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segments_get_hints_in_the_background, B, AllBackends) {
   StoreEnv<B> env;
   env.options.max_segment_size = 4096;
