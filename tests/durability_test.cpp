@@ -52,6 +52,13 @@ void check_acknowledged(const SyncRecorder& recorder, const std::string& what) {
 
 std::string value(int i) { return "value-" + std::to_string(i) + std::string(150, 'v'); }
 
+// Sealed segments holding live records (which a merge copies into an
+// output) and overwritten ones (which make it merge).
+void fill_for_merge(Store& db) {
+  for (int i = 0; i < 40; ++i) db.put("k" + std::to_string(i), value(i));
+  for (int i = 0; i < 80; ++i) db.put("hot" + std::to_string(i % 5), value(i));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(durability)
@@ -140,7 +147,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(merge_removes_inputs_only_once_their_replacement_i
                               DiskBackends) {
   Recorded<Backend> r;
   Store db = Store::open(r.dir.str(), r.options(SyncPolicy::none));
-  for (int i = 0; i < 120; ++i) db.put("k" + std::to_string(i % 15), value(i));
+  fill_for_merge(db);
   db.erase("k0");
   db.merge();
   BOOST_TEST_REQUIRE(db.stats().merges == 1u);
@@ -164,7 +171,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(merge_without_hint_files_removes_inputs_only_once_
   Options options = r.options(SyncPolicy::none);
   options.directory = std::make_shared<NoHints>(options.directory);
   Store db = Store::open(r.dir.str(), options);
-  for (int i = 0; i < 120; ++i) db.put("k" + std::to_string(i % 15), value(i));
+  fill_for_merge(db);
   db.merge();
   BOOST_TEST_REQUIRE(db.stats().merges == 1u);
   const std::string early = r.recorder.early_removals();

@@ -83,7 +83,7 @@ mutation no-directory-fsync-after-hint-rename core/hint_file.cpp \
   "'  directory.rename(temp_name, final_name);'" durability
 mutation crc-not-checked-on-read core/record_read.cpp \
   "'header.record_size() != record.size() || format::record_crc(record) != header.crc'" \
-  "'header.record_size() != record.size()'" store,bad_conditions,format_and_reader,log_reader
+  "'header.record_size() != record.size()'" store,hint_files,bad_conditions
 mutation crc-not-checked-in-recovery core/record_reader.cpp \
   "'  if (format::record_crc(std::span(bytes, header.record_size())) != header.crc)'" \
   "'  if (false)'" store,format_and_reader,log_reader,crash
