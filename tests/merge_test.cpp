@@ -153,6 +153,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(tombstone_survives_a_merge_that_leaves_its_older_v
   BOOST_TEST(db.get("live0").value() == value_of(0, 0));
 }
 
+// A key that has not expired yet is copied with its expiry: after the merge
+// and a reopen (from the output's hint, then by scanning it) it still expires.
+BOOST_AUTO_TEST_CASE_TEMPLATE(merge_copies_a_pending_expiry, B, AllBackends) {
+  StoreEnv<B> env;
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.options.max_segment_size = 4096;
+  {
+    auto db = env.open();
+    for (int k = 0; k < 20; ++k) db.put("ttl" + std::to_string(k), value_of(k, 0), 10min);
+    db.put("forever", "yes");
+    write_until_rotation(db, "pad", 0);
+    for (int k = 0; k < 60; ++k) db.erase("pad" + std::to_string(k));  // something to merge
+    write_until_rotation(db, "tail", 0);
+    db.merge();
+    BOOST_TEST_REQUIRE(db.stats().merges == 1u);
+    BOOST_TEST(db.get("ttl3").has_value());
+  }
+  clock.advance(11min);
+  for (const bool with_hints : {true, false}) {
+    BOOST_TEST_CONTEXT("hints " << with_hints) {
+      if (!with_hints) {
+        for (const auto id : ids_of(*env.directory(), filename::Kind::hint))
+          env.directory()->remove(filename::hint(id));
+      }
+      auto db = env.open();
+      for (int k = 0; k < 20; ++k) BOOST_TEST(!db.get("ttl" + std::to_string(k)).has_value());
+      BOOST_TEST(db.get("forever").value() == "yes");
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(expired_keys_are_dropped_by_merge, B, AllBackends) {
   StoreEnv<B> env;
   FakeClock clock;

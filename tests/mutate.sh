@@ -95,6 +95,13 @@ mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \
   "'      sync_done_.wait(sync_lock);\n      continue;'" "'      break;'" concurrency,durability
+mutation read-only-open-removes-unfinished-files core/recovery.cpp \
+  "'kind == filename::Kind::temp && !options_.read_only'" "'kind == filename::Kind::temp'" \
+  store_promises
+mutation merge-forgets-expiry core/merge.cpp \
+  "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
+  "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \
+  merge,hint_files
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
