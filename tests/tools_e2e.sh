@@ -156,6 +156,27 @@ expect "bad hint repair twice" 0 "$bin/pyk-fsck" --repair "$M"
 [ "$snap" = "$(cd "$M" && find . -type f | sort | xargs md5sum)" ] && ok || bad "bad hint: second repair changed files"
 expect "rebuilt hint dump" 0 "$bin/pyk-dump" "$H"
 
+# A live writer (an import waiting for its input holds the store open): a
+# second writer and --repair are refused with exit 4 and change nothing; a
+# check (read-only) still runs.
+make_store "$S"; mkfifo "$work/fifo"
+"$bin/pyk" -d "$S" import - <"$work/fifo" >/dev/null 2>&1 &
+writer=$!
+exec 9>"$work/fifo"  # the import starts once its input is open
+for _ in $(seq 100); do  # until the writer holds the lock (a repair of a clean store changes nothing)
+  "$bin/pyk-fsck" --repair "$S" >/dev/null 2>&1; [ $? -eq 4 ] && break; sleep 0.05
+done
+snap=$(cd "$S" && find . -type f | sort | xargs md5sum)
+expect "live writer: second writer" 4 "$bin/pyk" -d "$S" put other x
+expect "live writer: repair" 4 "$bin/pyk-fsck" --repair "$S"
+expect "live writer: check" 0 "$bin/pyk-fsck" "$S"
+[ "$snap" = "$(cd "$S" && find . -type f | sort | xargs md5sum)" ] && ok || bad "live writer: refused calls changed files"
+echo '{"key":"from-import","value":"v"}' >&9
+exec 9>&-
+wait "$writer" && ok || bad "live writer: the import failed"
+expect "after the writer" 0 "$bin/pyk" -d "$S" get from-import; has "after the writer" "^v$"
+expect "repair after the writer" 0 "$bin/pyk-fsck" --repair "$S"
+
 # A Python pyk file: one record a=1, CRC-32("1") = 0x83dcefb7.
 printf '\xb7\xef\xdc\x83\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00a1' >"$work/file.db"
 expect "python dump" 0 "$bin/pyk-dump" "$work/file.db"; has "python dump" "Python pyk"
