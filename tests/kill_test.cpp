@@ -20,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -31,11 +32,13 @@ using namespace pyk::test;
 namespace {
 
 using State = std::map<std::string, std::string>;
+using Expiring = std::set<std::string>;  // keys whose newest put has a TTL
 
 // The writer's operations, generated the same way in the child and the parent.
 struct KillOp {
   enum Kind { put, erase, batch, merge } kind = put;
   std::vector<std::pair<std::string, std::optional<std::string>>> writes;  // nullopt = erase
+  bool ttl = false;  // a put that expires in an hour
 };
 
 class OpSource {
@@ -58,6 +61,7 @@ class OpSource {
         op.writes.emplace_back(std::move(key), std::move(value));
       }
     }
+    op.ttl = op.kind == KillOp::put && uniform(0, 3) == 0;
     return op;
   }
 
@@ -70,12 +74,17 @@ class OpSource {
   std::uint64_t count_ = 0;
 };
 
-void apply_op(State& state, const KillOp& op) {
+void apply_op(State& state, Expiring& expiring, const KillOp& op) {
   for (const auto& [key, value] : op.writes) {
     if (value) {
       state[key] = *value;
     } else {
       state.erase(key);
+    }
+    if (op.ttl) {
+      expiring.insert(key);
+    } else {
+      expiring.erase(key);
     }
   }
 }
@@ -91,7 +100,9 @@ void apply_op(State& state, const KillOp& op) {
     OpSource source(seed);
     for (std::uint32_t i = 0; i < ops; ++i) {
       const KillOp op = source.next();
-      if (op.kind == KillOp::put) {
+      if (op.kind == KillOp::put && op.ttl) {
+        db.put(op.writes[0].first, *op.writes[0].second, std::chrono::hours(1));
+      } else if (op.kind == KillOp::put) {
         db.put(op.writes[0].first, *op.writes[0].second);
       } else if (op.kind == KillOp::erase) {
         db.erase(op.writes[0].first);
@@ -146,7 +157,12 @@ void kill_rounds(SyncPolicy policy) {
   options.max_segment_size = 8192;  // rotate every few operations
   std::mt19937_64 rng(0xC0FFEE);
   State state;  // what the store held when the round started
-  std::uint64_t acked_total = 0, in_flight_landed = 0, finished = 0;
+  Expiring expiring;
+  // Two hours on, read-only: the keys last put with a TTL must have expired.
+  Options later = options;
+  later.read_only = true;
+  later.clock = [] { return std::chrono::system_clock::now() + std::chrono::hours(2); };
+  std::uint64_t acked_total = 0, in_flight_landed = 0, finished = 0, expiries_checked = 0;
   for (int round = 0; round < rounds; ++round) {
     const std::uint64_t seed = 1000 + round;
     // Enough that the writer is still busy when killed, few enough that the
@@ -197,11 +213,12 @@ void kill_rounds(SyncPolicy policy) {
       const State got = read_state(db);
       OpSource source(seed);
       State prefix = state;
+      Expiring prefix_expiring = expiring;
       std::size_t k = 0;
-      for (; k < promised; ++k) apply_op(prefix, source.next());
+      for (; k < promised; ++k) apply_op(prefix, prefix_expiring, source.next());
       const std::string d1 = diff(got, prefix);
       while (k < most && !diff(got, prefix).empty()) {
-        apply_op(prefix, source.next());
+        apply_op(prefix, prefix_expiring, source.next());
         ++k;
       }
       if (!diff(got, prefix).empty()) {
@@ -213,7 +230,16 @@ void kill_rounds(SyncPolicy policy) {
       }
       in_flight_landed += k > acks.size();
       state = got;
+      expiring = prefix_expiring;
+      expiries_checked += expiring.size();
       db.close();
+      Store aged = Store::open(env.dir.str(), later);
+      for (const auto& [key, value] : state) {
+        if (aged.contains(key) == expiring.contains(key)) {
+          BOOST_ERROR("round " << round << ": key " << key << " lost or kept its TTL");
+          return;
+        }
+      }
     } catch (const Error& e) {
       // Keep the evidence: TempDir removes the store when the test ends.
       const auto kept = std::filesystem::temp_directory_path() /
@@ -235,7 +261,8 @@ void kill_rounds(SyncPolicy policy) {
                                                              : "none + sync()";
   std::cout << "kill (" << Backend::name << ", " << policy_name << "): " << rounds << " SIGKILL rounds, " << acked_total
             << " acknowledged operations checked, " << in_flight_landed
-            << " in-flight operations found applied, " << finished << " writers finished first\n";
+            << " in-flight operations found applied, " << expiries_checked << " expiry checks, "
+            << finished << " writers finished first\n";
 }
 
 }  // namespace

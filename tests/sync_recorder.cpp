@@ -130,8 +130,8 @@ void SyncRecorder::removing(const std::string& directory, const std::string& nam
   files_.erase(path);  // its own bytes no longer matter
   dirs_[directory].names.erase(name);
   if (counts(name, false)) {
-    // A removed datafile held records that what replaces them (a merge
-    // output, newer writes) must not be lost before them.
+    // The records of a removed datafile live on in a merge output or in
+    // newer writes: those must be durable before it goes.
     const std::string missing = not_durable_locked(false);
     if (!missing.empty()) early_removals_ += "removing " + name + " while:\n" + missing;
   }
