@@ -157,13 +157,7 @@ void MmapSegment::sync() {
   // with us is harmless, since old regions stay mapped and share the page cache.
   const std::uint64_t size = this->size();
   if (size <= synced_) return;
-  // msync wants a page-aligned start; syncing a page twice is harmless.
-  const std::uint64_t page = ipc::mapped_region::get_page_size();
-  const std::uint64_t start = synced_ / page * page;
-  if (::msync(base_.load(std::memory_order_acquire) + start, static_cast<std::size_t>(size - start),
-              MS_SYNC) != 0) {
-    throw_io_error("msync", path_, errno);
-  }
+  posix::msync_range(base_.load(std::memory_order_acquire), synced_, size, path_);
   synced_ = size;
 }
 

@@ -1,14 +1,38 @@
 #include "backends/posix_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "core/error.h"
 
 namespace pyk::posix {
+
+namespace {
+
+std::atomic<SyncObserver> sync_observer{nullptr};
+
+// What a sync of `fd` is about to make durable: its size now. Asked only when
+// someone listens (see set_sync_observer).
+std::uint64_t size_if_observed(int fd, const std::string& path) {
+  return sync_observer.load(std::memory_order_acquire) != nullptr ? file_size(fd, path) : 0;
+}
+
+void tell_observer(const std::string& path, std::uint64_t durable_bytes) {
+  if (const SyncObserver observer = sync_observer.load(std::memory_order_acquire)) {
+    observer(path, durable_bytes);
+  }
+}
+
+}  // namespace
+
+void set_sync_observer(SyncObserver observer) {
+  sync_observer.store(observer, std::memory_order_release);
+}
 
 Fd::~Fd() {
   if (fd_ >= 0) ::close(fd_);  // no EINTR retry: on Linux the fd is gone either way
@@ -69,19 +93,32 @@ std::uint64_t file_size(int fd, const std::string& path) {
 }
 
 void fdatasync_fd(int fd, const std::string& path) {
+  const std::uint64_t size = size_if_observed(fd, path);
   int rc;
   do {
     rc = ::fdatasync(fd);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw_io_error("fdatasync", path, errno);
+  tell_observer(path, size);
 }
 
 void fsync_fd(int fd, const std::string& path) {
+  const std::uint64_t size = size_if_observed(fd, path);
   int rc;
   do {
     rc = ::fsync(fd);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw_io_error("fsync", path, errno);
+  tell_observer(path, size);
+}
+
+void msync_range(std::byte* base, std::uint64_t start, std::uint64_t end, const std::string& path) {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  start = start / page * page;  // msync wants a page-aligned start; syncing a page twice is harmless
+  if (::msync(base + start, static_cast<std::size_t>(end - start), MS_SYNC) != 0) {
+    throw_io_error("msync", path, errno);
+  }
+  tell_observer(path, end);
 }
 
 void ftruncate_fd(int fd, std::uint64_t size, const std::string& path) {

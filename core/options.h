@@ -58,7 +58,9 @@ struct Options {
 
   // Time source for timestamps and TTL expiry; tests pass a fake clock.
   std::function<std::chrono::system_clock::time_point()> clock;
-  // Receives notable events (a torn tail cut off at open, ...). Default: stderr.
+  // Receives notable events (a torn tail cut off at open, ...). Called from
+  // the calling thread or the store's background threads, one call at a
+  // time; it must not call back into the store. Default: stderr.
   std::function<void(std::string_view)> logger;
 };
 

@@ -96,6 +96,7 @@ std::uint64_t Store::Impl::now_micros() const {
 }
 
 void Store::Impl::log(std::string_view message) const {
+  std::lock_guard log_lock(log_mutex_);
   if (options_.logger) {
     options_.logger(message);
   } else {

@@ -13,6 +13,7 @@
 //   GroupCommit's own mutex is never held while either is being taken.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
+// log_mutex_ is taken last, by log() only, around the call to the logger.
 #pragma once
 
 #include <algorithm>
@@ -142,6 +143,8 @@ class Store::Impl {
 
   mutable std::mutex write_mutex_;
   mutable std::shared_mutex state_mutex_;
+  // One logger call at a time: the caller's threads and the background ones all log.
+  mutable std::mutex log_mutex_;
   KeyDir keydir_;
   SegmentSet segments_;
   // The end of the log; a read-only store has none. Guarded by write_mutex_.

@@ -19,6 +19,7 @@ struct FileBackend { static constexpr const char* name = "file"; };
 struct MmapBackend { static constexpr const char* name = "mmap"; };
 struct MemoryBackend { static constexpr const char* name = "memory"; };
 using AllBackends = boost::mpl::list<FileBackend, MmapBackend, MemoryBackend>;
+using DiskBackends = boost::mpl::list<FileBackend, MmapBackend>;  // real files (fsync, kill)
 
 // A clock the test moves by hand.
 struct FakeClock {

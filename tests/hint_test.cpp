@@ -4,6 +4,7 @@
 
 #include "backends/memory_directory.h"
 #include "core/crc32c.h"
+#include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/hint_file.h"
@@ -53,6 +54,59 @@ std::size_t count(const std::string& log, const std::string& what) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(hint_files)
+
+// An expiry read from a hint file is the one in the record: a key loaded
+// from hints still expires on time, and its neighbour without a TTL does not.
+BOOST_AUTO_TEST_CASE_TEMPLATE(expiry_survives_loading_from_hints, B, AllBackends) {
+  StoreEnv<B> env;
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.options.max_segment_size = 4096;
+  {
+    auto db = env.open();
+    for (int k = 0; k < 30; ++k) {
+      db.put("ttl" + std::to_string(k), value_of(k, 0), std::chrono::minutes(10));
+      db.put("kept" + std::to_string(k), value_of(k, 0));
+    }
+    while (db.stats().segments.back().bytes < 2048) db.put("pad", value_of(0, 0));
+    db.close();  // every segment hinted
+  }
+  const std::size_t segments = ids_of(*env.directory(), filename::Kind::data).size();
+  BOOST_TEST_REQUIRE(ids_of(*env.directory(), filename::Kind::hint).size() == segments);
+  {
+    auto db = env.open();
+    BOOST_TEST(db.stats().segments_from_hints == segments);
+    BOOST_TEST(db.get("ttl3").has_value());
+  }
+  clock.advance(std::chrono::minutes(11));
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == segments);
+  for (int k = 0; k < 30; ++k) {
+    BOOST_TEST(!db.get("ttl" + std::to_string(k)).has_value(), "ttl" << k << " outlived its TTL");
+    BOOST_TEST(db.get("kept" + std::to_string(k)).has_value());
+  }
+}
+
+// A hint is trusted without rereading its datafile, so damage behind it
+// shows only when the value is read: the read checks the record's CRC.
+BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_value_behind_a_hint_fails_its_read, B, AllBackends) {
+  StoreEnv<B> env;
+  fill(env);
+  const std::string wanted = value_of(39, 2);
+  bool flipped = false;
+  for (const std::uint32_t id : ids_of(*env.directory(), filename::Kind::data)) {
+    const auto at = env.read_file(filename::data(id)).find(wanted);
+    if (at == std::string::npos) continue;
+    env.flip_byte(filename::data(id), at + wanted.size() / 2);
+    flipped = true;
+  }
+  BOOST_TEST_REQUIRE(flipped);
+  auto db = env.open();
+  BOOST_TEST_REQUIRE(db.stats().segments_from_hints > 0u);
+  BOOST_CHECK_THROW(db.get("key39"), CorruptionError);
+  BOOST_CHECK_THROW(db.get_pinned("key39"), CorruptionError);
+  BOOST_TEST(db.get("key38").value() == value_of(38, 2));  // its neighbours read fine
+}
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segments_get_hints_in_the_background, B, AllBackends) {
   StoreEnv<B> env;

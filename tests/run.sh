@@ -1,125 +1,173 @@
 #!/usr/bin/env bash
-# Builds and runs every test: `b2 test` (the Boost.Test suites) in the release
-# build, again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-# threaded suites under ThreadSanitizer; then the tools end-to-end test, the
-# install test and the fuzz targets. Reports each run and ends with one line
-# "N passed, N failed" (test cases); logs are in bin/test-logs/.
-#   tests/run.sh            everything
+# Builds and runs every test: each Boost.Test suite on its own, under a
+# timeout, in the release build, again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and under ThreadSanitizer every suite that
+# starts threads (all but the Jamfile's tsan-skip); then the tools
+# end-to-end checks, the install test and the fuzz targets. (`b2 test` runs
+# the same suites in two processes, without the timeouts.)
+# Reports what each run counted (test cases, checks, fuzz targets), with
+# skips, and ends with one line "N passed, N failed" (the sum of them all);
+# logs are in bin/test-logs/.
+#   tests/run.sh               everything
 #   PYK_QUICK=1 tests/run.sh   release build only
+#   PYK_SUITE_TIMEOUT=S        seconds a suite may take before it counts as hung (600)
 set -u
 cd "$(dirname "$0")/.."
 jobs=${PYK_JOBS:-$(nproc)}
+suite_timeout=${PYK_SUITE_TIMEOUT:-600}
 log_dir=bin/test-logs
 mkdir -p "$log_dir"
 passed=0
 failed=0
+summary=()  # one line per run, repeated at the end
 
-# report_run LABEL OUTPUT: counts one b2 test run from its captured output
-# (Boost.Test's summary, then b2's "EXIT STATUS: N" line) and shows what failed.
-report_run() {
-  local label=$1 output=$2 p f status
-  grep -E "error|fatal|failed|passed with|Leak|runtime error|WARNING: ThreadSanitizer" "$output" \
-    | grep -v "Entering test\|Leaving test" | tail -n 40
-  p=$(grep -oE '[0-9]+ test cases? out of [0-9]+ passed' "$output" | head -n1 | cut -d' ' -f1)
-  f=$(grep -oE '[0-9]+ test cases? out of [0-9]+ failed' "$output" | head -n1 | cut -d' ' -f1)
-  status=$(sed -n 's/^EXIT STATUS: \([0-9]*\)$/\1/p' "$output" | tail -n1)
+# tally LABEL PASSED FAILED SKIPPED WHAT: adds one run to the totals.
+tally() {
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  summary+=("$1: $2 $5 passed, $3 failed, $4 skipped")
+}
+
+# suites BINARY: "name cases" for each top-level suite of the test binary.
+suites() {
+  "$1" --list_content 2>&1 | awk '
+    /^[^ ]/ { name = $0; sub(/\*$/, "", name); order[++n] = name; cases[name] = 0; next }
+    /^    [^ ]/ { cases[name]++ }
+    END { for (i = 1; i <= n; i++) print order[i], cases[order[i]] }'
+}
+
+# count WHAT LOG: the number of test cases Boost.Test's summary gives as WHAT.
+count() {
+  grep -oE "[0-9]+ test cases? out of [0-9]+ $1" "$2" | head -n1 | cut -d' ' -f1
+}
+
+# run_suite VARIANT BINARY SUITE CASES TOTAL: runs one suite, sets p f s (its
+# test cases passed, failed, skipped).
+run_suite() {
+  local variant=$1 binary=$2 suite=$3 cases=$4 total=$5 log="$log_dir/$1.$3.log" status
+  timeout --kill-after=30 "$suite_timeout" "$binary" --run_test="$suite" --report_level=short \
+    --log_level=test_suite --color_output=no >"$log" 2>&1
+  status=$?
+  p=$(count passed "$log")
+  f=$(count failed "$log")
+  s=$(count skipped "$log")
+  local aborted
+  aborted=$(count aborted "$log")
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    local at
+    at=$(grep -oE 'Entering test case "[^"]+"' "$log" | tail -n1 | cut -d'"' -f2)
+    echo "== $variant/$suite: HUNG: killed after ${suite_timeout}s in test case ${at:-?};" \
+      "its $cases test cases count as failed (log: $log)"
+    p=0 f=$cases s=0
+    return
+  fi
   if [ -z "$p$f" ]; then
-    echo "== $label: no summary (exit ${status:-unknown}): counted as one failure; log: $output"
-    tail -n 20 "$output"
-    failed=$((failed + 1))
+    echo "== $variant/$suite: CRASHED, exit $status, no summary: its $cases test cases count as failed (log: $log)"
+    grep -E "error|ERROR: .*Sanitizer|WARNING: ThreadSanitizer" "$log" | head -n 20
+    grep -v "Entering test\|Leaving test\|is skipped because" "$log" | tail -n 10
+    p=0 f=$cases s=0
     return
   fi
   p=${p:-0}
-  f=${f:-0}
-  if [ "${status:-1}" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # e.g. a sanitizer abort after the summary
-  if [ "$f" -eq 0 ]; then
-    echo "== $label: $p passed, $f failed"
-  else
-    echo "== $label: $p passed, $f failed (log: $output)"
+  f=$(( ${f:-0} + ${aborted:-0} ))
+  # Boost.Test counts the other suites' cases as skipped too.
+  s=$(( ${s:-0} - (total - cases) ))
+  [ "$s" -ge 0 ] || s=0
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1  # e.g. a sanitizer report at exit, after the summary
+    echo "== $variant/$suite: exit $status after a clean summary (log: $log)"
+    grep -E "ERROR: .*Sanitizer|WARNING: ThreadSanitizer|runtime error|Leak" "$log" | head -n 10
   fi
-  passed=$((passed + p))
-  failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then
+    echo "== $variant/$suite: $p passed, $f failed (log: $log)"
+    grep -E 'error: in "|fatal error: in "' "$log" | head -n 20
+  fi
 }
 
-# run_variant NAME B2_VARIANT: builds the tests, runs them with `b2 test` (the
-# Jamfile's run targets, each captured in a *.output file) and reports each run.
+# run_variant NAME B2_VARIANT [SKIP]: builds the tests and runs every suite
+# of the binary except those in the comma list SKIP.
 run_variant() {
-  local name=$1 variant=$2
+  local name=$1 variant=$2 skip=",${3:-},"
+  local binary=bin/tests/$variant/pyk-tests
   echo "== $name: building (variant=$variant)"
   if ! b2 -j"$jobs" -q variant="$variant" pyk-tests install-tests >"$log_dir/$name.build.log" 2>&1; then
     tail -n 40 "$log_dir/$name.build.log"
     echo "== $name: BUILD FAILED (log: $log_dir/$name.build.log)"
     failed=$((failed + 1))
+    summary+=("$name: BUILD FAILED, counted as 1 failed, no test case ran")
     return
   fi
-  echo "== $name: b2 variant=$variant test"
-  local started="$log_dir/$name.started" failed_before=$failed
-  touch "$started"
-  b2 -j"$jobs" variant="$variant" test >"$log_dir/$name.log" 2>&1
-  local status=$? output runs=0
-  for output in $(find bin -name '*.output' -path "*/$variant/*" -newer "$started" | sort); do
-    local run
-    run=$(basename "$output" .output)
-    cp "$output" "$log_dir/$name.$run.log"
-    report_run "$name/$run" "$log_dir/$name.$run.log"
-    runs=$((runs + 1))
-  done
-  if [ "$runs" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; }; then
-    # No test ran, or b2 failed while no run's output says so.
-    tail -n 40 "$log_dir/$name.log"
-    echo "== $name: b2 test exit $status after $runs runs: counted as one failure; log: $log_dir/$name.log"
-    failed=$((failed + 1))
-  fi
+  local listing total=0 suite cases vp=0 vf=0 vs=0 ran=0 left_out=0
+  listing=$(suites "$binary")
+  while read -r suite cases; do total=$((total + cases)); done <<<"$listing"
+  while read -r suite cases; do
+    if [[ $skip == *",$suite,"* ]]; then
+      left_out=$((left_out + cases))
+      continue
+    fi
+    run_suite "$name" "$binary" "$suite" "$cases" "$total"
+    vp=$((vp + p)) vf=$((vf + f)) vs=$((vs + s)) ran=$((ran + 1))
+  done <<<"$listing"
+  local note=""
+  [ "$left_out" -eq 0 ] || note=" (+$left_out in suites not run under $name: ${3})"
+  echo "== $name: $ran suites, $vp test cases passed, $vf failed, $vs skipped$note"
+  tally "$name" "$vp" "$vf" "$((vs + left_out))" "test cases"
 }
 
 run_variant release release
 if [ -z "${PYK_QUICK:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_variant sanitize sanitize
-  # The Jamfile runs only the tsan-suites target under variant=tsan.
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_variant tsan tsan
+  tsan_skip=$(sed -n 's/^tsan-skip = \(.*\) ;$/\1/p' Jamfile)
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_variant tsan tsan "$tsan_skip"
 fi
-# run_script NAME SCRIPT: a script that ends with its own "N passed, N failed" line.
+
+# run_script NAME WHAT SCRIPT: a script that ends with its own line
+# "N passed, N failed[, N skipped]" (WHAT it counts: checks, ...).
 run_script() {
-  echo "== $1: $2"
-  "$2" >"$log_dir/$1.log" 2>&1
-  local status=$? p f
-  p=$(tail -n 1 "$log_dir/$1.log" | grep -oE '^[0-9]+ passed' | cut -d' ' -f1)
-  f=$(tail -n 1 "$log_dir/$1.log" | grep -oE '[0-9]+ failed$' | cut -d' ' -f1)
-  if [ -z "$p" ] || [ -z "$f" ]; then
-    p=0
-    f=1
-    tail -n 20 "$log_dir/$1.log"
+  local name=$1 what=$2 script=$3 log="$log_dir/$1.log" status p f s last
+  echo "== $name: $script"
+  timeout --kill-after=30 "$suite_timeout" "$script" >"$log" 2>&1
+  status=$?
+  last=$(tail -n 1 "$log")
+  p=$(grep -oE '^[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
+  f=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1)
+  s=$(grep -oE '[0-9]+ skipped' <<<"$last" | cut -d' ' -f1)
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "== $name: HUNG: killed after ${suite_timeout}s: counted as 1 failed (log: $log)"
+    p=0 f=1
+  elif [ -z "$p" ] || [ -z "$f" ]; then
+    echo "== $name: no summary line (exit $status): counted as 1 failed (log: $log)"
+    p=0 f=1
   fi
   if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  [ "$f" -eq 0 ] || tail -n 30 "$log_dir/$1.log"
-  echo "== $1: $p passed, $f failed"
-  passed=$((passed + p))
-  failed=$((failed + f))
+  [ "$f" -eq 0 ] || tail -n 30 "$log"
+  echo "== $name: $p $what passed, $f failed, ${s:-0} skipped"
+  tally "$name" "$p" "$f" "${s:-0}" "$what"
 }
 echo "== programs: building (variant=release)"
 if b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
-  PYK_BIN_DIR=bin/release run_script tools-e2e tests/tools_e2e.sh
-  PYK_BIN_DIR=bin/release run_script server-e2e tests/server_e2e.sh
+  PYK_BIN_DIR=bin/release run_script tools-e2e checks tests/tools_e2e.sh
+  PYK_BIN_DIR=bin/release run_script server-e2e checks tests/server_e2e.sh
 else
   tail -n 40 "$log_dir/programs.build.log"
   echo "== programs: BUILD FAILED"
-  failed=$((failed + 1))
+  tally programs 0 1 0 "builds"
 fi
-run_script install tests/install_test.sh
+run_script install checks tests/install_test.sh
 
 if [ -z "${PYK_QUICK:-}" ]; then
-  # Each libFuzzer target (datafile reader, Store::open, hint files) counts as one test.
   echo "== fuzz: tests/fuzz/run.sh (${PYK_FUZZ_RUNS:-20000} inputs per target)"
-  tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
+  timeout --kill-after=30 $((suite_timeout * 3)) tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
   fuzz_status=$?
   p=$(grep -c '_fuzz: ok' "$log_dir/fuzz.log")
   f=$(grep -c '_fuzz: CRASHED' "$log_dir/fuzz.log")
   if [ "$fuzz_status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   [ "$f" -eq 0 ] || tail -n 40 "$log_dir/fuzz.log"
-  echo "== fuzz: $p passed, $f failed"
-  passed=$((passed + p))
-  failed=$((failed + f))
+  echo "== fuzz: $p targets passed, $f failed"
+  tally fuzz "$p" "$f" 0 "fuzz targets"
 fi
 
+echo "== summary"
+printf '   %s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

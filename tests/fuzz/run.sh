@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang++ (-fsanitize=fuzzer,address,undefined)
-# and runs each for a fixed number of inputs over its seed corpus.
+# and runs each for a fixed number of inputs over its seed corpus, reporting
+# the edges it covered (libFuzzer's "cov", out of the instrumented total).
 # Needs clang++ 14 and, on Debian, libclang-rt-14-dev (the libFuzzer runtime).
 #   tests/fuzz/run.sh                 build, then PYK_FUZZ_RUNS (20000) inputs per target
 #   tests/fuzz/run.sh --make-corpus   regenerate tests/fuzz/corpus/ first
+#   PYK_FUZZ_TARGETS="open fsck"      only these targets
 # Ends with "fuzz: PASS" (exit 0) or "fuzz: FAIL" (exit 1); crash inputs and
 # logs are left in bin/fuzz/.
 set -u
@@ -13,24 +15,32 @@ runs=${PYK_FUZZ_RUNS:-20000}
 out=bin/fuzz
 mkdir -p "$out/obj"
 common=(-std=c++20 -O1 -g -I. -fno-sanitize-recover=all -fsanitize=address,undefined -pthread)
-targets=(record_reader open hint)
+# The engine's decoders, Store::open over whole directories, and the tools'
+# parsers: the Python pyk reader, JSON import, fsck --repair.
+read -r -a targets <<<"${PYK_FUZZ_TARGETS:-record_reader open hint python_pyk import fsck}"
+# Inputs up to this many bytes (a multi-segment store needs room).
+max_len() { case $1 in open | fsck) echo 40000 ;; *) echo 8192 ;; esac; }
+# Targets that need the tools' library on top of the engine.
+needs_tools() { case $1 in python_pyk | import | fsck) return 0 ;; *) return 1 ;; esac; }
 
 fail() { echo "fuzz: FAIL ($*)"; exit 1; }
 
 # The engine and backends, built once per change with fuzzer coverage instrumentation.
 objects=()
-for src in core/*.cpp backends/*.cpp; do
+tool_objects=()
+for src in core/*.cpp backends/*.cpp tools/lib/*.cpp; do
   obj="$out/obj/$(echo "$src" | tr / _).o"
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find core backends -name '*.h' -newer "$obj" | head -n1)" ]; then
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find core backends tools/lib -name '*.h' -newer "$obj" | head -n1)" ]; then
     echo "== compiling $src"
     "$cxx" "${common[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || fail "compiling $src"
   fi
-  objects+=("$obj")
+  case $src in tools/*) tool_objects+=("$obj") ;; *) objects+=("$obj") ;; esac
 done
+tool_libs=("${tool_objects[@]}" -lboost_program_options)
 
 if [ "${1:-}" = "--make-corpus" ]; then
-  "$cxx" "${common[@]}" tests/fuzz/make_corpus.cpp "${objects[@]}" -o "$out/make_corpus" \
-    || fail "building make_corpus"
+  "$cxx" "${common[@]}" tests/fuzz/make_corpus.cpp "${tool_libs[@]}" "${objects[@]}" \
+    -o "$out/make_corpus" || fail "building make_corpus"
   rm -rf tests/fuzz/corpus
   "$out/make_corpus" tests/fuzz/corpus || fail "make_corpus"
 fi
@@ -38,15 +48,23 @@ fi
 status=0
 for t in "${targets[@]}"; do
   echo "== building ${t}_fuzz"
-  "$cxx" "${common[@]}" -fsanitize=fuzzer "tests/fuzz/${t}_fuzz.cpp" "${objects[@]}" \
+  extra=()
+  if needs_tools "$t"; then extra=("${tool_libs[@]}"); fi
+  "$cxx" "${common[@]}" -fsanitize=fuzzer "tests/fuzz/${t}_fuzz.cpp" "${extra[@]}" "${objects[@]}" \
     -o "$out/${t}_fuzz" || fail "building ${t}_fuzz"
   # Work on a copy: libFuzzer adds new inputs to its first corpus directory.
+  # An empty or missing seed corpus is an error, not a silent start from nothing.
   rm -rf "$out/corpus-$t" && mkdir -p "$out/corpus-$t"
-  cp tests/fuzz/corpus/"$t"/* "$out/corpus-$t"/ 2>/dev/null
+  cp tests/fuzz/corpus/"$t"/* "$out/corpus-$t"/ || fail "copying the seed corpus of $t"
+  [ -n "$(ls "$out/corpus-$t")" ] || fail "the seed corpus of $t is empty"
   echo "== running ${t}_fuzz for $runs inputs"
-  if "$out/${t}_fuzz" -runs="$runs" -seed=1 -max_len=8192 -artifact_prefix="$out/${t}-" \
-      "$out/corpus-$t" >"$out/$t.log" 2>&1; then
-    echo "== ${t}_fuzz: ok ($(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$out/$t.log" | tail -n1)s)"
+  if "$out/${t}_fuzz" -runs="$runs" -seed=1 -max_len="$(max_len "$t")" \
+      -artifact_prefix="$out/${t}-" "$out/corpus-$t" >"$out/$t.log" 2>&1; then
+    edges=$(grep -oE 'INFO: Loaded [0-9]+ modules +\([0-9]+ inline 8-bit counters' "$out/$t.log" |
+      head -n1 | grep -oE '[0-9]+ inline' | cut -d' ' -f1)
+    cov=$(grep -oE 'cov: [0-9]+' "$out/$t.log" | tail -n1 | cut -d' ' -f2)
+    echo "== ${t}_fuzz: ok ($(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$out/$t.log" | tail -n1)s;" \
+      "coverage: ${cov:-?} of ${edges:-?} edges)"
   else
     tail -n 30 "$out/$t.log"
     echo "== ${t}_fuzz: CRASHED (log: $out/$t.log, input: $out/${t}-*)"

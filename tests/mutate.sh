@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Mutation check: is each promise guarded by a test? Applies deliberate
+# breakages to the source one at a time, rebuilds the release test binary,
+# runs the suites that should notice, restores the source, and prints per
+# mutation whether it was CAUGHT (and by which test cases) or MISSED.
+# Not part of CI (each mutation costs a rebuild). Exit status: the number of
+# missed mutations (0: every one caught).
+#   tests/mutate.sh                 every mutation
+#   tests/mutate.sh NAME...         only these
+#   PYK_MUTATE_SUITES=a,b tests/mutate.sh   run these suites for every mutation
+set -u
+cd "$(dirname "$0")/.."
+jobs=${PYK_JOBS:-2}
+log_dir=bin/mutate-logs
+mkdir -p "$log_dir"
+bin=bin/tests/release/pyk-tests
+
+# apply FILE FIND REPLACE: replaces the one occurrence, or fails.
+apply() {
+  python3 - "$@" <<'EOF'
+import ast, sys
+path, find, replace = sys.argv[1], ast.literal_eval(sys.argv[2]), ast.literal_eval(sys.argv[3])
+text = open(path).read()
+if text.count(find) != 1:
+    sys.exit(f"{path}: the text to mutate occurs {text.count(find)} times, not once")
+open(path, "w").write(text.replace(find, replace))
+EOF
+}
+
+# failed_cases LOG: the test cases Boost.Test reported as failing, one line.
+failed_cases() {
+  grep -oE 'error: in "[^"]+"' "$1" | sed 's/error: in "\(.*\)"/\1/' | sort -u | head -n 6 |
+    paste -sd ' ' -
+}
+
+selected=("$@")
+missed=0
+caught=0
+
+# mutation NAME FILE FIND REPLACE SUITES: FIND (a Python string literal, which
+# must occur exactly once in FILE) is replaced by REPLACE; the comma list
+# SUITES is run against the result.
+mutation() {
+  local name=$1 file=$2 find=$3 replace=$4 suites=${PYK_MUTATE_SUITES:-$5}
+  if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " =~ " $name " ]]; then return; fi
+  local backup log="$log_dir/$name.log"
+  backup=$(mktemp)
+  cp "$file" "$backup"
+  if ! apply "$file" "$find" "$replace"; then
+    echo "$name: NOT APPLIED (the source changed; update tests/mutate.sh)"
+    missed=$((missed + 1))
+    rm -f "$backup"
+    return
+  fi
+  if ! b2 -j"$jobs" -q pyk-tests install-tests >"$log.build" 2>&1; then
+    echo "$name: CAUGHT by the build (log: $log.build)"
+    caught=$((caught + 1))
+  elif timeout 900 "$bin" --run_test="$suites" --log_level=error --report_level=short \
+      >"$log" 2>&1; then
+    echo "$name: MISSED (suites $suites pass; log: $log)"
+    missed=$((missed + 1))
+  else
+    local cases
+    cases=$(failed_cases "$log")
+    echo "$name: CAUGHT by ${cases:-a crash or timeout (see $log)}"
+    caught=$((caught + 1))
+  fi
+  cp "$backup" "$file"  # restore; the new mtime makes b2 rebuild what the mutation changed
+  rm -f "$backup"
+}
+
+mutation no-fdatasync backends/file_segment.cpp \
+  "'  posix::fdatasync_fd(fd_.get(), path_);\n'" "''" durability,store
+mutation no-msync backends/mmap_segment.cpp \
+  "'  posix::msync_range(base_.load(std::memory_order_acquire), synced_, size, path_);\n'" "''" \
+  durability,store
+mutation no-directory-fsync-for-a-new-segment core/log_writer.cpp \
+  "'    directory_.sync();  // the new file'" "'    // the new file'" durability
+mutation no-directory-fsync-after-merge-rename core/merge.cpp \
+  "'    directory_->sync();\n    bytes_out += out_size;'" "'    bytes_out += out_size;'" durability
+mutation no-directory-fsync-after-hint-rename core/hint_file.cpp \
+  "'  directory.rename(temp_name, final_name);\n  directory.sync();'" \
+  "'  directory.rename(temp_name, final_name);'" durability
+mutation crc-not-checked-on-read core/record_read.cpp \
+  "'header.record_size() != record.size() || format::record_crc(record) != header.crc'" \
+  "'header.record_size() != record.size()'" store,hint_files,bad_conditions
+mutation crc-not-checked-in-recovery core/record_reader.cpp \
+  "'  if (format::record_crc(std::span(bytes, header.record_size())) != header.crc)'" \
+  "'  if (false)'" store,format_and_reader,log_reader,crash
+mutation merge-drops-every-tombstone core/merge.cpp \
+  "'          if (input.drops_tombstones) continue;'" "'          continue;'" merge,crash
+mutation hints-drop-expiry core/hint_file.cpp \
+  "'      e.expiry = r.header.expiry;'" "'      e.expiry = 0;'" hint_files
+mutation batch-header-ignored-in-recovery core/log_reader.cpp \
+  "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
+mutation group-commit-acks-before-the-sync core/group_commit.cpp \
+  "'      sync_done_.wait(sync_lock);\n      continue;'" "'      break;'" concurrency,durability
+mutation read-only-open-removes-unfinished-files core/recovery.cpp \
+  "'kind == filename::Kind::temp && !options_.read_only'" "'kind == filename::Kind::temp'" \
+  store_promises
+mutation merge-forgets-expiry core/merge.cpp \
+  "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
+  "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \
+  merge,hint_files
+
+echo "rebuilding the unmutated tests"
+b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
+echo "$caught caught, $missed missed"
+exit "$missed"
