@@ -92,12 +92,4 @@ void ftruncate_fd(int fd, std::uint64_t size, const std::string& path) {
   if (rc != 0) throw_io_error("ftruncate", path, errno);
 }
 
-void fallocate_fd(int fd, std::uint64_t offset, std::uint64_t length, const std::string& path) {
-  int rc;
-  do {  // posix_fallocate returns the error instead of setting errno
-    rc = ::posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(length));
-  } while (rc == EINTR);
-  if (rc != 0) throw_io_error("posix_fallocate", path, rc);
-}
-
 }  // namespace pyk::posix

@@ -45,8 +45,5 @@ std::uint64_t file_size(int fd, const std::string& path);
 void fdatasync_fd(int fd, const std::string& path);
 void fsync_fd(int fd, const std::string& path);
 void ftruncate_fd(int fd, std::uint64_t size, const std::string& path);
-// Allocates real blocks for [offset, offset + length) so later writes through a
-// mapping cannot hit ENOSPC (which would arrive as SIGBUS).
-void fallocate_fd(int fd, std::uint64_t offset, std::uint64_t length, const std::string& path);
 
 }  // namespace pyk::posix

@@ -342,6 +342,27 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_segment_rejects_writes, B, Backends) {
   check_pattern(*segment, 0, 100);
 }
 
+// A read-only store maps or reads a segment its writer is still appending to
+// (even in another process). Bytes past what was written must not count:
+// preallocated space that the writer later trims would take its pages away.
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_beside_a_writer_sees_written_bytes_only, B, Backends) {
+  B b;
+  auto writer = b.dir->create("seg", 1 << 20);
+  append_pattern(*writer, 1000);
+  writer->sync();
+  auto reader = b.again()->open("seg", OpenMode::read_only);
+  if constexpr (B::on_disk) BOOST_CHECK_EQUAL(reader->size(), 1000u);
+  append_pattern(*writer, 500);
+  writer->seal();
+  check_pattern(*reader, 0, 1000);
+  std::vector<std::byte> last(1);
+  BOOST_CHECK_NO_THROW(reader->read_into(reader->size() - 1, last));
+  BOOST_CHECK_EQUAL(b.again()->open("seg", OpenMode::read_only)->size(), 1500u);
+  if constexpr (B::on_disk) {
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("seg")), 1500u);
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(large_appends_of_several_mib_round_trip, B, Backends) {
   B b;
   auto segment = b.dir->create("big", 0);
