@@ -50,21 +50,10 @@ void Store::Impl::open() {
       log("removed unfinished file " + name);
     }
   }
-  // Replay in (rank, id) order: a merge output replays right after its
-  // inputs, before anything written since (format.h, "Replay order").
-  const std::vector<ReplayPosition> order = replay_order(*directory_);
-  std::vector<std::uint32_t> ids;
-  for (const auto& position : order) ids.push_back(position.id);
-  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
-  // Size the keydir once: growing it rehashes every key, reading each back
-  // from the arena (most of the time of a large open).
-  std::uint64_t hinted_keys = 0;
-  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
-  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    load_segment(order[i].id, i + 1 == order.size());
-  }
-  segments_.derive_dead_bytes();
+  // A read-only store lists the directory while the writer may merge files
+  // away: it lists again when a segment goes missing (see refresh.cpp).
+  const std::vector<ReplayPosition> order =
+      options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
     remove_orphan_hints();
@@ -94,6 +83,25 @@ void Store::Impl::open() {
                        [this](std::string_view m) { log(m); });
   }
   open_ = true;
+}
+
+std::vector<ReplayPosition> Store::Impl::load_segments() {
+  // Replay in (rank, id) order: a merge output replays right after its
+  // inputs, before anything written since (format.h, "Replay order").
+  const std::vector<ReplayPosition> order = replay_order(*directory_);
+  std::vector<std::uint32_t> ids;
+  for (const auto& position : order) ids.push_back(position.id);
+  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
+  // Size the keydir once: growing it rehashes every key, reading each back
+  // from the arena (most of the time of a large open).
+  std::uint64_t hinted_keys = 0;
+  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
+  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    load_segment(order[i].id, i + 1 == order.size());
+  }
+  segments_.derive_dead_bytes();
+  return order;
 }
 
 namespace {
@@ -153,13 +161,27 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
+  const std::uint64_t committed_end =
+      replay_log(state, is_newest, format::kFileHeaderSize, /*report_tail=*/true);
+  // Drop a torn tail.
+  if (writable && committed_end < segment->size()) segment->truncate(committed_end);
+  state.stats.bytes = writable ? segment->size() : committed_end;
+  // A sealed segment scanned for want of a hint gets one, so the next open is fast.
+  if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
+}
+
+std::uint64_t Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newest,
+                                      std::uint64_t start, bool report_tail) {
+  const Segment& segment = *state.segment;
+  const bool writable = is_newest && !segment.sealed();
   // Only the newest segment may end in a torn tail (a crash while appending);
   // anywhere else damage is corruption. A batch applies whole or not at all.
   std::optional<LogProblem> tail;
-  LogReader reader(*segment, is_newest ? LogReader::Mode::torn_tail : LogReader::Mode::strict,
+  LogReader reader(segment, is_newest ? LogReader::Mode::torn_tail : LogReader::Mode::strict,
                    [&](const LogProblem& problem) {
                      if (!tail) tail = problem;
-                   });
+                   },
+                   start);
   while (reader.next()) {
     const LogUnit& unit = reader.unit();
     segments_.count_dead(state, unit.header_size);  // a batch header is dead weight once applied
@@ -167,19 +189,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
       replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
   }
   const std::uint64_t committed_end = reader.committed_end();
-  if (tail) {
-    const std::uint64_t dropped = segment->size() - committed_end;
+  if (tail && report_tail) {
+    const std::uint64_t dropped = segment.size() - committed_end;
     ++recovery_stats_.torn_tails_dropped;
     recovery_stats_.torn_bytes_dropped += dropped;
     log("torn tail of " + std::to_string(dropped) + " bytes (" + tail->reason + ") at " +
-        segment->describe() + " offset " + std::to_string(committed_end) +
+        segment.describe() + " offset " + std::to_string(committed_end) +
         (writable ? ": cut off" : ": ignored (read-only)"));
   }
-  // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
-  if (writable && committed_end < segment->size()) segment->truncate(committed_end);
-  state.stats.bytes = writable ? segment->size() : committed_end;
-  // A sealed segment scanned for want of a hint gets one, so the next open is fast.
-  if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
+  return committed_end;
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {

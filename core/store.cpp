@@ -46,6 +46,7 @@ void Store::for_each(
 }
 void Store::sync() { impl_->sync(); }
 void Store::merge() { impl_->merge(); }
+void Store::refresh() { impl_->refresh(); }
 Stats Store::stats() const { return impl_->stats(); }
 void Store::close() { impl_->close(); }
 

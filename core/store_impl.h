@@ -27,6 +27,7 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/replay_order.h"
 #include "core/record_read.h"
 #include "core/segment_set.h"
 #include "core/store.h"
@@ -58,6 +59,7 @@ class Store::Impl {
   void sync();
   Stats stats() const;
   void merge();  // merge.cpp
+  void refresh();  // refresh.cpp
 
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
@@ -71,11 +73,27 @@ class Store::Impl {
   }
 
   // recovery.cpp
+  // Lists the directory and loads every segment in replay order; returns the order.
+  std::vector<ReplayPosition> load_segments();
   std::uint32_t read_rank(std::uint32_t id);
   void load_segment(std::uint32_t id, bool is_newest);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
+  // Replays the committed units of `state`'s segment from `start` on and
+  // returns where they end; a torn tail is tolerated only in the newest
+  // segment, and counted and logged if `report_tail`.
+  std::uint64_t replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
+                           bool report_tail);
+
+  // refresh.cpp: a read-only store beside a live writer.
+  // load_segments(), listing again while a segment vanishes under it (merged away).
+  std::vector<ReplayPosition> load_relisting();
+  // Applies what the writer appended since the last look, if it only
+  // appended; false if a merge changed the segments (nothing applied then).
+  bool refresh_appended();
+  // Rebuilds the keydir and segments from a fresh read-only open.
+  void reload();
   // Applies one value or tombstone record of segment `home` to the keydir
   // and segment stats.
   void replay(SegmentSet::Entry& home, format::RecordType type,
