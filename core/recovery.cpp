@@ -74,7 +74,7 @@ void Store::Impl::open() {
         newest->segment->seal();
         if (!newest->hinted) maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
       }
-      writer_->start_segment();
+      start_segment_if_space();
     }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
@@ -102,6 +102,18 @@ std::vector<ReplayPosition> Store::Impl::load_segments() {
   }
   segments_.derive_dead_bytes();
   return order;
+}
+
+void Store::Impl::start_segment_if_space() {
+  try {
+    writer_->start_segment();
+  } catch (const IoError& e) {
+    // A full disk must not keep the data from being read: open without an
+    // active segment, and let the first write try again (LogWriter::append).
+    if (e.error_code() != ENOSPC && e.error_code() != EDQUOT) throw;
+    log(std::string("no space to start a new segment (") + e.what() +
+        "); the store is open, and writes fail until space is freed");
+  }
 }
 
 namespace {

@@ -80,6 +80,8 @@ class Store::Impl {
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
+  // Starts the first active segment; on a full disk, logs and leaves none.
+  void start_segment_if_space();
   // Replays the committed units of `state`'s segment from `start` on and
   // returns where they end; a torn tail is tolerated only in the newest
   // segment, and counted and logged if `report_tail`.
