@@ -11,6 +11,7 @@
 #include "core/file_header.h"
 #include "core/hint_file.h"
 #include "core/log_reader.h"
+#include "core/quarantine.h"
 #include "core/replay_order.h"
 #include "core/store_impl.h"
 
@@ -173,43 +174,73 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
-  const std::uint64_t committed_end =
-      replay_log(state, is_newest, format::kFileHeaderSize, /*report_tail=*/true);
-  // Drop a torn tail.
+  const RecoveryDecision decision = replay_log(state, is_newest, format::kFileHeaderSize, true);
+  const std::uint64_t committed_end = decision.keep_end;
+  // Damage followed by valid records: those go to quarantine before the cut.
+  if (writable && decision.action == RecoveryDecision::Action::set_aside) set_aside(*segment, decision);
+  // Drop a torn tail, or what was just set aside.
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);
   state.stats.bytes = writable ? segment->size() : committed_end;
   // A sealed segment scanned for want of a hint gets one, so the next open is fast.
   if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
 }
 
-std::uint64_t Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newest,
-                                      std::uint64_t start, bool report_tail) {
+RecoveryDecision Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newest,
+                                         std::uint64_t start, bool report) {
   const Segment& segment = *state.segment;
-  const bool writable = is_newest && !segment.sealed();
-  // Only the newest segment may end in a torn tail (a crash while appending);
-  // anywhere else damage is corruption. A batch applies whole or not at all.
-  std::optional<LogProblem> tail;
-  LogReader reader(segment, is_newest ? LogReader::Mode::torn_tail : LogReader::Mode::strict,
+  // A sealed segment must be whole (strict). In the newest one reading stops
+  // at the first problem, and the recovery mode says what becomes of the
+  // bytes from there on. A batch applies whole or not at all.
+  std::optional<LogProblem> first;
+  LogReader reader(segment, is_newest ? LogReader::Mode::tolerant : LogReader::Mode::strict,
                    [&](const LogProblem& problem) {
-                     if (!tail) tail = problem;
+                     if (!first) first = problem;
                    },
                    start);
+  std::uint64_t committed_end = start;
   while (reader.next()) {
+    if (first) break;  // a unit past the damage
     const LogUnit& unit = reader.unit();
     segments_.count_dead(state, unit.header_size);  // a batch header is dead weight once applied
     for (const Record& r : unit.records)
       replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
+    committed_end = unit.end;
   }
-  const std::uint64_t committed_end = reader.committed_end();
-  if (tail && report_tail) {
-    const std::uint64_t dropped = segment.size() - committed_end;
+  // Read-only beside a writer, a torn tail is its append in progress.
+  const RecoveryMode mode =
+      options_.read_only && first && first->at_tail ? RecoveryMode::torn_tail : options_.recovery;
+  RecoveryDecision decision = decide_recovery(mode, first ? &*first : nullptr, committed_end);
+  if (decision.action == RecoveryDecision::Action::refuse)
+    throw CorruptionError(decision.explanation, segment.describe(), first->offset);
+  if (!report || decision.action == RecoveryDecision::Action::keep) return decision;
+  const std::uint64_t dropped = segment.size() - committed_end;
+  const bool writable = !segment.sealed();
+  if (decision.action == RecoveryDecision::Action::cut_tail) {
     ++recovery_stats_.torn_tails_dropped;
     recovery_stats_.torn_bytes_dropped += dropped;
-    log("torn tail of " + std::to_string(dropped) + " bytes (" + tail->reason + ") at " +
+    log("torn tail of " + std::to_string(dropped) + " bytes (" + first->reason + ") at " +
         segment.describe() + " offset " + std::to_string(committed_end) +
         (writable ? ": cut off" : ": ignored (read-only)"));
+  } else if (!writable) {
+    log(segment.describe() + ": " + decision.explanation + "; read-only, so the " +
+        std::to_string(dropped) + " bytes from there on are only ignored");
   }
-  return committed_end;
+  return decision;
+}
+
+void Store::Impl::set_aside(const Segment& segment, const RecoveryDecision& decision) {
+  const std::uint64_t from = decision.keep_end, to = segment.size();
+  std::string bytes(to - from, '\0');
+  segment.read_into(from, std::as_writable_bytes(std::span(bytes)));
+  std::shared_ptr<Directory> quarantine =
+      options_.quarantine ? options_.quarantine
+                          : open_directory(directory_->backend(), path_ + "/quarantine", true);
+  const std::string name =
+      quarantine_bytes(*quarantine, quarantine_name(segment.name(), from, to), bytes);
+  ++recovery_stats_.ranges_set_aside;
+  recovery_stats_.bytes_set_aside += to - from;
+  log(segment.describe() + ": " + decision.explanation + "; " + std::to_string(to - from) +
+      " bytes moved to " + quarantine->describe() + "/" + name);
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {

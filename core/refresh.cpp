@@ -81,7 +81,8 @@ bool Store::Impl::refresh_appended() {
     if (!newest.hinted && grown->size() > newest.stats.bytes) {
       newest.segment = std::move(grown);
       newest.stats.bytes = replay_log(newest, /*is_newest=*/order.size() == loaded.size(),
-                                      newest.stats.bytes, /*report_tail=*/false);
+                                      newest.stats.bytes, /*report=*/false)
+                               .keep_end;
     }
   }
   for (std::size_t i = loaded.size(); i < order.size(); ++i)

@@ -45,6 +45,10 @@ struct Stats {
   std::uint64_t keydir_bytes = 0;       // memory held by the keydir
   std::uint64_t torn_tails_dropped = 0; // torn tails cut off when the store was opened
   std::uint64_t torn_bytes_dropped = 0;
+  // Point-in-time recovery at open (RecoveryMode): byte ranges after damage
+  // in the newest segment moved to the quarantine, and their bytes.
+  std::uint64_t ranges_set_aside = 0;
+  std::uint64_t bytes_set_aside = 0;
   std::uint64_t segments_from_hints = 0; // sealed segments loaded from hint files at open
   std::uint64_t merges = 0;             // merges completed since open
   std::vector<SegmentStats> segments;   // oldest first (replay order)
@@ -57,8 +61,8 @@ class Store {
   // (in any process) while it writes, rotates and merges: a segment merged
   // away between listing and opening makes the open list again.
   // Throws LockError if another writer has it open, CorruptionError if a
-  // datafile is damaged anywhere but in the tail of the newest one, IoError,
-  // InvalidArgument for bad options.
+  // datafile is damaged anywhere but in the newest one (there
+  // Options::recovery decides), IoError, InvalidArgument for bad options.
   static Store open(const std::string& path, Options options = {});
 
   Store(Store&&) noexcept;

@@ -29,6 +29,7 @@
 #include "core/maintenance_queue.h"
 #include "core/replay_order.h"
 #include "core/record_read.h"
+#include "core/recovery_rule.h"
 #include "core/segment_set.h"
 #include "core/store.h"
 
@@ -82,11 +83,15 @@ class Store::Impl {
   void remove_orphan_hints();
   // Starts the first active segment; on a full disk, logs and leaves none.
   void start_segment_if_space();
-  // Replays the committed units of `state`'s segment from `start` on and
-  // returns where they end; a torn tail is tolerated only in the newest
-  // segment, and counted and logged if `report_tail`.
-  std::uint64_t replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
-                           bool report_tail);
+  // Replays the committed units of `state`'s segment from `start` on. A
+  // sealed segment must be whole; in the newest one replay stops at the
+  // first problem, and the result says (by Options::recovery) what to do
+  // from there, after throwing CorruptionError if the mode refuses. Counts
+  // and logs a torn tail if `report`.
+  RecoveryDecision replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
+                              bool report);
+  // Moves the bytes of `segment` past decision.keep_end to the quarantine.
+  void set_aside(const Segment& segment, const RecoveryDecision& decision);
 
   // refresh.cpp: a read-only store beside a live writer.
   // load_segments(), listing again while a segment vanishes under it (merged away).
