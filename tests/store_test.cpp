@@ -388,8 +388,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checksum_mismatch_in_last_record_is_cut_and_report
   BOOST_TEST(env.log.find("torn tail") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(corruption_before_valid_records_is_an_error, B, AllBackends) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(torn_tail_mode_refuses_damage_before_valid_records, B, AllBackends) {
   StoreEnv<B> env;
+  env.options.recovery = RecoveryMode::torn_tail;  // point_in_time: tests/recovery_mode_test.cpp
   const std::string name = filename::data(1);
   {
     auto db = env.open();
