@@ -156,6 +156,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
         (header.unwritten || (header.problem != FileHeaderProblem::bad_magic &&
                               header.problem != FileHeaderProblem::bad_version)) &&
         zero_from(*segment, format::kFileHeaderSize);
+    if (!torn_creation && is_newest && set_aside_bad_header(segment, header)) return;
     if (!torn_creation)
       throw CorruptionError("bad file header: " + header.describe(), segment->describe(), 0);
     log("segment " + segment->describe() + " has a torn header from an interrupted creation" +
@@ -241,6 +242,26 @@ void Store::Impl::set_aside(const Segment& segment, const RecoveryDecision& deci
   recovery_stats_.bytes_set_aside += to - from;
   log(segment.describe() + ": " + decision.explanation + "; " + std::to_string(to - from) +
       " bytes moved to " + quarantine->describe() + "/" + name);
+}
+
+bool Store::Impl::set_aside_bad_header(std::shared_ptr<Segment>& segment,
+                                       const FileHeaderCheck& header) {
+  // A power cut while the header was still unsynced can garble it; the
+  // recovery rule treats it as damage at offset 0 of the newest segment.
+  const LogProblem problem{LogProblem::Kind::damaged_bytes, 0, segment->size(),
+                           "bad file header: " + header.describe(), false};
+  const RecoveryDecision decision = decide_recovery(options_.recovery, &problem, 0);
+  if (decision.action != RecoveryDecision::Action::set_aside) return false;
+  if (options_.read_only) {
+    log(segment->describe() + ": " + decision.explanation + "; read-only, so it is only ignored");
+    return true;
+  }
+  set_aside(*segment, decision);
+  const std::string name = segment->name();
+  segment.reset();
+  directory_->remove(name);
+  directory_->sync();
+  return true;
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {

@@ -22,6 +22,7 @@
 #include <shared_mutex>
 
 #include "core/directory.h"
+#include "core/file_header.h"
 #include "core/format.h"
 #include "core/group_commit.h"
 #include "core/keydir.h"
@@ -90,6 +91,9 @@ class Store::Impl {
   // and logs a torn tail if `report`.
   RecoveryDecision replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
                               bool report);
+  // The newest segment's header is bad: true if the recovery rule set the
+  // whole file aside (then removed, unless read-only).
+  bool set_aside_bad_header(std::shared_ptr<Segment>& segment, const FileHeaderCheck& header);
   // Moves the bytes of `segment` past decision.keep_end to the quarantine.
   void set_aside(const Segment& segment, const RecoveryDecision& decision);
 
