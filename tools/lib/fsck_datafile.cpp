@@ -62,6 +62,15 @@ DatafileAnalysis analyse_datafile(Directory& directory, const std::string& name,
                               : "write a new header and keep the valid records; the old header to "
                                 "quarantine (a merge rank it held is lost: the file then replays by its id)"});
     if (whole_file) return a;
+    // The engine's rule for the newest segment: a bad header is damage at offset 0.
+    const LogProblem problem{LogProblem::Kind::damaged_bytes, 0, a.size,
+                             "bad file header: " + header.describe(), false};
+    const RecoveryDecision d = decide_recovery(recovery, &problem, 0);
+    if (newest && d.action == RecoveryDecision::Action::set_aside) {
+      a.findings.back().detail += "; Store::open: " + d.explanation;
+      a.findings.back().action = "move the file to quarantine";
+      return a;  // nothing kept
+    }
   }
   std::optional<LogProblem> first;
   std::size_t first_finding = 0;
