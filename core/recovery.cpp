@@ -149,8 +149,9 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
   if (!header.ok()) {
     // A crash right after creating the newest segment can leave its header
-    // torn or unwritten; it cannot hold any record yet. On mmap the file is
-    // then zero-filled preallocated space, longer than a header.
+    // torn or unwritten; it cannot hold any record yet. A power cut (or an
+    // older mmap backend's preallocation) may leave it zero-filled, longer
+    // than a header.
     const bool torn_creation =
         is_newest &&
         (header.unwritten || (header.problem != FileHeaderProblem::bad_magic &&
