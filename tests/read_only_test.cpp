@@ -4,6 +4,9 @@
 // The multi-process version is tests/readers_test.cpp.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "core/directory_wrapper.h"
 #include "core/error.h"
 #include "core/filename.h"
@@ -110,6 +113,39 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_lists_again_when_a_listed_segment_i
   for (int k = 0; k < 50; ++k) BOOST_TEST(reader.get("k" + std::to_string(k)).value_or("") == value_of(k, 0));
   BOOST_CHECK_NO_THROW(reader.refresh());
   BOOST_TEST(reader.size() == 50u);
+}
+
+// Readers of the read-only store keep going while it refreshes (incrementally
+// and, after merges, by rebuilding): every value they see is whole.
+BOOST_AUTO_TEST_CASE_TEMPLATE(gets_and_iterations_run_concurrently_with_refresh, B, AllBackends) {
+  ReadOnlyEnv<B> env;
+  Store writer = env.open();
+  for (int k = 0; k < 50; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));
+  writer.sync();
+  Store reader = env.open_reader();
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::thread getter([&] {
+    while (!done) {
+      for (int k = 0; k < 50; ++k) {
+        const auto v = reader.get("k" + std::to_string(k));
+        if (!v || !v->starts_with("value-" + std::to_string(k) + "-")) ++bad;
+      }
+      reader.for_each([&](std::string_view key, std::string_view value) {
+        if (!value.starts_with("value-" + std::string(key.substr(1)) + "-")) ++bad;
+      });
+    }
+  });
+  for (int round = 1; round <= 20; ++round) {
+    for (int k = 0; k < 50; ++k) writer.put("k" + std::to_string(k), value_of(k, round));
+    if (round % 5 == 0) writer.merge();
+    writer.sync();
+    reader.refresh();
+  }
+  done = true;
+  getter.join();
+  BOOST_TEST(bad == 0);
+  BOOST_TEST((contents(reader) == contents(writer)));
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_on_a_writable_store_is_invalid_argument, B, AllBackends) {
