@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -48,7 +49,10 @@ struct FaultyEnv {
         path(std::string_view(backend) == "memory" ? "faulty" : dir.str()) {
     options.directory = faulty;
     options.max_segment_size = 4096;
-    options.logger = [this](std::string_view m) { log += std::string(m) + "\n"; };
+    options.logger = [this](std::string_view m) {  // also called by the maintenance thread
+      std::lock_guard lock(*log_mu);
+      log += std::string(m) + "\n";
+    };
   }
   Store open() const { return Store::open(path, options); }
   FaultInjection& faults() const { return faulty->faults(); }
@@ -58,7 +62,8 @@ struct FaultyEnv {
   std::shared_ptr<FaultInjectionDirectory> faulty;
   std::string path;
   Options options;
-  std::string log;
+  std::string log;  // read it once the store is gone
+  std::shared_ptr<std::mutex> log_mu = std::make_shared<std::mutex>();
 };
 
 // Runs fn, which must throw IoError with errno `error`.
@@ -630,7 +635,10 @@ std::string run_crash_round(const char* backend, std::uint64_t seed, CrashCounts
   std::string power_cut;  // what the last power cut did
   auto fail = [&](const std::string& what) {
     return "seed " + std::to_string(seed) + " (" + where + "): " + what + "\npower cut: " +
-           power_cut + "\nstore log:\n" + env.log;
+           power_cut + "\nstore log:\n" + [&] {
+             std::lock_guard lock(*env.log_mu);
+             return env.log;
+           }();
   };
 
   for (int life = 0; life < 3; ++life) {
@@ -768,7 +776,10 @@ std::string run_crash_round(const char* backend, std::uint64_t seed, CrashCounts
     } catch (const Error& e) {
       return fail(std::string("open or read failed: ") + e.what());
     }
-    env.log.clear();
+    {
+      std::lock_guard lock(*env.log_mu);
+      env.log.clear();
+    }
   }
   ++counts.rounds;
   return {};

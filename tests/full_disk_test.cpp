@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "core/error.h"
@@ -75,6 +76,27 @@ struct Disk {
 
 using State = std::map<std::string, std::string>;
 
+// The store's log, written by its maintenance thread too.
+class Log {
+ public:
+  void add(std::string_view line) {
+    std::lock_guard lock(mu_);
+    text_ += std::string(line) + "\n";
+  }
+  std::string text() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+  void clear() {
+    std::lock_guard lock(mu_);
+    text_.clear();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
 // Puts until the disk is full; returns the IoError and records what was
 // acknowledged. `uncertain` gets the key of the failed put: a buffered backend
 // may still hold its record and write it once space returns.
@@ -114,13 +136,14 @@ void check_enospc(const IoError& e) {
   BOOST_TEST(std::string(e.what()).find(e.path()) != std::string::npos, e.what());
 }
 
-std::size_t count(const std::string& log, const std::string& what) {
+std::size_t count(const Log& shared, const std::string& what) {
+  const std::string log = shared.text();
   std::size_t n = 0;
   for (std::size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
   return n;
 }
 
-void full_disk_cycle(Disk& disk, std::string& log, const char* label) {
+void full_disk_cycle(Disk& disk, Log& log, const char* label) {
   State acked;
   std::optional<std::string> uncertain;
   int next = 0;
@@ -134,7 +157,7 @@ void full_disk_cycle(Disk& disk, std::string& log, const char* label) {
   BOOST_CHECK_THROW(db.merge(), IoError);
   BOOST_TEST(ids_of(*directory, filename::Kind::temp).empty());
   for (const auto id : data_before) BOOST_TEST(directory->exists(filename::data(id)));
-  BOOST_TEST(log.find("merge failed") != std::string::npos, log);
+  BOOST_TEST(count(log, "merge failed") > 0u, log.text());
   check_serves(db, acked, uncertain);
 
   // More failing writes do not start a loop of merge or hint retries: once
@@ -149,7 +172,7 @@ void full_disk_cycle(Disk& disk, std::string& log, const char* label) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const std::size_t failures = count(log, "failed");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  BOOST_TEST(count(log, "failed") == failures, log);
+  BOOST_TEST(count(log, "failed") == failures, log.text());
 
   // Space freed: the same open store writes again, and merges.
   disk.free_some();
@@ -180,14 +203,14 @@ void full_disk_cycle(Disk& disk, std::string& log, const char* label) {
             << "in the same store, reopened on a full disk with " << reopened.size() << " keys\n";
 }
 
-Options full_disk_options(const char* backend, std::string& log) {
+Options full_disk_options(const char* backend, Log& log) {
   Options options;
   options.backend = backend;
   options.sync = SyncPolicy::always;
   options.max_segment_size = 64 * 1024;
   // No automatic merge: one freeing space meanwhile would let the merge
   // meant to fail succeed (automatic_merge_and_hint_on_a_full_disk_fail_once).
-  options.logger = [&log](std::string_view m) { log += std::string(m) + "\n"; };
+  options.logger = [&log](std::string_view m) { log.add(m); };
   return options;
 }
 
@@ -199,7 +222,7 @@ void on_a_small_tmpfs() {
     BOOST_TEST_MESSAGE("skipped: " << fs.skipped());
     return;
   }
-  std::string log;
+  Log log;
   fs.add_ballast("ballast-1", 256 * 1024);
   fs.add_ballast("ballast-2", 256 * 1024);
   int freed = 0;
@@ -211,7 +234,7 @@ void on_a_small_tmpfs() {
 template <class Backend>
 void with_fault_injection() {
   StoreEnv<Backend> env;
-  std::string log;
+  Log log;
   auto faulty = std::make_shared<FaultInjectionDirectory>(env.directory());
   faulty->faults().limit_space(400 * 1024);
   Disk disk{env.dir.str(), full_disk_options(Backend::name, log), [&] {
@@ -225,7 +248,7 @@ void with_fault_injection() {
 template <class Backend>
 void automatic_maintenance_on_a_full_disk() {
   StoreEnv<Backend> env;
-  std::string log;
+  Log log;
   auto faulty = std::make_shared<FaultInjectionDirectory>(env.directory());
   Options options = full_disk_options(Backend::name, log);
   options.directory = faulty;
@@ -252,8 +275,8 @@ void automatic_maintenance_on_a_full_disk() {
   }
   BOOST_TEST_REQUIRE(failed_puts == 20);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  BOOST_TEST(count(log, "automatic merge failed") == 1u, log);
-  BOOST_TEST(count(log, "writing hint file") <= 1u, log);
+  BOOST_TEST(count(log, "automatic merge failed") == 1u, log.text());
+  BOOST_TEST(count(log, "writing hint file") <= 1u, log.text());
   BOOST_TEST(ids_of(*env.directory(), filename::Kind::temp).empty());
   for (const auto& entry : db.stats().segments)
     BOOST_TEST(env.directory()->exists(filename::data(entry.id)));
