@@ -1,7 +1,8 @@
 // MemoryDirectory: a whole store held in RAM, for tests and tools.
 //
-// The object outlives any store using it, so a test can close a store, reopen
-// it, or cut its power (drop_unsynced()) without touching the disk. Open
+// The object outlives any store using it, so a test can close a store and
+// reopen it without touching the disk; tests cut its power through the
+// fault-injection wrapper (tests/fault_injection.h). Open
 // segments share their MemoryFile with the directory entry, which is how
 // removed and renamed files stay readable through them.
 #pragma once
@@ -33,55 +34,22 @@ class MemoryDirectory final : public Directory {
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override;
   bool remove(const std::string& name) override;
   void rename(const std::string& from, const std::string& to) override;
-  // Makes creations, removals and renames durable for power_cut(); for
-  // drop_unsynced() they count as durable at once.
+  // A no-op: RAM holds nothing more durably once synced.
   void sync() override;
   // In-process only: there is no other process to exclude.
   std::unique_ptr<DirectoryLock> lock(const std::string& name) override;
   std::string_view backend() const override { return "memory"; }
   std::string describe() const override;
 
-  // Simulated power loss: cuts every file back to the bytes synced through
-  // sync()/seal(). Files never synced stay, empty. The namespace is kept.
-  void drop_unsynced();
-
-  // A harsher power loss for crash tests (cf. leveldb's fault_injection_test).
-  struct PowerCut {
-    // Creations, removals and renames since the last Directory::sync() that
-    // survive: the first keep_name_ops of them, in order (a journal commits
-    // in order). 0 = the namespace of the last sync(); SIZE_MAX = all.
-    std::size_t keep_name_ops = SIZE_MAX;
-    // Bytes kept of each file, clamped to [synced size, size]: a torn write
-    // that reached the disk in part. Null: keep only synced bytes.
-    std::function<std::uint64_t(std::uint64_t synced, std::uint64_t size)> keep_bytes;
-    // The last `scramble` kept unsynced bytes of a file are overwritten with
-    // bytes derived from `seed` (a sector that was being written).
-    std::size_t scramble = 0;
-    std::uint64_t seed = 0;
-  };
-  // Afterwards every surviving byte and name counts as synced.
-  // REQUIRES: no store is open on the directory.
-  void power_cut(const PowerCut& cut);
-  // Creations, removals and renames not yet made durable by sync().
-  std::size_t unsynced_name_ops() const;
   std::size_t file_count() const;
-  // Synced length of `name`; IoError(ENOENT) if missing.
-  std::uint64_t synced_size(const std::string& name) const;
 
  private:
   // Shared with the locks handed out, so a lock may outlive the directory.
   using Files = std::map<std::string, std::shared_ptr<MemoryFile>>;
-  // A creation (file set, to empty), removal (file null) or rename (to set).
-  struct NameOp {
-    std::string name, to;
-    std::shared_ptr<MemoryFile> file;
-  };
   struct State {
     std::mutex mu;
     Files files;                   // GUARDED_BY(mu)
     std::set<std::string> locked;  // GUARDED_BY(mu)
-    Files durable;                 // GUARDED_BY(mu): the namespace at the last sync()
-    std::vector<NameOp> journal;   // GUARDED_BY(mu): changes since then
   };
   class Lock;
 

@@ -76,47 +76,12 @@ void MemoryFile::truncate_locked(std::uint64_t new_size) {
   // Later appends would overwrite bytes a pinned view may still show.
   if (tail != 0 && new_size < size_) replace_chunk_locked(keep_chunks - 1, tail);
   size_ = new_size;
-  synced_ = std::min(synced_, new_size);
 }
 
 void MemoryFile::replace_chunk_locked(std::size_t c, std::size_t bytes) {
   auto fresh = std::make_shared_for_overwrite<std::byte[]>(kChunkSize);
   std::memcpy(fresh.get(), chunks_[c].get(), bytes);
   retired_.push_back(std::exchange(chunks_[c], std::move(fresh)));
-}
-
-void MemoryFile::mark_synced() {
-  std::lock_guard lock(mu_);
-  synced_ = size_;
-}
-
-std::uint64_t MemoryFile::synced_size() const {
-  std::lock_guard lock(mu_);
-  return synced_;
-}
-
-void MemoryFile::drop_unsynced() {
-  std::lock_guard lock(mu_);
-  truncate_locked(synced_);
-}
-
-void MemoryFile::power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint64_t seed) {
-  std::lock_guard lock(mu_);
-  keep = std::clamp<std::uint64_t>(keep, synced_, size_.load());
-  truncate_locked(keep);  // copies a cut chunk, so pinned views keep their bytes
-  scramble = std::min(scramble, keep - synced_);
-  if (scramble > 0) {
-    // Fresh copies of the chunks written over: pinned views keep the old bytes.
-    for (std::uint64_t c = (keep - scramble) / kChunkSize; c <= (keep - 1) / kChunkSize; ++c) {
-      const std::uint64_t in_chunk = std::min<std::uint64_t>(kChunkSize, keep - c * kChunkSize);
-      replace_chunk_locked(static_cast<std::size_t>(c), static_cast<std::size_t>(in_chunk));
-    }
-  }
-  for (std::uint64_t offset = keep - scramble; offset < keep; ++offset) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;  // a step of PCG's LCG
-    chunks_[offset / kChunkSize][offset % kChunkSize] = std::byte(seed >> 56);
-  }
-  synced_ = size_;
 }
 
 MemorySegment::MemorySegment(std::shared_ptr<MemoryFile> file, std::string name, bool writable)
@@ -135,9 +100,7 @@ PinnedBytes MemorySegment::pin(std::uint64_t offset, std::size_t n) const {
   return pinned_copy(offset, n);
 }
 
-void MemorySegment::sync() {
-  if (writable_) file_->mark_synced();
-}
+void MemorySegment::sync() {}  // RAM: nothing to make durable (power cuts: tests/fault_injection.h)
 
 void MemorySegment::truncate(std::uint64_t new_size) {
   backend::check_writable(writable_, sealed_.load(), file_->label());

@@ -1,9 +1,9 @@
 // The in-memory backend's files and segments.
 //
 // MemoryFile holds the bytes of one file in fixed-size chunks that are never
-// moved, nor freed while a view or a pinned view may use them, and remembers
-// how much of it was synced so MemoryDirectory::drop_unsynced() can simulate
-// a power cut.
+// moved, nor freed while a view or a pinned view may use them. Power cuts are
+// simulated by the fault-injection wrapper (tests/fault_injection.h), over
+// this backend as over real files.
 // MemorySegment is one open handle on a MemoryFile; several handles (and the
 // directory entry) may share a file.
 #pragma once
@@ -42,15 +42,6 @@ class MemoryFile {
   // kept, for the views of its bytes below the cut).
   void truncate(std::uint64_t new_size);
 
-  // Durability bookkeeping for crash tests.
-  void mark_synced();
-  std::uint64_t synced_size() const;
-  void drop_unsynced();  // truncate(synced_size())
-  // Power loss that kept `keep` bytes (>= synced_size()), the last `scramble`
-  // of them overwritten with bytes derived from `seed`; all of it then counts
-  // as synced.
-  void power_cut(std::uint64_t keep, std::uint64_t scramble, std::uint64_t seed);
-
   const std::string& label() const { return label_; }
 
  private:
@@ -68,7 +59,6 @@ class MemoryFile {
   // Written under mu_; size() reads it without the lock (the store asks for
   // it on every append).
   std::atomic<std::uint64_t> size_{0};
-  std::uint64_t synced_ = 0;                          // GUARDED_BY(mu_)
 };
 
 class MemorySegment final : public Segment {
@@ -83,7 +73,7 @@ class MemorySegment final : public Segment {
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
   bool zero_copy() const override { return true; }
   std::uint64_t size() const override { return file_->size(); }
-  // Marks every byte so far as durable (survives drop_unsynced()).
+  // A no-op: RAM holds nothing more durably once synced.
   void sync() override;
   void truncate(std::uint64_t new_size) override;
   void seal() override;

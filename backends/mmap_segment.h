@@ -1,11 +1,16 @@
-// MmapSegment: a segment read and written through a shared memory mapping
-// (Boost.Interprocess file_mapping + mapped_region).
+// MmapSegment: a segment read through a shared memory mapping
+// (Boost.Interprocess file_mapping + mapped_region) and appended to with
+// pwrite.
 //
-// The file is grown with posix_fallocate ahead of the bytes written, so a full
-// disk shows up as IoError(ENOSPC) from append() instead of SIGBUS on a store
-// into an unbacked page. The file may therefore be longer than size(); seal()
-// and the destructor cut it back. After a crash the extra tail is zeros, which
-// the record format reads as end of data.
+// Why appends do not go through the mapping: a store through a mapping into
+// a page the file system cannot back (a full disk) arrives as SIGBUS, so the
+// file would have to be preallocated ahead of the data and trimmed when
+// sealed. Another process mapping the file between the two (a read-only
+// store) then holds pages past the trimmed end and dies of SIGBUS when it
+// touches them, and a store on a full disk cannot even open for writing.
+// With pwrite the file is never longer than the data: a full disk is an
+// IoError(ENOSPC) from append(), and every page a reader maps stays backed.
+// The page cache is shared, so the mapping sees each append at once.
 #pragma once
 
 #include <atomic>
@@ -26,11 +31,9 @@ namespace pyk {
 
 class MmapSegment final : public Segment {
  public:
-  // Address space reserved when no size hint is given; mapping is cheap, so
-  // reserving generously makes remaps rare.
+  // Address space mapped ahead of the data when no size hint is given;
+  // mapping is cheap, so reserving generously makes remaps rare.
   static constexpr std::uint64_t kDefaultReserve = 64ull << 20;
-  // Largest single posix_fallocate step.
-  static constexpr std::uint64_t kAllocationStep = 64ull << 20;
 
   // create() maps `size_hint` bytes (kDefaultReserve if 0) up front.
   static std::unique_ptr<Segment> create(const std::string& path, const std::string& name,
@@ -41,10 +44,8 @@ class MmapSegment final : public Segment {
   // Use create() / open(). Maps `reserve` bytes (at least `size`, the file length).
   MmapSegment(std::string path, std::string name, posix::Fd fd, bool writable,
               std::uint64_t size, std::uint64_t reserve);
-  // Cuts the file back to size() (best effort, never throws).
-  ~MmapSegment() override;
 
-  // All-or-nothing: if growing the file fails, throws IoError, size() unchanged.
+  // All-or-nothing: a failed or short write is cut off again and throws IoError.
   std::uint64_t append(std::span<const std::byte> data) override;
   // A view into the mapping; `scratch` is never used. Every region stays
   // mapped until the segment is destroyed, so the address is good that long.
@@ -55,7 +56,7 @@ class MmapSegment final : public Segment {
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
   bool zero_copy() const override { return true; }
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
-  // msync of the bytes written since the last sync; may run during append().
+  // fdatasync; may run during append().
   void sync() override;
   // Cuts the file itself: the pages past new_size leave the mapping's backing.
   void truncate(std::uint64_t new_size) override;
@@ -65,30 +66,22 @@ class MmapSegment final : public Segment {
   std::string describe() const override { return path_; }
 
  private:
-  // Writer only. Makes [0, end) mapped and backed by allocated blocks.
-  void reserve(std::uint64_t end);
   // Writer or constructor. Maps [0, length) and makes it the current region;
   // older regions stay mapped until destruction, since readers may still use them.
   void map(std::uint64_t length);
 
   const std::string path_;
   const std::string name_;
-  const posix::Fd fd_;  // for fallocate/ftruncate; file_ has its own descriptor for mapping
+  const posix::Fd fd_;  // for pwrite/ftruncate/fdatasync; file_ has its own descriptor
   const bool writable_;
   boost::interprocess::file_mapping file_;
 
   mutable std::mutex regions_mu_;
   // GUARDED_BY(regions_mu_). Newest last; it covers every byte of the segment.
   std::vector<std::shared_ptr<boost::interprocess::mapped_region>> regions_;
-  std::atomic<std::byte*> base_{nullptr};  // address of the newest region
+  std::atomic<const std::byte*> base_{nullptr};  // address of the newest region
 
-  // Touched by the writer only (append/truncate/seal are serialised by callers).
-  std::uint64_t mapped_ = 0;     // length of the newest region
-  std::uint64_t allocated_ = 0;  // file length
-
-  // sync() may run while another thread appends (group commit).
-  std::mutex sync_mu_;
-  std::uint64_t synced_ = 0;  // GUARDED_BY(sync_mu_): bytes already msynced
+  std::uint64_t mapped_ = 0;  // length of the newest region; touched by the writer only
 
   std::atomic<std::uint64_t> size_;  // logical size; published after the bytes are written
   std::atomic<bool> sealed_{false};

@@ -112,29 +112,12 @@ void fsync_fd(int fd, const std::string& path) {
   tell_observer(path, size);
 }
 
-void msync_range(std::byte* base, std::uint64_t start, std::uint64_t end, const std::string& path) {
-  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  start = start / page * page;  // msync wants a page-aligned start; syncing a page twice is harmless
-  if (::msync(base + start, static_cast<std::size_t>(end - start), MS_SYNC) != 0) {
-    throw_io_error("msync", path, errno);
-  }
-  tell_observer(path, end);
-}
-
 void ftruncate_fd(int fd, std::uint64_t size, const std::string& path) {
   int rc;
   do {
     rc = ::ftruncate(fd, static_cast<off_t>(size));
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw_io_error("ftruncate", path, errno);
-}
-
-void fallocate_fd(int fd, std::uint64_t offset, std::uint64_t length, const std::string& path) {
-  int rc;
-  do {  // posix_fallocate returns the error instead of setting errno
-    rc = ::posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(length));
-  } while (rc == EINTR);
-  if (rc != 0) throw_io_error("posix_fallocate", path, rc);
 }
 
 }  // namespace pyk::posix

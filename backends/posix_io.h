@@ -44,17 +44,11 @@ void pread_exact(int fd, std::span<std::byte> out, std::uint64_t offset, const s
 std::uint64_t file_size(int fd, const std::string& path);
 void fdatasync_fd(int fd, const std::string& path);
 void fsync_fd(int fd, const std::string& path);
-// msync(MS_SYNC) of bytes [start, end) of a mapping of `path` that begins at
-// `base`; `start` is rounded down to a page.
-void msync_range(std::byte* base, std::uint64_t start, std::uint64_t end, const std::string& path);
 void ftruncate_fd(int fd, std::uint64_t size, const std::string& path);
-// Allocates real blocks for [offset, offset + length) so later writes through a
-// mapping cannot hit ENOSPC (which would arrive as SIGBUS).
-void fallocate_fd(int fd, std::uint64_t offset, std::uint64_t length, const std::string& path);
 
 // Test hook. A wrapper above a Segment cannot tell a sync() that reached the
 // disk from one that did nothing, so tests/sync_recorder.h listens here: the
-// observer is told of every successful fdatasync_fd, fsync_fd and msync_range,
+// observer is told of every successful fdatasync_fd and fsync_fd,
 // with the path and how many bytes of the file it made durable (for
 // fdatasync_fd/fsync_fd, the file size when the call began). Not thread-safe
 // to change while syncs run; null (the default) costs one atomic load per sync.

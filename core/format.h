@@ -16,7 +16,8 @@
 // Record (32-byte header, then key, then value)
 //   0  u32 crc32c     of bytes [4, 32 + key_size + value_size)
 //   4  u8  type       RecordType; 0 is never written, so zero-filled space
-//                     (an mmap file's preallocated tail) reads as end of data
+//                     (a zeroed tail after a power cut, or space an older mmap
+//                     backend preallocated) reads as end of data
 //   5  u8  reserved   0
 //   6  u16 reserved   0
 //   8  u32 key_size   1 .. kMaxKeySize

@@ -74,10 +74,17 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
   const std::string final_name = filename::hint(id);
   const std::string temp_name = filename::temp(final_name);
   directory.remove(temp_name);  // a leftover of an interrupted write, if any
-  {
+  try {
     auto file = directory.create(temp_name, out.size());
     file->append(format::as_bytes(out));
     file->seal();  // syncs
+  } catch (...) {
+    // A full disk, say: leave no half-written hint taking space.
+    try {
+      directory.remove(temp_name);
+    } catch (...) {  // the original error is the one to report; open removes it
+    }
+    throw;
   }
   directory.rename(temp_name, final_name);
   directory.sync();

@@ -201,6 +201,13 @@ std::size_t KeyDir::memory_bytes() const {
   return chunks_.size() * kChunkSize + slots * sizeof(std::uint32_t) + (slots / 15 + 1) * 16;
 }
 
+void KeyDir::clear() {
+  table_.clear();
+  chunks_.clear();
+  chunk_used_ = kChunkSize;
+  garbage_bytes_ = 0;
+}
+
 void KeyDir::compact_if_wasteful() {
   const std::size_t arena = chunks_.size() * kChunkSize;
   if (garbage_bytes_ < 4 * kChunkSize || garbage_bytes_ * 2 < arena) return;

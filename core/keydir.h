@@ -38,6 +38,8 @@ class KeyDir {
   std::optional<Location> find(std::string_view key) const;
 
   std::size_t size() const { return table_.size(); }
+  // Removes every entry and frees the arena.
+  void clear();
   // Makes room for `keys` entries without rehashing (open knows the count from hint files).
   void reserve(std::size_t keys) { table_.reserve(keys); }
   // Bytes held: arena chunks plus the hash table's slots and metadata.

@@ -50,6 +50,7 @@ void LogWriter::start_segment() {
 }
 
 Location LogWriter::append(std::string_view encoded) {
+  if (!active_) start_segment();
   if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
     active_->truncate(*torn_end_);
     torn_end_.reset();

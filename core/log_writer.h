@@ -41,8 +41,9 @@ class LogWriter {
   void start_segment();
 
   // Appends `encoded` (one record or one batch) as one unit, rotating first
-  // if it would grow the active segment past the maximum. Returns where it
-  // landed (expiry left 0). REQUIRES: an active segment.
+  // if it would grow the active segment past the maximum, or starting a
+  // segment if there is none (open could not make one: a full disk). Returns
+  // where it landed (expiry left 0).
   Location append(std::string_view encoded);
 
   // Null before open has set one up and after release().

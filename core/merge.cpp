@@ -19,6 +19,7 @@
 //   record; the keydir is switched to a copy only if the key still points at
 //   the record copied, so a key written meanwhile keeps its newest value.
 #include <algorithm>
+#include <functional>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "core/error.h"
@@ -47,6 +48,12 @@ struct Move {
 
 constexpr std::size_t kFlushBytes = 1 << 20;
 constexpr std::size_t kSwitchChunk = 4096;  // keydir updates per exclusive lock
+
+// Runs `drop` when the copy phase ends, by an exception or not.
+struct UnfinishedOutput {
+  std::function<void()> drop;
+  ~UnfinishedOutput() { drop(); }
+};
 
 bool same_record(const Location& a, const Location& b) {
   return a.segment == b.segment && a.offset == b.offset;
@@ -160,6 +167,21 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     }
     if (from != nullptr) moves.push_back({std::string(r.key), *from, to});
   };
+
+  // If copying fails (a full disk, say), the output being written goes: its
+  // .tmp would only take space until the next open. Every input stays, and
+  // outputs finished before are part of the store already.
+  const UnfinishedOutput unfinished{[&]() noexcept {
+    if (!out) return;  // none, or finished
+    out.reset();
+    const std::string name = filename::temp(filename::data(out_id));
+    try {
+      directory_->remove(name);
+      log("merge failed: removed its unfinished output " + name + "; every input is kept");
+    } catch (const std::exception& e) {
+      log("merge failed, and removing its unfinished output " + name + " failed: " + e.what());
+    }
+  }};
 
   for (const Input& input : inputs) {
     bytes_in += input.segment->size();

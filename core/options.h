@@ -18,6 +18,25 @@ enum class SyncPolicy {
   interval,  // a background thread syncs every sync_interval
 };
 
+// What open does with damage in the newest segment, the one a crash or a
+// power cut interrupts (cf. RocksDB's WALRecoveryMode). Damage in any other
+// segment is always a CorruptionError. README "Crash safety" weighs them.
+enum class RecoveryMode {
+  // A torn tail (nothing valid after the damage) is cut off; damage followed
+  // by valid records is a CorruptionError. Risk: a store that lost power
+  // with unsynced writes reaching the disk out of order does not open.
+  torn_tail,
+  // Stops at the first damage: the store is the log up to it, and every byte
+  // from there on is moved to <store>/quarantine/ (never deleted), counted in
+  // Stats::bytes_set_aside and logged. After a power cut only unsynced writes
+  // lie past the damage. Risk: valid records after real damage (a bad
+  // sector in synced data) are set aside too, until someone restores them.
+  point_in_time,
+  // Any damage, a torn tail included, is a CorruptionError. Risk: a crash
+  // mid-write stops the store from opening until pyk-fsck --repair.
+  absolute_consistency,
+};
+
 struct Options {
   // Storage backend by name: "file" (buffered files), "mmap" (memory-mapped
   // files) or "memory" (RAM; the same path names the same in-memory store
@@ -37,6 +56,15 @@ struct Options {
   // instead of cut. Several read-only stores may share a directory with one writer.
   bool read_only = false;
   bool create_if_missing = true;
+
+  // See RecoveryMode. A read-only store never writes: it stops at the damage
+  // as the mode says, sets nothing aside, and takes a torn tail as the
+  // writer's append in progress whatever the mode.
+  RecoveryMode recovery = RecoveryMode::point_in_time;
+  // Where point_in_time moves damaged bytes: by default the directory
+  // "quarantine" inside the store, on the same backend. Set it when
+  // `directory` is a backend open_directory() does not know.
+  std::shared_ptr<Directory> quarantine;
 
   // Keys the store is expected to hold (like Kyoto's bucket count): the
   // keydir's table is sized for max(this, the keys in hint files) at open,

@@ -69,7 +69,7 @@ RecordReader::Step RecordReader::next() {
   if (end_ - position_ >= format::kRecordHeaderSize &&
       format::is_zero_header(fetch(position_, format::kRecordHeaderSize)) &&
       zero_until_end(position_)) {
-    position_ = end_;  // preallocated space that was never written
+    position_ = end_;  // zero-filled space that was never written
     return Step::end;
   }
   if (end_ - position_ < format::kRecordHeaderSize && zero_until_end(position_)) {

@@ -46,7 +46,7 @@ class RecordReader {
 
   // record: record() holds the next record. damage: damage() describes a bad
   // region; the next call continues after it. end: no more data; a zero-filled
-  // tail (preallocated, never written) also counts as the end.
+  // tail (never written: zeroed by a power cut, or preallocated) also counts as the end.
   Step next();
 
   const Record& record() const { return record_; }

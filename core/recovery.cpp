@@ -11,6 +11,7 @@
 #include "core/file_header.h"
 #include "core/hint_file.h"
 #include "core/log_reader.h"
+#include "core/quarantine.h"
 #include "core/replay_order.h"
 #include "core/store_impl.h"
 
@@ -50,21 +51,10 @@ void Store::Impl::open() {
       log("removed unfinished file " + name);
     }
   }
-  // Replay in (rank, id) order: a merge output replays right after its
-  // inputs, before anything written since (format.h, "Replay order").
-  const std::vector<ReplayPosition> order = replay_order(*directory_);
-  std::vector<std::uint32_t> ids;
-  for (const auto& position : order) ids.push_back(position.id);
-  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
-  // Size the keydir once: growing it rehashes every key, reading each back
-  // from the arena (most of the time of a large open).
-  std::uint64_t hinted_keys = 0;
-  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
-  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    load_segment(order[i].id, i + 1 == order.size());
-  }
-  segments_.derive_dead_bytes();
+  // A read-only store lists the directory while the writer may merge files
+  // away: it lists again when a segment goes missing (see refresh.cpp).
+  const std::vector<ReplayPosition> order =
+      options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
     remove_orphan_hints();
@@ -85,7 +75,7 @@ void Store::Impl::open() {
         newest->segment->seal();
         if (!newest->hinted) maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
       }
-      writer_->start_segment();
+      start_segment_if_space();
     }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
@@ -94,6 +84,37 @@ void Store::Impl::open() {
                        [this](std::string_view m) { log(m); });
   }
   open_ = true;
+}
+
+std::vector<ReplayPosition> Store::Impl::load_segments() {
+  // Replay in (rank, id) order: a merge output replays right after its
+  // inputs, before anything written since (format.h, "Replay order").
+  const std::vector<ReplayPosition> order = replay_order(*directory_);
+  std::vector<std::uint32_t> ids;
+  for (const auto& position : order) ids.push_back(position.id);
+  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
+  // Size the keydir once: growing it rehashes every key, reading each back
+  // from the arena (most of the time of a large open).
+  std::uint64_t hinted_keys = 0;
+  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
+  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    load_segment(order[i].id, i + 1 == order.size());
+  }
+  segments_.derive_dead_bytes();
+  return order;
+}
+
+void Store::Impl::start_segment_if_space() {
+  try {
+    writer_->start_segment();
+  } catch (const IoError& e) {
+    // A full disk must not keep the data from being read: open without an
+    // active segment, and let the first write try again (LogWriter::append).
+    if (e.error_code() != ENOSPC && e.error_code() != EDQUOT) throw;
+    log(std::string("no space to start a new segment (") + e.what() +
+        "); the store is open, and writes fail until space is freed");
+  }
 }
 
 namespace {
@@ -128,13 +149,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
   if (!header.ok()) {
     // A crash right after creating the newest segment can leave its header
-    // torn or unwritten; it cannot hold any record yet. On mmap the file is
-    // then zero-filled preallocated space, longer than a header.
+    // torn or unwritten; it cannot hold any record yet. A power cut (or an
+    // older mmap backend's preallocation) may leave it zero-filled, longer
+    // than a header.
     const bool torn_creation =
         is_newest &&
         (header.unwritten || (header.problem != FileHeaderProblem::bad_magic &&
                               header.problem != FileHeaderProblem::bad_version)) &&
         zero_from(*segment, format::kFileHeaderSize);
+    if (!torn_creation && is_newest && set_aside_bad_header(segment, header)) return;
     if (!torn_creation)
       throw CorruptionError("bad file header: " + header.describe(), segment->describe(), 0);
     log("segment " + segment->describe() + " has a torn header from an interrupted creation" +
@@ -153,33 +176,93 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
-  // Only the newest segment may end in a torn tail (a crash while appending);
-  // anywhere else damage is corruption. A batch applies whole or not at all.
-  std::optional<LogProblem> tail;
-  LogReader reader(*segment, is_newest ? LogReader::Mode::torn_tail : LogReader::Mode::strict,
-                   [&](const LogProblem& problem) {
-                     if (!tail) tail = problem;
-                   });
-  while (reader.next()) {
-    const LogUnit& unit = reader.unit();
-    segments_.count_dead(state, unit.header_size);  // a batch header is dead weight once applied
-    for (const Record& r : unit.records)
-      replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
-  }
-  const std::uint64_t committed_end = reader.committed_end();
-  if (tail) {
-    const std::uint64_t dropped = segment->size() - committed_end;
-    ++recovery_stats_.torn_tails_dropped;
-    recovery_stats_.torn_bytes_dropped += dropped;
-    log("torn tail of " + std::to_string(dropped) + " bytes (" + tail->reason + ") at " +
-        segment->describe() + " offset " + std::to_string(committed_end) +
-        (writable ? ": cut off" : ": ignored (read-only)"));
-  }
-  // Drop a torn tail, or the zero-filled space an mmap segment preallocated.
+  const RecoveryDecision decision = replay_log(state, is_newest, format::kFileHeaderSize, true);
+  const std::uint64_t committed_end = decision.keep_end;
+  // Damage followed by valid records: those go to quarantine before the cut.
+  if (writable && decision.action == RecoveryDecision::Action::set_aside) set_aside(*segment, decision);
+  // Drop a torn tail, or what was just set aside.
   if (writable && committed_end < segment->size()) segment->truncate(committed_end);
   state.stats.bytes = writable ? segment->size() : committed_end;
   // A sealed segment scanned for want of a hint gets one, so the next open is fast.
   if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
+}
+
+RecoveryDecision Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newest,
+                                         std::uint64_t start, bool report) {
+  const Segment& segment = *state.segment;
+  // A sealed segment must be whole (strict). In the newest one reading stops
+  // at the first problem, and the recovery mode says what becomes of the
+  // bytes from there on. A batch applies whole or not at all.
+  std::optional<LogProblem> first;
+  LogReader reader(segment, is_newest ? LogReader::Mode::tolerant : LogReader::Mode::strict,
+                   [&](const LogProblem& problem) {
+                     if (!first) first = problem;
+                   },
+                   start);
+  std::uint64_t committed_end = start;
+  while (reader.next()) {
+    if (first) break;  // a unit past the damage
+    const LogUnit& unit = reader.unit();
+    segments_.count_dead(state, unit.header_size);  // a batch header is dead weight once applied
+    for (const Record& r : unit.records)
+      replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
+    committed_end = unit.end;
+  }
+  // Read-only beside a writer, a torn tail is its append in progress.
+  const RecoveryMode mode =
+      options_.read_only && first && first->at_tail ? RecoveryMode::torn_tail : options_.recovery;
+  RecoveryDecision decision = decide_recovery(mode, first ? &*first : nullptr, committed_end);
+  if (decision.action == RecoveryDecision::Action::refuse)
+    throw CorruptionError(decision.explanation, segment.describe(), first->offset);
+  if (!report || decision.action == RecoveryDecision::Action::keep) return decision;
+  const std::uint64_t dropped = segment.size() - committed_end;
+  const bool writable = !segment.sealed();
+  if (decision.action == RecoveryDecision::Action::cut_tail) {
+    ++recovery_stats_.torn_tails_dropped;
+    recovery_stats_.torn_bytes_dropped += dropped;
+    log("torn tail of " + std::to_string(dropped) + " bytes (" + first->reason + ") at " +
+        segment.describe() + " offset " + std::to_string(committed_end) +
+        (writable ? ": cut off" : ": ignored (read-only)"));
+  } else if (!writable) {
+    log(segment.describe() + ": " + decision.explanation + "; read-only, so the " +
+        std::to_string(dropped) + " bytes from there on are only ignored");
+  }
+  return decision;
+}
+
+void Store::Impl::set_aside(const Segment& segment, const RecoveryDecision& decision) {
+  const std::uint64_t from = decision.keep_end, to = segment.size();
+  std::string bytes(to - from, '\0');
+  segment.read_into(from, std::as_writable_bytes(std::span(bytes)));
+  std::shared_ptr<Directory> quarantine =
+      options_.quarantine ? options_.quarantine
+                          : open_directory(directory_->backend(), path_ + "/quarantine", true);
+  const std::string name =
+      quarantine_bytes(*quarantine, quarantine_name(segment.name(), from, to), bytes);
+  ++recovery_stats_.ranges_set_aside;
+  recovery_stats_.bytes_set_aside += to - from;
+  log(segment.describe() + ": " + decision.explanation + "; " + std::to_string(to - from) +
+      " bytes moved to " + quarantine->describe() + "/" + name);
+}
+
+bool Store::Impl::set_aside_bad_header(std::shared_ptr<Segment>& segment,
+                                       const FileHeaderCheck& header) {
+  // A power cut while the header was still unsynced can garble it; the
+  // recovery rule treats it as damage at offset 0 of the newest segment.
+  const LogProblem problem{LogProblem::Kind::damaged_bytes, 0, segment->size(),
+                           "bad file header: " + header.describe(), false};
+  const RecoveryDecision decision = decide_recovery(options_.recovery, &problem, 0);
+  if (decision.action != RecoveryDecision::Action::set_aside) return false;
+  if (options_.read_only) {
+    log(segment->describe() + ": " + decision.explanation + "; read-only, so it is only ignored");
+    return true;
+  }
+  set_aside(*segment, decision);
+  const std::string name = segment->name();
+  segment.reset();
+  directory_->remove(name);
+  directory_->sync();
+  return true;
 }
 
 bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {

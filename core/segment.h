@@ -22,6 +22,12 @@
 // Lifetime: a Segment stays readable after its file is removed from or
 // renamed in its Directory; the bytes go when the last Segment on them (and
 // the last PinnedBytes) is destroyed.
+//
+// Beside a writer: a segment opened read-only while another handle (maybe in
+// another process) appends to the file has the bytes the file held then —
+// never space reserved past them — and every one of them stays readable
+// whatever the writer does short of truncate(). Only a new handle sees later
+// appends (the in-memory backend's handles share one file and see them at once).
 #pragma once
 
 #include <cstddef>

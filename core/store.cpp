@@ -46,6 +46,7 @@ void Store::for_each(
 }
 void Store::sync() { impl_->sync(); }
 void Store::merge() { impl_->merge(); }
+void Store::refresh() { impl_->refresh(); }
 Stats Store::stats() const { return impl_->stats(); }
 void Store::close() { impl_->close(); }
 
@@ -69,6 +70,17 @@ void Store::Impl::close() {
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
   std::lock_guard write_lock(write_mutex_);
+  // Released however sealing ends (a full disk cannot take the last bytes):
+  // a store that failed to close must not keep its directory locked.
+  struct Release {
+    Impl& impl;
+    ~Release() {
+      std::unique_lock state_lock(impl.state_mutex_);
+      if (impl.writer_) impl.writer_->release();
+      impl.segments_.clear();
+      impl.lock_.reset();
+    }
+  } release{*this};
   if (writer_ && writer_->active()) {
     const Segment& active = *writer_->active();
     const std::uint32_t id = writer_->active_id();
@@ -83,10 +95,6 @@ void Store::Impl::close() {
       }
     }
   }
-  std::unique_lock state_lock(state_mutex_);
-  if (writer_) writer_->release();
-  segments_.clear();
-  lock_.reset();
 }
 
 std::uint64_t Store::Impl::now_micros() const {

@@ -45,6 +45,10 @@ struct Stats {
   std::uint64_t keydir_bytes = 0;       // memory held by the keydir
   std::uint64_t torn_tails_dropped = 0; // torn tails cut off when the store was opened
   std::uint64_t torn_bytes_dropped = 0;
+  // Point-in-time recovery at open (RecoveryMode): byte ranges after damage
+  // in the newest segment moved to the quarantine, and their bytes.
+  std::uint64_t ranges_set_aside = 0;
+  std::uint64_t bytes_set_aside = 0;
   std::uint64_t segments_from_hints = 0; // sealed segments loaded from hint files at open
   std::uint64_t merges = 0;             // merges completed since open
   std::vector<SegmentStats> segments;   // oldest first (replay order)
@@ -105,10 +109,13 @@ struct ScanPage {
 
 class Store {
  public:
-  // Opens (or creates) the store in directory `path`.
+  // Opens (or creates) the store in directory `path`. Read-only
+  // (Options::read_only), any number of stores may open beside the writer
+  // (in any process) while it writes, rotates and merges: a segment merged
+  // away between listing and opening makes the open list again.
   // Throws LockError if another writer has it open, CorruptionError if a
-  // datafile is damaged anywhere but in the tail of the newest one, IoError,
-  // InvalidArgument for bad options.
+  // datafile is damaged anywhere but in the newest one (there
+  // Options::recovery decides), IoError, InvalidArgument for bad options.
   static Store open(const std::string& path, Options options = {});
 
   Store(Store&&) noexcept;
@@ -213,6 +220,19 @@ class Store {
   // segment is damaged (nothing is lost: the old segments stay), IoError.
   void merge();
   Stats stats() const;
+
+  // Read-only stores: catches up with the writer. Applies only what it
+  // appended since the open or the last refresh (the new bytes of the newest
+  // segment, then new segments, from their hint files where they have one);
+  // after a merge, rebuilds the keydir from the segments now there (hint
+  // files first), reading the files with no lock held. Concurrent reads see
+  // the store as it was before or after, never part of a refresh; they wait
+  // while new records are applied. Values and iterations already under way
+  // stay valid: files merged away stay open while anything uses them.
+  // Throws InvalidArgument on a writable store (always up to date),
+  // CorruptionError if a sealed segment is damaged (the store then holds a
+  // prefix of the log), IoError.
+  void refresh();
   // Syncs and releases the store; every later call throws InvalidArgument.
   void close();
 

@@ -23,12 +23,15 @@
 #include <shared_mutex>
 
 #include "core/directory.h"
+#include "core/file_header.h"
 #include "core/format.h"
 #include "core/group_commit.h"
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/replay_order.h"
 #include "core/record_read.h"
+#include "core/recovery_rule.h"
 #include "core/segment_set.h"
 #include "core/store.h"
 
@@ -59,6 +62,7 @@ class Store::Impl {
   void sync();
   Stats stats() const;
   void merge();  // merge.cpp
+  void refresh();  // refresh.cpp
 
   // store_api.cpp: the members behind Store::ttl, update and scan.
   KeyTtl ttl(std::string_view key) const;
@@ -77,11 +81,36 @@ class Store::Impl {
   }
 
   // recovery.cpp
+  // Lists the directory and loads every segment in replay order; returns the order.
+  std::vector<ReplayPosition> load_segments();
   std::uint32_t read_rank(std::uint32_t id);
   void load_segment(std::uint32_t id, bool is_newest);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   void remove_orphan_hints();
+  // Starts the first active segment; on a full disk, logs and leaves none.
+  void start_segment_if_space();
+  // Replays the committed units of `state`'s segment from `start` on. A
+  // sealed segment must be whole; in the newest one replay stops at the
+  // first problem, and the result says (by Options::recovery) what to do
+  // from there, after throwing CorruptionError if the mode refuses. Counts
+  // and logs a torn tail if `report`.
+  RecoveryDecision replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
+                              bool report);
+  // The newest segment's header is bad: true if the recovery rule set the
+  // whole file aside (then removed, unless read-only).
+  bool set_aside_bad_header(std::shared_ptr<Segment>& segment, const FileHeaderCheck& header);
+  // Moves the bytes of `segment` past decision.keep_end to the quarantine.
+  void set_aside(const Segment& segment, const RecoveryDecision& decision);
+
+  // refresh.cpp: a read-only store beside a live writer.
+  // load_segments(), listing again while a segment vanishes under it (merged away).
+  std::vector<ReplayPosition> load_relisting();
+  // Applies what the writer appended since the last look, if it only
+  // appended; false if a merge changed the segments (nothing applied then).
+  bool refresh_appended();
+  // Rebuilds the keydir and segments from a fresh read-only open.
+  void reload();
   // Applies one value or tombstone record of segment `home` to the keydir
   // and segment stats.
   void replay(SegmentSet::Entry& home, format::RecordType type,

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backends/memory_directory.h"
+#include "tests/fault_injection.h"
 #include "tests/backend_fixtures.h"
 #include "tests/sync_recorder.h"
 
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(durable_writers_in_parallel, B, DiskBackends) {
 // four writers share each sync (and the leader waits for the group): cut
 // the power right after the writers finish, before close() could sync.
 BOOST_AUTO_TEST_CASE(durable_writers_survive_a_power_cut) {
-  auto directory = std::make_shared<MemoryDirectory>();
+  auto directory = std::make_shared<FaultInjectionDirectory>(std::make_shared<MemoryDirectory>());
   Options options;
   options.directory = directory;
   options.sync = SyncPolicy::always;
@@ -202,8 +203,10 @@ BOOST_AUTO_TEST_CASE(durable_writers_survive_a_power_cut) {
     }
     threads.clear();
     check_no_worker_errors();
-    directory->drop_unsynced();  // before the store's close() syncs anything
+    directory->faults().crash_at(0);  // the process dies: close() syncs nothing
+    directory->power_cut({});
   }
+  directory->faults().heal();
   auto reopened = Store::open("durable", options);
   BOOST_TEST(reopened.size() == 800u);
   for (int t = 0; t < 4; ++t) BOOST_TEST(reopened.get(key_of(t, 199)).value() == value_of(t, 199, 1));

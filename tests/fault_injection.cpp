@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/segment_wrapper.h"
+#include "tests/power_cut.h"
 
 namespace pyk::test {
 
@@ -136,8 +137,9 @@ namespace {
 
 class FaultInjectionSegment final : public SegmentWrapper {
  public:
-  FaultInjectionSegment(std::unique_ptr<Segment> base, std::shared_ptr<FaultInjection> faults)
-      : SegmentWrapper(std::move(base)), faults_(std::move(faults)) {}
+  FaultInjectionSegment(std::unique_ptr<Segment> base, std::shared_ptr<FaultInjection> faults,
+                        std::shared_ptr<FaultInjectionDirectory::FileState> state)
+      : SegmentWrapper(std::move(base)), faults_(std::move(faults)), state_(std::move(state)) {}
 
   std::uint64_t append(std::span<const std::byte> data) override {
     const auto d = faults_->before(FaultOp::append, data.size());
@@ -156,13 +158,18 @@ class FaultInjectionSegment final : public SegmentWrapper {
     check(FaultOp::read);
     return target().pin(offset, n);
   }
-  void sync() override { mutate(FaultOp::sync, [&] { target().sync(); }); }
+  void sync() override { mutate(FaultOp::sync, [&] { synced([&] { target().sync(); }); }); }
   void truncate(std::uint64_t new_size) override {
-    mutate(FaultOp::truncate, [&] { target().truncate(new_size); });
+    mutate(FaultOp::truncate, [&] {
+      target().truncate(new_size);
+      std::uint64_t synced = state_->synced.load();
+      while (synced > new_size && !state_->synced.compare_exchange_weak(synced, new_size)) {
+      }
+    });
   }
   void seal() override {
     if (sealed()) return;  // sealing twice is a no-op, and no I/O
-    mutate(FaultOp::seal, [&] { target().seal(); });
+    mutate(FaultOp::seal, [&] { synced([&] { target().seal(); }); });
   }
 
  private:
@@ -178,56 +185,80 @@ class FaultInjectionSegment final : public SegmentWrapper {
     throw_injected(op, describe(), d.error);
   }
 
+  // Runs a sync (or seal): every byte appended before it is durable once it returns.
+  template <class Fn>
+  void synced(Fn&& sync) {
+    const std::uint64_t size = target().size();
+    sync();
+    std::uint64_t synced = state_->synced.load();
+    while (synced < size && !state_->synced.compare_exchange_weak(synced, size)) {
+    }
+  }
+
   const std::shared_ptr<FaultInjection> faults_;
+  const std::shared_ptr<FaultInjectionDirectory::FileState> state_;
 };
 
 }  // namespace
 
 FaultInjectionDirectory::FaultInjectionDirectory(std::shared_ptr<Directory> base,
                                                  std::shared_ptr<FaultInjection> faults)
-    : DirectoryWrapper(std::move(base)), faults_(std::move(faults)) {}
+    : DirectoryWrapper(std::move(base)),
+      faults_(std::move(faults)),
+      durability_(std::make_shared<Durability>()) {}
 
 std::unique_ptr<Segment> FaultInjectionDirectory::create(const std::string& name,
                                                          std::uint64_t size_hint) {
   const auto d = faults_->before(FaultOp::create);
   if (d.fail) {
-    if (d.complete) target()->create(name, size_hint);  // created, but the caller never learns
+    if (d.complete) {  // created, but the caller never learns
+      target()->create(name, size_hint);
+      durability_->created(name);
+    }
     throw_injected(FaultOp::create, describe() + "/" + name, d.error);
   }
-  return std::make_unique<FaultInjectionSegment>(target()->create(name, size_hint), faults_);
+  auto segment = target()->create(name, size_hint);
+  return std::make_unique<FaultInjectionSegment>(std::move(segment), faults_,
+                                                 durability_->created(name));
 }
 
 std::unique_ptr<Segment> FaultInjectionDirectory::open(const std::string& name, OpenMode mode) {
   const auto d = faults_->before(FaultOp::open);
   if (d.fail) throw_injected(FaultOp::open, describe() + "/" + name, d.error);
-  return std::make_unique<FaultInjectionSegment>(target()->open(name, mode), faults_);
+  auto segment = target()->open(name, mode);
+  auto state = durability_->opened(name, segment->size());
+  return std::make_unique<FaultInjectionSegment>(std::move(segment), faults_, std::move(state));
 }
 
 bool FaultInjectionDirectory::remove(const std::string& name) {
   const auto d = faults_->before(FaultOp::remove);
   if (d.fail) {
-    if (d.complete) target()->remove(name);
+    if (d.complete) durability_->remove(*target(), name);
     throw_injected(FaultOp::remove, describe() + "/" + name, d.error);
   }
-  return target()->remove(name);
+  return durability_->remove(*target(), name);
 }
 
 void FaultInjectionDirectory::rename(const std::string& from, const std::string& to) {
   const auto d = faults_->before(FaultOp::rename);
   if (d.fail) {
-    if (d.complete) target()->rename(from, to);
+    if (d.complete) durability_->rename(*target(), from, to);
     throw_injected(FaultOp::rename, describe() + "/" + from, d.error);
   }
-  target()->rename(from, to);
+  durability_->rename(*target(), from, to);
 }
 
 void FaultInjectionDirectory::sync() {
   const auto d = faults_->before(FaultOp::dir_sync);
   if (d.fail) {
-    if (d.complete) target()->sync();
+    if (d.complete) {
+      target()->sync();
+      durability_->synced_directory();
+    }
     throw_injected(FaultOp::dir_sync, describe(), d.error);
   }
   target()->sync();
+  durability_->synced_directory();
 }
 
 }  // namespace pyk::test

@@ -11,21 +11,31 @@
 // the "process" performs (optionally carried out, an append in part); every
 // mutating operation after it fails with EIO, so nothing the engine does while
 // unwinding or closing reaches storage. The test then destroys the store and
-// calls MemoryDirectory::power_cut() to lose what was not synced.
+// calls FaultInjectionDirectory::power_cut() to lose what was not synced.
 //
-// What is modelled, with MemoryDirectory::power_cut():
+// Power cuts (cf. leveldb's FaultInjectionTestEnv), on any backend, real
+// files included: the wrapper tracks each file's synced length and the name
+// changes since the last Directory::sync(), and power_cut() rewrites the
+// wrapped directory (through its Directory interface) as a power loss could
+// leave it:
 //   - unsynced appended bytes are lost, or kept in part (a torn write), or the
-//     last kept bytes hold garbage (a half-written sector);
+//     last kept bytes hold garbage (a half-written sector), or — what ext4
+//     does when dirty pages reach the disk out of order — a range of them is
+//     zeroed or garbled while bytes written after it survive;
 //   - creations, removals and renames since the last Directory::sync() are
-//     lost, or a prefix of them survives (journals commit in order);
+//     undone, or a prefix of them survives (journals commit in order); a
+//     removed or replaced file comes back with the bytes it had synced;
 //   - a sync that failed made nothing durable, and a later successful sync
 //     makes everything durable (optimistic: Linux may drop the dirty pages of a
 //     failed fsync; see the report in tests/crash_test.cpp).
-// Not modelled: unsynced bytes that reach the disk out of order (holes of
-// zeros before valid data), lost truncations, and reads that fail.
+// Not modelled: lost truncations, reads that fail, and files the wrapper never
+// saw (they are left as they are).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -121,8 +131,41 @@ class FaultInjectionDirectory final : public DirectoryWrapper {
   void sync() override;
   std::string describe() const override { return "faulty " + target()->describe(); }
 
+  struct PowerCut {
+    // Creations, removals and renames since the last sync() that survive:
+    // the first keep_name_ops of them, in order. 0 = the namespace of the
+    // last sync(); SIZE_MAX = all.
+    std::size_t keep_name_ops = SIZE_MAX;
+    // Bytes kept of each file, clamped to [synced size, size]: a torn write
+    // that reached the disk in part. Null: keep only synced bytes.
+    std::function<std::uint64_t(std::uint64_t synced, std::uint64_t size)> keep_bytes;
+    // The last `scramble` kept unsynced bytes of a file are overwritten with
+    // bytes derived from `seed` (a sector that was being written).
+    std::size_t scramble = 0;
+    // Out-of-order writeback: a range inside the kept unsynced bytes is
+    // zeroed (or garbled, if hole_garbage) while the bytes after it survive.
+    bool hole = false;
+    bool hole_garbage = false;
+    std::uint64_t seed = 0;
+  };
+  // Afterwards every surviving byte and name counts as synced. Segments still
+  // open keep writing to what the cut replaced, which no longer counts: call
+  // FaultInjection::crash_at(0) first if the store is still open.
+  void power_cut(const PowerCut& cut);
+  // Creations, removals and renames not yet made durable by sync().
+  std::size_t unsynced_name_ops() const;
+  // Synced length of `name` as tracked (its size if the wrapper never wrote it).
+  std::uint64_t synced_size(const std::string& name) const;
+
+  // What the wrappers track for power_cut(); power_cut.cpp.
+  struct FileState {
+    std::atomic<std::uint64_t> synced{0};
+  };
+  class Durability;
+
  private:
   const std::shared_ptr<FaultInjection> faults_;
+  const std::shared_ptr<Durability> durability_;
 };
 
 }  // namespace pyk::test

@@ -71,9 +71,8 @@ mutation() {
 
 mutation no-fdatasync backends/file_segment.cpp \
   "'  posix::fdatasync_fd(fd_.get(), path_);\n'" "''" durability,store
-mutation no-msync backends/mmap_segment.cpp \
-  "'  posix::msync_range(base_.load(std::memory_order_acquire), synced_, size, path_);\n'" "''" \
-  durability,store
+mutation no-fdatasync-on-mmap backends/mmap_segment.cpp \
+  "'  posix::fdatasync_fd(fd_.get(), path_);\n'" "''" durability,store
 mutation no-directory-fsync-for-a-new-segment core/log_writer.cpp \
   "'    directory_.sync();  // the new file'" "'    // the new file'" durability
 mutation no-directory-fsync-after-merge-rename core/merge.cpp \

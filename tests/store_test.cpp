@@ -10,6 +10,7 @@
 #include "tests/backend_fixtures.h"
 #include "tests/store_helpers.h"
 #include "tests/sync_recorder.h"
+#include "tests/fault_injection.h"
 
 using namespace pyk;
 using namespace pyk::test;
@@ -305,7 +306,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(closed_store_refuses_calls, B, AllBackends) {
 // Without sync() or close(): the background thread alone must make the writes
 // durable. Checked by cutting the power on the memory backend.
 BOOST_AUTO_TEST_CASE(interval_sync_makes_writes_durable_without_close) {
-  auto memory = std::make_shared<MemoryDirectory>();
+  auto memory = std::make_shared<FaultInjectionDirectory>(std::make_shared<MemoryDirectory>());
   Options options;
   options.directory = memory;
   options.sync = SyncPolicy::interval;
@@ -317,7 +318,9 @@ BOOST_AUTO_TEST_CASE(interval_sync_makes_writes_durable_without_close) {
   for (int wait = 0; wait < 400 && memory->synced_size(name) < written; ++wait) {
     std::this_thread::sleep_for(5ms);
   }
-  memory->drop_unsynced();  // the power goes while the store is still open
+  memory->faults().crash_at(0);  // the power goes while the store is still open
+  memory->power_cut({});
+  memory->faults().heal();
   Options reader = options;
   reader.read_only = true;
   BOOST_TEST(Store::open("interval", reader).size() == 20u);
@@ -404,8 +407,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checksum_mismatch_in_last_record_is_cut_and_report
   BOOST_TEST(env.log.find("torn tail") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(corruption_before_valid_records_is_an_error, B, AllBackends) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(torn_tail_mode_refuses_damage_before_valid_records, B, AllBackends) {
   StoreEnv<B> env;
+  env.options.recovery = RecoveryMode::torn_tail;  // point_in_time: tests/recovery_mode_test.cpp
   const std::string name = filename::data(1);
   {
     auto db = env.open();
@@ -448,7 +452,16 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(wrong_magic_is_an_error, B, AllBackends) {
     db.put("k", "v");
   }
   env.flip_byte(filename::data(1), 0);
-  BOOST_CHECK_THROW(env.open(), CorruptionError);
+  Options torn_tail = env.options;
+  torn_tail.recovery = RecoveryMode::torn_tail;
+  BOOST_CHECK_THROW(env.open(torn_tail), CorruptionError);
+  // point_in_time: damage at offset 0 of the newest segment sets the whole file aside.
+  const std::string damaged = env.read_file(filename::data(1));
+  auto db = env.open();
+  BOOST_TEST(db.size() == 0u);
+  BOOST_TEST(db.stats().bytes_set_aside == damaged.size());
+  auto quarantine = open_directory(B::name, env.dir.str() + "/quarantine", false);
+  BOOST_TEST(quarantine->exists(filename::data(1) + ".0-" + std::to_string(damaged.size())));
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(torn_segment_creation_is_removed, B, AllBackends) {

@@ -1,7 +1,7 @@
 // SyncRecorder: watches what a store on a real directory (file or mmap
 // backend) makes durable. A Directory wrapper records every append, create,
 // rename and remove; the backend's sync hook (posix::set_sync_observer)
-// records every fdatasync, fsync and msync that reached the OS and how many
+// records every fdatasync and fsync that reached the OS and how many
 // bytes of which file it covered. Tests then ask whether an acknowledged write
 // is durable: the answer comes from the syscalls, not from the engine's word,
 // so it turns false if a backend stops syncing.

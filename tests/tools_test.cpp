@@ -222,6 +222,7 @@ BOOST_AUTO_TEST_CASE(EverySingleBitFlipIsDetected) {
       BOOST_TEST(s.check().problems() > 0u);
       Options ro;
       ro.read_only = true;
+      ro.recovery = RecoveryMode::torn_tail;  // refuse, or the final state: nothing older
       ro.logger = [](std::string_view) {};
       try {
         auto db = Store::open(s.dir.str(), ro);
@@ -269,11 +270,13 @@ BOOST_AUTO_TEST_CASE(RepairSalvagesRecordsAfterMidFileDamage) {
   std::string bytes = s.read();
   bytes[32 + 33] ^= 0x40;  // inside the first record's key
   s.write(bytes);
-  BOOST_CHECK_THROW(Store::open(s.dir.str()), CorruptionError);
-  const auto report = s.check(true);
+  Options torn_tail;
+  torn_tail.recovery = RecoveryMode::torn_tail;
+  BOOST_CHECK_THROW(Store::open(s.dir.str(), torn_tail), CorruptionError);
+  const auto report = fsck_path(s.dir.str(), {.repair = true, .recovery = RecoveryMode::torn_tail});
   BOOST_TEST(s.has_kind(report, FindingKind::damaged_region, 32));
   BOOST_TEST(s.check().problems() == 0u);
-  auto db = Store::open(s.dir.str());
+  auto db = Store::open(s.dir.str(), torn_tail);
   BOOST_TEST(*db.get("alpha") == "uno");
   BOOST_TEST(*db.get("gamma") == "three");
   BOOST_TEST(!db.get("beta"));

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/recovery_rule.h"
 #include "tools/lib/cli.h"
 #include "tools/lib/fsck.h"
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> paths;
     FsckOptions options;
     bool json = false;
+    std::string recovery;
     po::options_description desc(
         "pyk-fsck: check every file header, record bound and CRC of a pyk store, its\n"
         "hint files, segment numbering, stray and temporary files and its lock.\n\n"
@@ -34,12 +36,17 @@ int main(int argc, char** argv) {
         "repair", po::bool_switch(&options.repair),
         "fix what was found: cut torn tails, salvage valid records after damage,\n"
         "rebuild bad, stale or missing hint files, move bad bytes and files to\n"
-        "DIR/quarantine (nothing is ever deleted)");
+        "DIR/quarantine (nothing is ever deleted)")(
+        "recovery-mode", po::value(&recovery)->default_value("point_in_time"),
+        "the rule for damage in the newest segment, as Store::open applies it:\n"
+        "point_in_time (keep the log up to the damage, the rest to quarantine),\n"
+        "torn_tail or absolute_consistency (salvage the valid records)");
     po::variables_map vm;
     if (auto done = parse_command_line(argc, argv, "pyk-fsck", desc, {}, "dir", kHelpTail, vm)) {
       return *done;
     }
     if (paths.empty()) throw po::error("no store directory or file given");
+    options.recovery = pyk::parse_recovery_mode(recovery);
     bool problems = false;
     for (const auto& path : paths) {
       const FsckReport report = fsck_path(path, options);

@@ -116,7 +116,8 @@ FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions
     const std::uint32_t id = order[i].id;
     const std::string name = filename::data(id);
     ++report.files;
-    DatafileAnalysis a = analyse_datafile(store, name, id, i + 1 == order.size());
+    DatafileAnalysis a =
+        analyse_datafile(store, name, id, i + 1 == order.size(), options.recovery);
     report.records += a.records;
     report.bytes += a.size;
     const bool damaged = !a.findings.empty();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/directory.h"
+#include "core/options.h"
 #include "tools/lib/finding.h"
 
 namespace pyk::tools {
@@ -35,6 +36,9 @@ struct FsckReport {
 
 struct FsckOptions {
   bool repair = false;
+  // The rule for damage in the newest segment, as Store::open applies it
+  // (Options::recovery): fsck explains it, --repair applies it.
+  RecoveryMode recovery = RecoveryMode::point_in_time;
 };
 
 // Checks (and with options.repair, repairs) the store in `store`.

@@ -3,6 +3,9 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/log_reader.h"
+#include "core/recovery_rule.h"
+
+#include <optional>
 #include "tools/lib/quarantine.h"
 #include "tools/lib/source.h"
 
@@ -31,7 +34,7 @@ Finding finding_for(const std::string& file, const LogProblem& p, bool newest) {
 }  // namespace
 
 DatafileAnalysis analyse_datafile(Directory& directory, const std::string& name, std::uint32_t id,
-                                  bool newest) {
+                                  bool newest, RecoveryMode recovery) {
   DatafileAnalysis a;
   auto segment = directory.open(name, OpenMode::read_only);
   a.size = segment->size();
@@ -59,10 +62,44 @@ DatafileAnalysis analyse_datafile(Directory& directory, const std::string& name,
                               : "write a new header and keep the valid records; the old header to "
                                 "quarantine (a merge rank it held is lost: the file then replays by its id)"});
     if (whole_file) return a;
+    // The engine's rule for the newest segment: a bad header is damage at offset 0.
+    const LogProblem problem{LogProblem::Kind::damaged_bytes, 0, a.size,
+                             "bad file header: " + header.describe(), false};
+    const RecoveryDecision d = decide_recovery(recovery, &problem, 0);
+    if (newest && d.action == RecoveryDecision::Action::set_aside) {
+      a.findings.back().detail += "; Store::open: " + d.explanation;
+      a.findings.back().action = "move the file to quarantine";
+      return a;  // nothing kept
+    }
   }
-  LogReader reader(*segment, LogReader::Mode::tolerant,
-                   [&](const LogProblem& p) { a.findings.push_back(finding_for(name, p, newest)); });
-  while (reader.next()) a.kept.emplace_back(reader.unit().offset, reader.unit().end);
+  std::optional<LogProblem> first;
+  std::size_t first_finding = 0;
+  std::uint64_t committed_end = format::kFileHeaderSize;
+  LogReader reader(*segment, LogReader::Mode::tolerant, [&](const LogProblem& p) {
+    if (!first) {
+      first = p;
+      first_finding = a.findings.size();
+    }
+    a.findings.push_back(finding_for(name, p, newest));
+  });
+  // The newest segment's rule is the engine's (decide_recovery): records past
+  // damage it sets aside are not kept.
+  bool set_aside = false;
+  while (reader.next()) {
+    if (newest && first && !set_aside) {
+      const RecoveryDecision d = decide_recovery(recovery, &*first, committed_end);
+      set_aside = d.action == RecoveryDecision::Action::set_aside;
+      if (set_aside) {
+        Finding& f = a.findings[first_finding];
+        f.detail += "; Store::open: " + d.explanation;
+        f.action = "keep the log up to offset " + std::to_string(d.keep_end) +
+                   "; everything from there to quarantine";
+      }
+    }
+    if (set_aside) continue;
+    a.kept.emplace_back(reader.unit().offset, reader.unit().end);
+    committed_end = reader.unit().end;
+  }
   a.records = reader.records_read();
   return a;
 }
@@ -84,7 +121,7 @@ void repair_datafile(Directory& store, Directory& quarantine, const std::string&
     return;
   }
   for (const auto& [from, to] : dropped)
-    quarantine_bytes(quarantine, name + "." + std::to_string(from) + "-" + std::to_string(to),
+    quarantine_bytes(quarantine, quarantine_name(name, from, to),
                      std::string_view(bytes).substr(from, to - from));
   if (a.header_ok() && dropped.size() == 1 && dropped.front().second == bytes.size()) {
     // Only a tail to cut.

@@ -9,6 +9,7 @@
 
 #include "core/directory.h"
 #include "core/file_header.h"
+#include "core/options.h"
 #include "tools/lib/finding.h"
 
 namespace pyk::tools {
@@ -27,9 +28,12 @@ struct DatafileAnalysis {
 };
 
 // Analyses datafile `name` of segment `id`; `newest`: the last in replay
-// order (whose torn tail Store::open cuts). Throws IoError.
+// order, whose damage Store::open treats by `recovery` (core/recovery_rule.h):
+// where that sets the rest of the file aside, only the records before the
+// first damage are kept. Throws IoError.
 DatafileAnalysis analyse_datafile(Directory& directory, const std::string& name, std::uint32_t id,
-                                  bool newest);
+                                  bool newest,
+                                  RecoveryMode recovery = RecoveryMode::point_in_time);
 
 // Rewrites datafile `name` to its kept ranges (under a good header), the
 // dropped bytes to `quarantine` first; a file with nothing to keep moves

@@ -1,0 +1,107 @@
+// A read-only store beside a live writer: opening while the writer rotates
+// and merges, and refresh(), which catches up with what it wrote since.
+//
+// The writer only appends to its newest segment and creates newer ones,
+// except when it merges: merge outputs replay among the segments already
+// there (format.h, "Replay order") and the inputs are removed. So either
+// the segments loaded are still the first ones in replay order — apply the
+// new bytes and the new segments, which is what a fresh open would replay
+// after them — or a merge happened, and the store is rebuilt from the
+// segments now listed. Files merged away stay readable through the segments
+// still held (directory.h), so nothing read before goes bad meanwhile.
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+namespace {
+
+// A segment listed, then removed by a merge before it could be opened. The
+// merge's outputs were in place before its inputs went, so the next listing
+// has them. Bounded, so a directory that keeps failing still reports it.
+constexpr int kMaxRelists = 100;
+
+bool merged_away(const IoError& e) { return e.error_code() == ENOENT; }
+
+}  // namespace
+
+std::vector<ReplayPosition> Store::Impl::load_relisting() {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return load_segments();
+    } catch (const IoError& e) {
+      if (!merged_away(e) || attempt == kMaxRelists) throw;
+      keydir_.clear();
+      segments_.clear();
+      recovery_stats_ = {};
+    }
+  }
+}
+
+void Store::Impl::refresh() {
+  check_open();
+  if (!options_.read_only)
+    throw InvalidArgument("refresh() is for read-only stores; " + path_ +
+                          " is open for writing and always up to date");
+  std::lock_guard one_at_a_time(maintenance_mutex_);  // no maintenance runs read-only
+  try {
+    if (refresh_appended()) return;
+  } catch (const IoError& e) {
+    // Merged away between listing and opening. What was applied so far is a
+    // prefix of the log, so readers saw a consistent store; reload replaces it.
+    if (!merged_away(e)) throw;
+  }
+  reload();
+}
+
+bool Store::Impl::refresh_appended() {
+  const std::vector<ReplayPosition> order = replay_order(*directory_);
+  std::vector<ReplayPosition> loaded;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    for (const SegmentSet::Entry* entry : segments_.in_replay_order())
+      loaded.push_back({entry->rank, entry->stats.id});
+  }
+  if (order.size() < loaded.size() || !std::equal(loaded.begin(), loaded.end(), order.begin()))
+    return false;
+  // The newest segment loaded may have grown: a new handle sees its new length.
+  std::shared_ptr<Segment> grown;
+  if (!loaded.empty()) grown = directory_->open(filename::data(loaded.back().id), OpenMode::read_only);
+
+  // Applied under one exclusive lock: readers see all of it or none.
+  std::unique_lock state_lock(state_mutex_);
+  if (!loaded.empty()) {
+    SegmentSet::Entry& newest = *segments_.find(loaded.back().id);
+    // A hinted segment was sealed at close and never grows. Readers still
+    // holding the old handle keep reading through it.
+    if (!newest.hinted && grown->size() > newest.stats.bytes) {
+      newest.segment = std::move(grown);
+      newest.stats.bytes = replay_log(newest, /*is_newest=*/order.size() == loaded.size(),
+                                      newest.stats.bytes, /*report=*/false)
+                               .keep_end;
+    }
+  }
+  for (std::size_t i = loaded.size(); i < order.size(); ++i)
+    load_segment(order[i].id, i + 1 == order.size());
+  segments_.derive_dead_bytes();
+  return true;
+}
+
+void Store::Impl::reload() {
+  Options fresh_options = options_;
+  fresh_options.directory = directory_;
+  Impl fresh(path_, std::move(fresh_options));
+  fresh.open();  // the files are read with no lock held
+  std::unique_lock state_lock(state_mutex_);
+  keydir_.clear();
+  keydir_.reserve(fresh.keydir_.size());
+  fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
+  std::swap(segments_, fresh.segments_);
+  // `fresh` now holds the segments let go, and closes them once readers are done.
+}
+
+}  // namespace pyk

@@ -1,0 +1,157 @@
+// Read-only stores beside a writer in the same process (every backend):
+// refresh() catching up with appends, rotations and merges, serving from
+// files merged away, and an open racing a merge that removes a listed segment.
+// The multi-process version is tests/readers_test.cpp.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "core/directory_wrapper.h"
+#include "core/error.h"
+#include "core/filename.h"
+#include "tests/backend_fixtures.h"
+#include "tests/store_helpers.h"
+
+using namespace pyk;
+using namespace pyk::test;
+
+namespace {
+
+template <class Backend>
+struct ReadOnlyEnv : StoreEnv<Backend> {
+  ReadOnlyEnv() { this->options.max_segment_size = 4096; }
+  Store open_reader() const {
+    Options o = this->options;
+    o.read_only = true;
+    return this->open(o);
+  }
+};
+
+// Lists a datafile that is already gone the first time (as if a merge removed
+// it between the reader's listing and its open), then the truth.
+class StaleListing final : public DirectoryWrapper {
+ public:
+  StaleListing(std::shared_ptr<Directory> base, std::string gone)
+      : DirectoryWrapper(std::move(base)), gone_(std::move(gone)) {}
+  std::vector<std::string> list() const override {
+    std::vector<std::string> names = DirectoryWrapper::list();
+    if (stale_lists_ > 0) {
+      --stale_lists_;
+      names.push_back(gone_);
+    }
+    return names;
+  }
+  mutable int stale_lists_ = 1;
+
+ private:
+  const std::string gone_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(read_only)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_applies_puts_erases_and_rotations_since_open, B, AllBackends) {
+  ReadOnlyEnv<B> env;
+  Store writer = env.open();
+  for (int k = 0; k < 20; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));
+  writer.sync();
+  Store reader = env.open_reader();
+  BOOST_TEST(reader.size() == 20u);
+  for (int k = 0; k < 200; ++k) writer.put("k" + std::to_string(k), value_of(k, 1));  // rotates
+  writer.erase("k3");
+  writer.sync();
+  BOOST_TEST(!reader.get("k150"));  // not refreshed yet
+  reader.refresh();
+  BOOST_TEST(reader.size() == 199u);
+  BOOST_TEST(!reader.contains("k3"));
+  BOOST_TEST(reader.get("k7").value_or("") == value_of(7, 1));
+  BOOST_TEST((contents(reader) == contents(writer)));
+  reader.refresh();  // nothing new
+  BOOST_TEST((contents(reader) == contents(writer)));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_store_serves_from_merged_away_files_then_refreshes, B,
+                              AllBackends) {
+  ReadOnlyEnv<B> env;
+  Store writer = env.open();
+  for (int v = 0; v < 3; ++v)
+    for (int k = 0; k < 100; ++k) writer.put("k" + std::to_string(k), value_of(k, v));
+  writer.sync();
+  Store reader = env.open_reader();
+  const auto before = contents(reader);
+  const auto segments_before = ids_of(*env.directory(), filename::Kind::data);
+  writer.merge();
+  for (const auto id : segments_before) {
+    if (id != segments_before.back()) BOOST_TEST(!env.directory()->exists(filename::data(id)));
+  }
+  BOOST_TEST((contents(reader) == before));  // from the removed files, still open
+  for (int k = 0; k < 100; ++k) BOOST_TEST(reader.get("k" + std::to_string(k)).value_or("") == value_of(k, 2));
+  writer.put("new", "value");
+  writer.sync();
+  reader.refresh();  // after a merge: a rebuild from the segments now there
+  BOOST_TEST((contents(reader) == contents(writer)));
+  BOOST_TEST(reader.stats().segments.size() == writer.stats().segments.size());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_lists_again_when_a_listed_segment_is_gone, B,
+                              AllBackends) {
+  ReadOnlyEnv<B> env;
+  {
+    Store writer = env.open();
+    for (int k = 0; k < 50; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));
+  }
+  auto stale = std::make_shared<StaleListing>(env.directory(), filename::data(99));
+  Options o = env.options;
+  o.read_only = true;
+  o.directory = stale;
+  Store reader = Store::open(env.dir.str(), o);
+  BOOST_TEST(stale->stale_lists_ == 0);
+  BOOST_TEST(reader.size() == 50u);
+  stale->stale_lists_ = 1;
+  for (int k = 0; k < 50; ++k) BOOST_TEST(reader.get("k" + std::to_string(k)).value_or("") == value_of(k, 0));
+  BOOST_CHECK_NO_THROW(reader.refresh());
+  BOOST_TEST(reader.size() == 50u);
+}
+
+// Readers of the read-only store keep going while it refreshes (incrementally
+// and, after merges, by rebuilding): every value they see is whole.
+BOOST_AUTO_TEST_CASE_TEMPLATE(gets_and_iterations_run_concurrently_with_refresh, B, AllBackends) {
+  ReadOnlyEnv<B> env;
+  Store writer = env.open();
+  for (int k = 0; k < 50; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));
+  writer.sync();
+  Store reader = env.open_reader();
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::thread getter([&] {
+    while (!done) {
+      for (int k = 0; k < 50; ++k) {
+        const auto v = reader.get("k" + std::to_string(k));
+        if (!v || !v->starts_with("value-" + std::to_string(k) + "-")) ++bad;
+      }
+      reader.for_each([&](std::string_view key, std::string_view value) {
+        if (!value.starts_with("value-" + std::string(key.substr(1)) + "-")) ++bad;
+      });
+    }
+  });
+  for (int round = 1; round <= 20; ++round) {
+    for (int k = 0; k < 50; ++k) writer.put("k" + std::to_string(k), value_of(k, round));
+    if (round % 5 == 0) writer.merge();
+    writer.sync();
+    reader.refresh();
+  }
+  done = true;
+  getter.join();
+  BOOST_TEST(bad == 0);
+  BOOST_TEST((contents(reader) == contents(writer)));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_on_a_writable_store_is_invalid_argument, B, AllBackends) {
+  ReadOnlyEnv<B> env;
+  Store writer = env.open();
+  BOOST_CHECK_THROW(writer.refresh(), InvalidArgument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
