@@ -288,6 +288,39 @@ void automatic_maintenance_on_a_full_disk() {
   BOOST_TEST(db.size() == 6u);
 }
 
+// A store closed with its active segment sealed (big enough to get a hint)
+// needs a new segment at the next open: no room for one must not keep the
+// data from being read.
+template <class Backend>
+void open_without_room_for_a_new_segment() {
+  StoreEnv<Backend> env;
+  auto faulty = std::make_shared<FaultInjectionDirectory>(env.directory());
+  Log log;
+  Options options = env.options;
+  options.directory = faulty;
+  options.logger = [&log](std::string_view m) { log.add(m); };
+  options.max_segment_size = 8192;  // sealed at close from 4 KiB on
+  {
+    Store db = Store::open(env.dir.str(), options);
+    for (int k = 0; k < 60; ++k) db.put("k" + std::to_string(k), value_of(k, 0));
+  }
+  faulty->faults().fail_always(FaultOp::create, ENOSPC);
+  Store db = Store::open(env.dir.str(), options);
+  BOOST_TEST(count(log, "no space to start a new segment") == 1u, log.text());
+  for (int k = 0; k < 60; ++k) BOOST_TEST(db.get("k" + std::to_string(k)).value_or("") == value_of(k, 0));
+  try {
+    db.put("late", "value");
+    BOOST_ERROR("a put without room for a segment succeeded");
+  } catch (const IoError& e) {
+    check_enospc(e);
+  }
+  faulty->faults().heal();
+  db.put("late", "value");  // the same open store starts its segment now
+  BOOST_TEST(db.get("late").value_or("") == "value");
+  db.close();
+  BOOST_TEST(Store::open(env.dir.str(), options).size() == 61u);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(full_disk)
@@ -295,6 +328,9 @@ BOOST_AUTO_TEST_SUITE(full_disk)
 BOOST_AUTO_TEST_CASE(full_tmpfs_file) { on_a_small_tmpfs<FileBackend>(); }
 BOOST_AUTO_TEST_CASE(full_tmpfs_mmap) { on_a_small_tmpfs<MmapBackend>(); }
 BOOST_AUTO_TEST_CASE_TEMPLATE(full_disk_simulated, B, AllBackends) { with_fault_injection<B>(); }
+BOOST_AUTO_TEST_CASE_TEMPLATE(store_opens_without_room_for_a_new_segment, B, AllBackends) {
+  open_without_room_for_a_new_segment<B>();
+}
 BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_and_hint_on_a_full_disk_fail_once, B, AllBackends) {
   automatic_maintenance_on_a_full_disk<B>();
 }
