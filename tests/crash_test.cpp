@@ -529,6 +529,9 @@ std::string show(const std::optional<std::string>& v) {
 struct CrashModel {
   std::map<std::string, KeyHistory> keys;
   std::vector<BatchRecord> batches;
+  // Values written with a TTL (an hour: none expires during a round). A value
+  // that survives must keep its expiry, through hints and merges too.
+  std::set<std::string> expiring_values;
   std::string failed_key;  // set by check_and_rebase() on failure
 
   std::size_t tried(const std::string& key, std::optional<std::string> state) {
@@ -557,14 +560,38 @@ struct CrashModel {
     }
     for (const auto& key : db.keys())
       if (!keys.contains(key)) return "key " + key + " was never written";
+    for (const auto& [key, value] : now) {
+      if (!value) continue;
+      const bool expiring = db.ttl(key).state == KeyTtl::State::expiring;
+      if (expiring != expiring_values.contains(*value)) {
+        failed_key = key;
+        return "key " + key + " holds " + show(value) +
+               (expiring ? " with an expiry it was never given" : " without the expiry it was written with");
+      }
+    }
+    // All or nothing: no batch may have one key at the batch's own write and
+    // another only at a state from before the batch. A key whose state could
+    // have come from another write too (an erase, when the key was also
+    // absent before or erased again later) proves nothing.
     for (const auto& batch : batches) {
-      bool applied = false;
-      for (const auto& [key, index] : batch.ops)
-        applied |= keys[key].states[index].has_value() && now[key] == keys[key].states[index];
-      if (!applied) continue;
-      for (const auto& [key, index] : batch.ops)
-        if (!keys[key].seen_since(now[key], index))
-          return "batch applied in part: key " + key + " holds " + show(now[key]);
+      std::string at_batch, before_batch;
+      for (const auto& [key, index] : batch.ops) {
+        const KeyHistory& h = keys[key];
+        bool seen_before = false, seen_elsewhere_after = false;
+        for (std::size_t i = 0; i < h.states.size(); ++i) {
+          if (h.states[i] != now[key]) continue;
+          if (i < index) seen_before = true;
+          if (i > index) seen_elsewhere_after = true;
+        }
+        const bool at_its_write = now[key] == h.states[index];
+        if (at_its_write && !seen_before && !seen_elsewhere_after) at_batch = key;
+        if (seen_before && !at_its_write && !seen_elsewhere_after) before_batch = key;
+      }
+      if (!at_batch.empty() && !before_batch.empty()) {
+        failed_key = at_batch;
+        return "batch applied in part: key " + at_batch + " holds the batch's write, key " +
+               before_batch + " holds " + show(now[before_batch]) + " from before it";
+      }
     }
     batches.clear();
     for (auto& [key, h] : keys) h = KeyHistory{{now[key]}, 0, 0};
@@ -671,7 +698,12 @@ std::string run_crash_round(const char* backend, std::uint64_t seed, CrashCounts
           const std::string key = random_key(), value = random_value();
           const std::size_t index = model.tried(key, value);
           if (std::getenv("PYK_CRASH_TRACE")) std::cout << "  put " << key << " " << value.substr(0, 10) << "\n";
-          db->put(key, value);
+          if (chance(0.2)) {
+            model.expiring_values.insert(value);
+            db->put(key, value, std::chrono::hours(1));
+          } else {
+            db->put(key, value);
+          }
           model.keys[key].applied = index;
           if (always) model.keys[key].durable = index;
         } else if (roll < 60) {
@@ -694,7 +726,12 @@ std::string run_crash_round(const char* backend, std::uint64_t seed, CrashCounts
               last[key] = model.tried(key, std::nullopt);
             } else {
               const std::string value = random_value();
-              batch.put(key, value);
+              if (chance(0.2)) {
+                model.expiring_values.insert(value);
+                batch.put(key, value, std::chrono::hours(1));
+              } else {
+                batch.put(key, value);
+              }
               last[key] = model.tried(key, value);
             }
           }
