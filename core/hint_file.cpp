@@ -67,7 +67,10 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
   }
   format::HintEntry end;
   end.type = format::HintType::end;
-  end.offset = reader.committed_end();  // the datafile size this hint describes
+  // The datafile size this hint describes: all of it. Zero-filled space past
+  // the last record (strict reading allows nothing else there) reads as the
+  // end of data, so the hint of such a file is not stale.
+  end.offset = segment.size();
   end.timestamp = newest.size();
   format::encode_hint_entry(out, end);
 

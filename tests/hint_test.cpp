@@ -359,4 +359,19 @@ BOOST_AUTO_TEST_CASE(hint_check_rejects_every_single_byte_flip) {
   }
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(hint_of_a_datafile_with_a_zero_tail_is_not_stale, B, AllBackends) {
+  // Found by fuzzing pyk-fsck --repair: zeros past the last record (a power
+  // cut's zeroed range, older preallocation) made every rebuilt hint stale.
+  StoreEnv<B> env;
+  fill(env);
+  std::string bytes = env.read_file(filename::data(1));
+  bytes.append(300, '\0');
+  env.write_file(filename::data(1), bytes);
+  auto segment = env.directory()->open(filename::data(1), OpenMode::read_only);
+  env.directory()->remove(filename::hint(1));
+  hint::write(*env.directory(), 1, *segment);
+  std::string problem;
+  BOOST_TEST(hint::HintFile::load(*env.directory(), 1, bytes.size(), problem).has_value(), problem);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
