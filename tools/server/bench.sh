@@ -8,12 +8,14 @@
 # worth anything if nothing else competes for the cores and the disk.
 #   tools/server/bench.sh                     full run (a few minutes)
 #   BENCH_REQUESTS=20000 BENCH_RSS_KEYS=2000 tools/server/bench.sh   a quick check
+#   BENCH_BACKEND=mmap tools/server/bench.sh   pyk-server on the mmap backend
 # The stores go to $BENCH_DIR (default bin/bench-server, on the repository's
 # disk: /tmp is often tmpfs, where an fsync costs nothing).
 set -u
 cd "$(dirname "$0")/../.."
 server_bin=${PYK_BIN_DIR:-bin/release}/pyk-server
 requests=${BENCH_REQUESTS:-1000000}
+backend=${BENCH_BACKEND:-file}  # pyk-server's storage backend
 rss_keys=${BENCH_RSS_KEYS:-200000}
 base=${BENCH_DIR:-bin/bench-server}
 for tool in redis-server redis-benchmark redis-cli; do
@@ -37,7 +39,7 @@ start_redis() { # start_redis APPENDFSYNC
 }
 start_pyk() { # start_pyk SYNC
   mkdir -p "$base/data"
-  "$server_bin" --dir "$base/data" --port "$port" --sync "$1" >"$base/pyk.log" 2>&1 &
+  "$server_bin" --dir "$base/data" --port "$port" --sync "$1" --backend "$backend" >"$base/pyk.log" 2>&1 &
   pid=$!
   wait_ready
 }
