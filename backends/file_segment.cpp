@@ -65,20 +65,7 @@ std::uint64_t FileSegment::append(std::span<const std::byte> data) {
   // concurrent sync() finds the buffer empty, and callers serialise truncate()
   // and seal() against append().
   lock.unlock();
-  std::size_t written = 0;
-  try {
-    while (written < data.size()) {
-      written += posix::pwrite_some(fd_.get(), data.subspan(written), offset + written, path_);
-    }
-  } catch (...) {
-    // Take back a partial write so the file ends at size(). If that fails too,
-    // the next flush overwrites the stray bytes, and after a crash they are a
-    // torn tail that recovery cuts.
-    if (written > 0 && ::ftruncate(fd_.get(), static_cast<off_t>(offset)) != 0) {
-      // best effort; the original error is the one to report
-    }
-    throw;
-  }
+  posix::append_at(fd_.get(), data, offset, path_);  // a partial write is taken back
   lock.lock();
   flushed_ += data.size();
   in_file_.store(flushed_, std::memory_order_release);

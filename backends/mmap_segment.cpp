@@ -84,22 +84,9 @@ std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
   const std::uint64_t end = offset + data.size();
   // Double the mapping when it is outgrown, so remaps (and retired regions) stay few.
   if (end > mapped_) map(round_up_to_page(std::max(end, 2 * mapped_)));
-  std::size_t written = 0;
-  try {
-    // pwrite copies front to back, so a writer killed mid-append leaves a
-    // prefix of `data` (a torn tail), never its end without its start.
-    while (written < data.size()) {
-      written += posix::pwrite_some(fd_.get(), data.subspan(written), offset + written, path_);
-    }
-  } catch (...) {
-    // Take back a short write so the file ends at size(). If that fails too,
-    // the next append writes over the stray bytes, and after a crash they are
-    // a torn tail that recovery cuts.
-    if (written > 0 && ::ftruncate(fd_.get(), static_cast<off_t>(offset)) != 0) {
-      // best effort; the original error is the one to report
-    }
-    throw;
-  }
+  // pwrite copies front to back, so a writer killed mid-append leaves a
+  // prefix of `data` (a torn tail), never its end without its start.
+  posix::append_at(fd_.get(), data, offset, path_);
   size_.store(end, std::memory_order_release);
   return offset;
 }

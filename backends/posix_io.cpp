@@ -73,6 +73,21 @@ std::size_t pwrite_some(int fd, std::span<const std::byte> data, std::uint64_t o
   }
 }
 
+void append_at(int fd, std::span<const std::byte> data, std::uint64_t offset,
+               const std::string& path) {
+  std::size_t written = 0;
+  try {
+    while (written < data.size()) {
+      written += pwrite_some(fd, data.subspan(written), offset + written, path);
+    }
+  } catch (...) {
+    if (written > 0 && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
+      // best effort; the original error is the one to report
+    }
+    throw;
+  }
+}
+
 void pread_exact(int fd, std::span<std::byte> out, std::uint64_t offset, const std::string& path) {
   while (!out.empty()) {
     ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));

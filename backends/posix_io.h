@@ -37,6 +37,13 @@ Fd open_file(const std::string& path, int flags, unsigned mode = 0644);
 std::size_t pwrite_some(int fd, std::span<const std::byte> data, std::uint64_t offset,
                         const std::string& path);
 
+// Writes all of `data` at `offset` (the file's end). If that fails part-way,
+// cuts the file back to `offset` (best effort: if the cut fails too, the
+// next write at `offset` covers the stray bytes, and after a crash they are a
+// torn tail that recovery cuts) and rethrows.
+void append_at(int fd, std::span<const std::byte> data, std::uint64_t offset,
+               const std::string& path);
+
 // Fills `out` from `offset`. Throws CorruptionError if the file ends first
 // (it was cut behind our back).
 void pread_exact(int fd, std::span<std::byte> out, std::uint64_t offset, const std::string& path);
