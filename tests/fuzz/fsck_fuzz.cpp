@@ -18,32 +18,17 @@
 #include "core/filename.h"
 #include "core/store.h"
 #include "tools/lib/fsck.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace pyk;
 namespace fs = std::filesystem;
 
-#define FUZZ_CHECK(c)       \
-  do {                      \
-    if (!(c)) std::abort(); \
-  } while (0)
-
 namespace {
 
-constexpr std::string_view kSeparator = "|FILE|";
 
 void write_files(const fs::path& dir, std::string_view input) {
-  while (!input.empty()) {
-    const auto end = input.find(kSeparator);
-    const std::string_view chunk = input.substr(0, end);
-    if (!chunk.empty()) {
-      const auto tag = static_cast<unsigned char>(chunk[0]);
-      const std::uint32_t id = 1 + (tag & 7);
-      const std::string name = tag & 0x80 ? filename::hint(id) : filename::data(id);
-      std::ofstream(dir / name, std::ios::binary) << chunk.substr(1);
-    }
-    if (end == std::string_view::npos) break;
-    input.remove_prefix(end + kSeparator.size());
-  }
+  for (const auto& [name, bytes] : fuzz::parse_store_files(input))
+    std::ofstream(dir / name, std::ios::binary) << bytes;
 }
 
 // Only the store's own kinds of files, and quarantine/ holding files only.

@@ -11,13 +11,9 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/hint_file.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace pyk;
-
-#define FUZZ_CHECK(c) \
-  do {                \
-    if (!(c)) std::abort(); \
-  } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 8) return 0;

@@ -12,13 +12,9 @@
 #include "core/error.h"
 #include "core/store.h"
 #include "tools/lib/transfer.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace pyk;
-
-#define FUZZ_CHECK(c)       \
-  do {                      \
-    if (!(c)) std::abort(); \
-  } while (0)
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include "core/filename.h"
 #include "core/store.h"
 #include "tools/lib/transfer.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace pyk;
 
@@ -46,7 +47,7 @@ std::string open_input(Directory& d, char backend, bool hints, const std::string
     const auto parsed = filename::parse(name);
     const bool hint = parsed.kind == filename::Kind::hint;
     if ((parsed.kind != filename::Kind::data && !hint) || (hint && !hints)) continue;
-    if (out.size() > 1) out += "|FILE|";
+    if (out.size() > 1) out += fuzz::kFileSeparator;
     out += static_cast<char>((hint ? 0x80 : 0) | ((parsed.segment_id - 1) & 7));
     out += read_all(d, name);
     if (!hint && parsed.segment_id == newest) out += newest_tail;

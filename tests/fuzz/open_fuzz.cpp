@@ -29,38 +29,18 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/store.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace pyk;
 namespace fs = std::filesystem;
 
-#define FUZZ_CHECK(c)       \
-  do {                      \
-    if (!(c)) std::abort(); \
-  } while (0)
-
 namespace {
 
-constexpr std::string_view kSeparator = "|FILE|";
 constexpr std::uint64_t kNow = 1'767'225'600'000'000;  // 2026-01-01, the store's clock
 
 using Files = std::map<std::string, std::string>;  // name -> bytes
 using Contents = std::map<std::string, std::string>;
 
-Files parse_files(std::string_view input) {
-  Files files;
-  while (!input.empty()) {
-    const auto end = input.find(kSeparator);
-    const std::string_view chunk = input.substr(0, end);
-    if (!chunk.empty()) {
-      const auto tag = static_cast<unsigned char>(chunk[0]);
-      const std::uint32_t id = 1 + (tag & 7);
-      files[tag & 0x80 ? filename::hint(id) : filename::data(id)] = std::string(chunk.substr(1));
-    }
-    if (end == std::string_view::npos) break;
-    input.remove_prefix(end + kSeparator.size());
-  }
-  return files;
-}
 
 std::uint32_t u32(std::string_view s, std::size_t at) {
   return format::load_le<std::uint32_t>(reinterpret_cast<const std::byte*>(s.data() + at));
@@ -188,7 +168,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const char* backends[] = {"memory", "file", "mmap"};
   const char* backend = backends[data[0] % 3];
-  const Files files = parse_files(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
+  const Files files = fuzz::parse_store_files(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
 
   Options options;
   options.max_segment_size = 4096;
