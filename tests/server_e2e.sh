@@ -248,7 +248,11 @@ for n in 1 2 3; do
   ring_ports+=("$port")
   ring_pids+=("$pid")
 done
-proxy_port=$((20000 + RANDOM % 20000))
+# Ports below the ephemeral range (32768 and up), where the sockets of the
+# tests above may linger in TIME_WAIT; nutcracker's stats port sets no
+# SO_REUSEADDR. A port taken anyway: try another pair.
+start_proxy() {
+proxy_port=$((20000 + RANDOM % 10000))
 stats_port=$((proxy_port + 1))
 cat >"$work/nutcracker.yml" <<EOF
 pyk:
@@ -266,7 +270,13 @@ EOF
 nutcracker -c "$work/nutcracker.yml" -s "$stats_port" -a 127.0.0.1 -o "$work/nutcracker.log" &
 proxy=$!
 pids+=("$proxy")
-for _ in $(seq 50); do timeout 1 redis-cli -p "$proxy_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do timeout 1 redis-cli -p "$proxy_port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+kill "$proxy" 2>/dev/null
+return 1
+}
+proxy_up=no
+for _ in 1 2 3 4 5; do start_proxy && { proxy_up=yes; break; }; done
+[ "$proxy_up" = yes ] && ok || { bad "nutcracker did not start"; tail -5 "$work/nutcracker.log"; }
 ring_keys=3000
 for i in $(seq $ring_keys); do echo "SET ring:$i value-$i"; done >"$work/ring.txt"
 # (redis-cli --pipe ends with ECHO, which twemproxy does not forward: plain mode.)
