@@ -44,6 +44,8 @@ void LogWriter::start_segment() {
     }
     throw;
   }
+  // Lists it in the manifest: only then may it take records. If that fails
+  // the file stays, whole and empty: the manifest may list it already.
   events_.started(id, segment);
   active_ = std::move(segment);
   active_id_ = id;

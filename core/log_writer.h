@@ -23,7 +23,9 @@ namespace pyk {
 class LogWriter {
  public:
   struct Events {
-    // Segment `id` is the new active segment (register it with the store).
+    // Segment `id`, durable, is the new active segment (register it with the
+    // store and list it in the manifest). If it throws, the segment is not
+    // used, but stays: empty, with a durable header.
     std::function<void(std::uint32_t id, const std::shared_ptr<Segment>& segment)> started;
     // The active segment `id` was sealed by a rotation (hint it, maybe merge).
     std::function<void(std::uint32_t id)> sealed;

@@ -9,9 +9,12 @@
 //   key's newest record.
 // - An output is written under a .tmp name, sealed (synced), renamed, and the
 //   directory synced before any input is removed.
-// - Inputs are removed oldest first, each removal made durable before the
-//   next: a crash leaves the newest inputs, whose tombstones still shadow
-//   whatever older record survives.
+// - Outputs are listed in the manifest, and the inputs left out of it, in
+//   one atomic manifest rewrite before any input is removed: open replays
+//   only listed segments, so a crash leaves the inputs or the outputs, and a
+//   listed segment that is missing is always a lost file, never a merge.
+// - Inputs are then removed oldest first, each removal made durable before
+//   the next (for a store opened by a pyk that reads no manifest).
 // - A tombstone is dropped only when every segment older than it is an input
 //   (no older record of its key survives the merge); otherwise it is copied,
 //   or a deleted key would come back.
@@ -106,6 +109,9 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     out->seal();
     const std::string name = filename::data(out_id);
     directory_->rename(filename::temp(name), name);
+    // Durable before it is registered: any manifest written from here on
+    // (a rotation's) may list it.
+    directory_->sync();
     // Registered at once: from here on it is part of the store (and of later
     // merges), even if something below fails.
     std::shared_ptr<Segment> segment = std::move(out);
@@ -115,7 +121,6 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       segments_.count_dead(segments_.add(out_id, segment, output_rank),
                            out_size - format::kFileHeaderSize);
     }
-    directory_->sync();
     bytes_out += out_size;
     ++outputs_made;
     try {
@@ -217,28 +222,44 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   // may be shadowed only by a newer one that is still unsynced in the active
   // segment, and a power cut must not lose both.
   sync();
-  // An input is forgotten only once its removal is durable: while its file
-  // may still be on disk (a removal or the directory sync failed) it must keep
-  // counting as older data, or a later merge would drop tombstones that still
-  // shadow its records. A later merge retries the removal.
-  for (const Input& input : inputs) {
-    {
-      std::shared_lock state_lock(state_mutex_);
-      const SegmentStats& st = segments_.find(input.id)->stats;
-      if (st.live_keys != 0) {
+  // The inputs that hold no live key any more (all of them, unless the
+  // keydir and the files disagree) leave the manifest first, with the
+  // outputs listed, and only then are their files removed: a crash in
+  // between leaves unlisted files that open ignores, never a listed one lost.
+  std::vector<const Input*> removable;
+  {
+    std::unique_lock state_lock(state_mutex_);
+    for (const Input& input : inputs) {
+      SegmentSet::Entry& entry = *segments_.find(input.id);
+      if (entry.stats.live_keys != 0) {
         // Cannot happen if the keydir and the files agree; keep this and every
         // newer input rather than lose data.
         log("merge: segment " + input.segment->describe() + " still holds " +
-            std::to_string(st.live_keys) + " live keys; it and newer inputs are kept");
+            std::to_string(entry.stats.live_keys) + " live keys; it and newer inputs are kept");
         break;
       }
+      entry.retired = true;
+      removable.push_back(&input);
     }
-    for (const std::string& name : {filename::hint(input.id), filename::data(input.id)}) {
+  }
+  try {
+    write_manifest();
+  } catch (...) {
+    std::unique_lock state_lock(state_mutex_);
+    for (const Input* input : removable) segments_.find(input->id)->retired = false;
+    throw;
+  }
+  // Oldest first, each removal durable before the next. An input is
+  // forgotten only once its removal is durable: while its file may still be
+  // on disk it keeps counting as older data, so a later merge does not drop
+  // tombstones that still shadow its records. A later open ignores it.
+  for (const Input* input : removable) {
+    for (const std::string& name : {filename::hint(input->id), filename::data(input->id)}) {
       directory_->remove(name);
     }
     directory_->sync();
     std::unique_lock state_lock(state_mutex_);
-    segments_.remove(input.id);
+    segments_.remove(input->id);
   }
   ++merges_;
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +

@@ -132,4 +132,14 @@ void SegmentSet::report(Stats& out) const {
   }
 }
 
+std::vector<ManifestEntry> SegmentSet::listing() const {
+  std::vector<ManifestEntry> out;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.retired) continue;
+    const bool active = &entry == active_;
+    out.push_back({id, active, active ? entry.min_length : entry.segment->size()});
+  }
+  return out;
+}
+
 }  // namespace pyk

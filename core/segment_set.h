@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/keydir.h"
+#include "core/manifest.h"
 #include "core/segment.h"
 #include "core/store.h"
 
@@ -25,6 +26,10 @@ class SegmentSet {
     SegmentStats stats;      // stats.active is filled in by report()
     std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
     bool hinted = false;     // loaded from its hint file at open
+    // Merged away: left out of the manifest, its file about to be removed.
+    bool retired = false;
+    // The active segment's length in the manifest, a minimum (format.h).
+    std::uint64_t min_length = 0;
   };
 
   // Adds segment `id`; its stats start at its current size with nothing live.
@@ -74,6 +79,9 @@ class SegmentSet {
   std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes) const;
   // Adds each segment's stats (replay order) and the disk bytes to `out`.
   void report(Stats& out) const;
+  // What the manifest lists: every segment but the retired ones, ascending
+  // id; the active one with its minimum length, the sealed ones with their size.
+  std::vector<ManifestEntry> listing() const;
 
  private:
   std::map<std::uint32_t, Entry> entries_;

@@ -11,9 +11,17 @@ namespace pyk {
 // --- Store: the public face -------------------------------------------------
 
 Store Store::open(const std::string& path, Options options) {
-  auto impl = std::make_unique<Impl>(path, std::move(options));
-  impl->open();
-  return Store(std::move(impl));
+  // A read-only open that raced a writer replacing the manifest (a merge
+  // removing segments it listed) starts over with the new one.
+  for (int attempt = 1;; ++attempt) {
+    auto impl = std::make_unique<Impl>(path, options);
+    try {
+      impl->open();
+      return Store(std::move(impl));
+    } catch (const Impl::ManifestChanged&) {
+      if (attempt == 10) throw Error("store " + path + " kept changing while being opened read-only");
+    }
+  }
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -75,11 +83,26 @@ void Store::Impl::close() {
     writer_->active()->seal();
     // A big active segment is hinted (and so sealed for good), so that the
     // next open reads hints only.
+    bool sealed_for_good = false;
     if (active.size() >= seal_at_close_bytes()) {
       try {
         hint::write(*directory_, id, active);
+        sealed_for_good = true;
       } catch (const std::exception& e) {  // only costs the next open a scan
         log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());
+      }
+    }
+    // Sealed for good: the manifest lists it with its final length. (One
+    // that stays active is not: a torn tail it gets later is cut as usual.)
+    if (sealed_for_good) {
+      {
+        std::unique_lock state_lock(state_mutex_);
+        segments_.clear_active();
+      }
+      try {
+        write_manifest();
+      } catch (const std::exception& e) {  // the old one still holds: it lists the segment active
+        log("writing the manifest at close failed: " + std::string(e.what()));
       }
     }
   }

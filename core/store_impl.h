@@ -9,6 +9,8 @@
 //   (GroupCommit has a mutex of its own, never held while this one is taken.)
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
+// manifest_mutex_ serialises manifest rewrites (rotation, merge, open, close);
+// taken after write_mutex_ when both are held, before state_mutex_.
 #pragma once
 
 #include <algorithm>
@@ -23,8 +25,11 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/manifest.h"
 #include "core/record_read.h"
 #include "core/record_reader.h"
+#include "core/replay_order.h"
+#include "core/segment_check.h"
 #include "core/segment_set.h"
 #include "core/store.h"
 
@@ -69,10 +74,29 @@ class Store::Impl {
 
   // recovery.cpp
   std::uint32_t read_rank(std::uint32_t id);
+  // Whether segment `id` may end in a torn tail: the active one in the
+  // manifest (without a manifest: the newest in replay order).
+  bool may_have_torn_tail(std::uint32_t id, bool is_newest) const;
+  // The datafiles of `present` the manifest lists, after checking each listed
+  // one is there with its length; the unlisted ones are set aside.
+  std::vector<ReplayPosition> listed_segments(const std::vector<ReplayPosition>& present);
   void load_segment(std::uint32_t id, bool is_newest);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
-  void remove_orphan_hints();
+  void report_orphan_hints();
+  // The one place that decides what a problem found in a segment the store
+  // must have does to the open: today it refuses (CorruptionError naming the
+  // file). A read-only store whose manifest a writer replaced meanwhile
+  // throws ManifestChanged instead, and Store::open starts over.
+  void handle(const SegmentProblem& problem);
+  // Lists the segments in the manifest, if they changed since the last
+  // write. REQUIRES: not a read-only store; manifest_mutex_ not held.
+  void write_manifest();
+
+ public:
+  struct ManifestChanged {};
+
+ private:
   // Applies one value or tombstone record of segment `home` to the keydir
   // and segment stats.
   void replay(SegmentSet::Entry& home, format::RecordType type,
@@ -125,6 +149,11 @@ class Store::Impl {
   std::optional<LogWriter> writer_;
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
+
+  std::mutex manifest_mutex_;
+  // As last written (or read at open). GUARDED_BY(manifest_mutex_) once open.
+  std::optional<Manifest> manifest_;
+  bool manifest_unsure_ = false;  // a write failed: the file may hold either version
 
   std::mutex maintenance_mutex_;
   std::atomic<std::uint64_t> merges_{0};

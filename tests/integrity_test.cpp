@@ -1,0 +1,158 @@
+// The store knows which segments it must have (core/manifest.h): a lost,
+// truncated or damaged sealed segment is refused at open with a
+// CorruptionError naming the file, never papered over with older values; the
+// gaps merges leave are normal; evidence (a hint of a lost datafile) is never
+// deleted.
+#include <boost/test/unit_test.hpp>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/format.h"
+#include "core/manifest.h"
+#include "tests/backend_fixtures.h"
+#include "tests/integrity_helpers.h"
+#include "tests/store_helpers.h"
+
+using namespace pyk;
+using namespace pyk::test;
+
+namespace {
+
+// Runs fn, which must throw CorruptionError naming file `name`.
+template <class Fn>
+void expect_refused(Fn&& fn, const std::string& name) {
+  try {
+    fn();
+    BOOST_ERROR("opened; expected a CorruptionError naming " << name);
+  } catch (const CorruptionError& e) {
+    BOOST_TEST(e.file().ends_with("/" + name), e.what());
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(integrity)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_open_store_has_a_manifest_listing_its_segments, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  std::string problem;
+  const auto listed = manifest::read(*env.directory(), problem);
+  BOOST_TEST_REQUIRE(listed.has_value());
+  BOOST_TEST(problem.empty());
+  std::vector<std::uint32_t> ids;
+  for (const auto& e : listed->segments) ids.push_back(e.id);
+  BOOST_TEST(ids == ids_of(*env.directory(), filename::Kind::data), boost::test_tools::per_element());
+  for (const auto& e : listed->segments)
+    if (!e.active) BOOST_TEST(e.length == env.read_file(filename::data(e.id)).size());
+  BOOST_TEST(sealed.size() >= 5u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(deleted_sealed_segment_is_refused_naming_it, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  const std::uint32_t middle = sealed[sealed.size() / 2];
+  env.directory()->remove(filename::data(middle));
+  expect_refused([&] { env.open(); }, filename::data(middle));
+  Options read_only = env.options;
+  read_only.read_only = true;
+  expect_refused([&] { env.open(read_only); }, filename::data(middle));
+  // The only evidence of what it held is kept.
+  BOOST_TEST(env.directory()->exists(filename::hint(middle)));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segment_cut_at_a_record_boundary_is_refused, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  const std::uint32_t middle = sealed[sealed.size() / 2];
+  const auto records = record_offsets(env.read_file(filename::data(middle)));
+  BOOST_TEST_REQUIRE(records.size() >= 3u);
+  // Cut right before its last record: every remaining record is whole, so
+  // only the manifest can tell.
+  env.truncate_file(filename::data(middle), records.back());
+  env.directory()->remove(filename::hint(middle));
+  expect_refused([&] { env.open(); }, filename::data(middle));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segment_grown_is_refused, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  const std::uint32_t first = sealed.front();
+  env.write_file(filename::data(first), env.read_file(filename::data(first)) + std::string(100, 'x'));
+  expect_refused([&] { env.open(); }, filename::data(first));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_record_in_an_unhinted_sealed_segment_is_refused, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  const std::uint32_t middle = sealed[sealed.size() / 2];
+  const auto records = record_offsets(env.read_file(filename::data(middle)));
+  env.flip_byte(filename::data(middle), records[1] + format::kRecordHeaderSize + 2);
+  env.directory()->remove(filename::hint(middle));
+  expect_refused([&] { env.open(); }, filename::data(middle));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_manifest_is_refused, B, AllBackends) {
+  StoreEnv<B> env;
+  fill_history(env);
+  env.flip_byte(std::string(filename::kManifest), 30);
+  expect_refused([&] { env.open(); }, std::string(filename::kManifest));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(gaps_left_by_merge_are_not_lost_segments, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto before = [&] {
+    fill_history(env);
+    auto db = env.open();
+    auto c = contents(db);
+    db.merge();
+    return c;
+  }();
+  const auto ids = ids_of(*env.directory(), filename::Kind::data);
+  BOOST_TEST_REQUIRE(ids.front() > 1u);  // the merged segments' ids are gone
+  auto db = env.open();
+  BOOST_TEST(contents(db) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(orphan_hint_is_never_deleted, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  // A hint whose datafile is not part of the store (no such id listed).
+  const std::string stray = filename::hint(sealed.back() + 100);
+  env.write_file(stray, env.read_file(filename::hint(sealed.front())));
+  env.open().close();
+  BOOST_TEST(env.directory()->exists(stray));
+  BOOST_TEST(env.log.find(stray) != std::string::npos, env.log);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(store_without_a_manifest_opens_and_gets_one, B, AllBackends) {
+  StoreEnv<B> env;
+  fill_history(env);
+  const auto before = contents(env.open());
+  env.directory()->remove(std::string(filename::kManifest));
+  Options read_only = env.options;
+  read_only.read_only = true;
+  BOOST_TEST(contents(env.open(read_only)) == before);
+  BOOST_TEST(!env.directory()->exists(std::string(filename::kManifest)));
+  env.open().close();
+  BOOST_TEST(env.directory()->exists(std::string(filename::kManifest)));
+  BOOST_TEST(contents(env.open()) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(unlisted_leftover_of_a_merge_is_ignored, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  const std::string kept = env.read_file(filename::data(sealed.front()));
+  auto db = env.open();
+  const auto before = contents(db);
+  db.merge();
+  db.close();
+  // A merge input whose removal was lost: the manifest no longer lists it,
+  // so its old values must not come back.
+  env.write_file(filename::data(sealed.front()), kept);
+  auto reopened = env.open();
+  BOOST_TEST(contents(reopened) == before);
+  BOOST_TEST(env.log.find("not listed in the manifest") != std::string::npos, env.log);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
