@@ -169,8 +169,13 @@ int main(int argc, char** argv) {
       }
     } else if (command == "export") {
       need_args(args, 0, 0, "export");
-      open_reader().close();  // damage is an error here, not a line in the output
-      export_store(*open_source(dir).directory, std::cout);
+      open_reader().close();  // damage Store::open refuses is an error here
+      if (export_store(*open_source(dir).directory, std::cout).live_incomplete()) {
+        std::cout.flush();
+        std::cerr << "pyk: export incomplete: keys whose newest record is damaged are marked, "
+                     "not exported (check with: pyk-fsck " << dir << ")\n";
+        return kFound;
+      }
     } else if (command == "import") {
       ImportStats stats;
       if (vm.count("from-python-pyk")) {

@@ -2,12 +2,29 @@
 // quarantine folder first (naming in fsck.h).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/directory.h"
 
 namespace pyk::tools {
+
+// The quarantine folder, made on first use (so a repair that moves nothing
+// leaves none behind).
+class Quarantine {
+ public:
+  explicit Quarantine(std::function<std::shared_ptr<Directory>()> make) : make_(std::move(make)) {}
+  Directory& get() {
+    if (!directory_) directory_ = make_();
+    return *directory_;
+  }
+
+ private:
+  std::function<std::shared_ptr<Directory>()> make_;
+  std::shared_ptr<Directory> directory_;
+};
 
 // Writes `bytes` as file `name` of `directory` and seals it.
 void write_file(Directory& directory, const std::string& name, std::string_view bytes);
