@@ -5,6 +5,9 @@
 // deleted.
 #include <boost/test/unit_test.hpp>
 
+#include <cerrno>
+
+#include "core/directory_wrapper.h"
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
@@ -153,6 +156,45 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unlisted_leftover_of_a_merge_is_ignored, B, AllBac
   auto reopened = env.open();
   BOOST_TEST(contents(reopened) == before);
   BOOST_TEST(env.log.find("not listed in the manifest") != std::string::npos, env.log);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- hints are an optimisation, never a failure -------------------------------
+
+namespace {
+
+// Refuses to open any hint file, as a file without read permission does.
+class UnreadableHints final : public DirectoryWrapper {
+ public:
+  using DirectoryWrapper::DirectoryWrapper;
+  std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
+    if (filename::parse(name).kind == filename::Kind::hint)
+      throw IoError("open failed for " + name + ": Permission denied", name, EACCES);
+    return DirectoryWrapper::open(name, mode);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(integrity)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(unreadable_hint_is_logged_and_the_datafile_scanned, B, AllBackends) {
+  StoreEnv<B> env;
+  fill_history(env);
+  const auto expected = contents(env.open());
+  for (const bool read_only : {true, false}) {
+    BOOST_TEST_CONTEXT("read_only " << read_only) {
+      Options o = env.options;
+      o.read_only = read_only;
+      o.directory = std::make_shared<UnreadableHints>(env.directory());
+      env.log.clear();
+      auto db = Store::open(env.dir.str(), o);
+      BOOST_TEST(db.stats().segments_from_hints == 0u);
+      BOOST_TEST(contents(db) == expected);
+      BOOST_TEST(env.log.find("unreadable") != std::string::npos, env.log);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

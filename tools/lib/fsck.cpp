@@ -29,6 +29,7 @@ std::string json_finding(const Finding& f) {
   return "{\"file\":" + json_string(f.file) + ",\"offset\":" + std::to_string(f.offset) +
          ",\"length\":" + std::to_string(f.length) + ",\"kind\":\"" + finding_kind_name(f.kind) +
          "\",\"detail\":" + json_string(f.detail) + ",\"action\":" + json_string(f.action) +
+         (f.kind == FindingKind::reverted_key ? ",\"key\":" + json_string(f.key) : std::string()) +
          ",\"problem\":" + (f.problem() ? "true" : "false") +
          ",\"repaired\":" + (f.repaired ? "true" : "false") + "}";
 }
@@ -410,7 +411,9 @@ void write_report_text(const FsckReport& report, std::ostream& out) {
   for (const auto& f : report.findings) {
     out << (f.problem() ? "PROBLEM " : "note    ") << f.file << " @" << f.offset;
     if (f.length) out << " length=" << f.length;
-    out << " " << finding_kind_name(f.kind) << ": " << f.detail << " -- " << (f.repaired ? "repaired: " : "repair: ")
+    out << " " << finding_kind_name(f.kind) << ": ";
+    if (f.kind == FindingKind::reverted_key && !f.key.empty()) out << "key \"" << escape_text(f.key) << "\": ";
+    out << f.detail << " -- " << (f.repaired ? "repaired: " : "repair: ")
         << f.action << '\n';
   }
   out << "summary: " << report.target << ": files=" << report.files

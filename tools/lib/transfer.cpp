@@ -81,8 +81,8 @@ ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micro
     // stream, so applying the rest would pass older values off as current.
     if (o.contains("damage"))
       throw bad(o.contains("damaged_key") || o.contains("damaged_key_b64")
-                    ? "the export marks a damaged key (its newest value is lost)"
-                    : "the export marks damaged data");
+                    ? "the export marks damage: a key whose newest value is lost"
+                    : "the export marks damage: data it could not read");
     const auto key = bytes_field(o, "key", stats.lines);
     if (!key) {
       ++stats.skipped;  // file, summary and hint-verdict lines
