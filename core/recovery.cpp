@@ -77,7 +77,12 @@ void Store::Impl::open() {
   // from the arena (most of the time of a large open).
   std::uint64_t hinted_keys = 0;
   for (const auto& position : order) hinted_keys += hint::peek_entry_count(*directory_, position.id);
-  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  try {
+    keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  } catch (const std::exception&) {  // bad_alloc, length_error: more than memory can hold
+    throw InvalidArgument("expected_keys " + std::to_string(options_.expected_keys) +
+                          " cannot be honoured: no memory for a table of that size");
+  }
   for (std::size_t i = 0; i < order.size(); ++i) {
     load_segment(order[i].id, i + 1 == order.size());
   }

@@ -1,6 +1,8 @@
 #include "core/store.h"
 
 #include <iostream>
+#include <new>
+#include <stdexcept>
 
 #include "core/error.h"
 #include "core/hint_file.h"
@@ -10,18 +12,36 @@ namespace pyk {
 
 // --- Store: the public face -------------------------------------------------
 
-Store Store::open(const std::string& path, Options options) {
-  // A read-only open that raced a writer replacing the manifest (a merge
-  // removing segments it listed) starts over with the new one.
-  for (int attempt = 1;; ++attempt) {
-    auto impl = std::make_unique<Impl>(path, options);
-    try {
-      impl->open();
-      return Store(std::move(impl));
-    } catch (const Impl::ManifestChanged&) {
-      if (attempt == 10) throw Error("store " + path + " kept changing while being opened read-only");
-    }
+namespace {
+
+// Every failure is a pyk::Error (core/error.h), running out of memory too.
+template <class Fn>
+decltype(auto) guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    throw Error("out of memory");
+  } catch (const std::length_error& e) {
+    throw Error(std::string("out of memory: ") + e.what());
   }
+}
+
+}  // namespace
+
+Store Store::open(const std::string& path, Options options) {
+  return guarded([&] {
+    // A read-only open that raced a writer replacing the manifest (a merge
+    // removing segments it listed) starts over with the new one.
+    for (int attempt = 1;; ++attempt) {
+      auto impl = std::make_unique<Impl>(path, options);
+      try {
+        impl->open();
+        return Store(std::move(impl));
+      } catch (const Impl::ManifestChanged&) {
+        if (attempt == 10) throw Error("store " + path + " kept changing while being opened read-only");
+      }
+    }
+  });
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -29,33 +49,45 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
-void Store::put(std::string_view key, std::string_view value) { impl_->put(key, value, 0); }
+Store::Impl& Store::impl() const {
+  if (!impl_) throw InvalidArgument("store was moved from");
+  return *impl_;
+}
+
+void Store::put(std::string_view key, std::string_view value) {
+  guarded([&] { impl().put(key, value, 0); });
+}
 
 void Store::put(std::string_view key, std::string_view value, std::chrono::microseconds ttl) {
   if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
-  impl_->put(key, value, impl_->now_micros() + static_cast<std::uint64_t>(ttl.count()));
+  guarded([&] { impl().put(key, value, impl().now_micros() + static_cast<std::uint64_t>(ttl.count())); });
 }
 
-std::optional<std::string> Store::get(std::string_view key) const { return impl_->get(key); }
+std::optional<std::string> Store::get(std::string_view key) const {
+  return guarded([&] { return impl().get(key); });
+}
 bool Store::get_into(std::string_view key, std::string& out) const {
-  return impl_->get_into(key, out);
+  return guarded([&] { return impl().get_into(key, out); });
 }
 std::optional<Store::PinnedValue> Store::get_pinned(std::string_view key) const {
-  return impl_->get_pinned(key);
+  return guarded([&] { return impl().get_pinned(key); });
 }
-void Store::write(const WriteBatch& batch) { impl_->write(batch); }
-bool Store::contains(std::string_view key) const { return impl_->contains(key); }
-bool Store::erase(std::string_view key) { return impl_->erase(key); }
-std::size_t Store::size() const { return impl_->size(); }
-std::vector<std::string> Store::keys(std::string_view prefix) const { return impl_->keys(prefix); }
-void Store::for_each(
-    const std::function<void(std::string_view, std::string_view)>& fn) const {
-  impl_->for_each(fn);
+void Store::write(const WriteBatch& batch) { guarded([&] { impl().write(batch); }); }
+bool Store::contains(std::string_view key) const { return impl().contains(key); }
+bool Store::erase(std::string_view key) { return guarded([&] { return impl().erase(key); }); }
+std::size_t Store::size() const { return impl().size(); }
+std::vector<std::string> Store::keys(std::string_view prefix) const {
+  return guarded([&] { return impl().keys(prefix); });
 }
-void Store::sync() { impl_->sync(); }
-void Store::merge() { impl_->merge(); }
-Stats Store::stats() const { return impl_->stats(); }
-void Store::close() { impl_->close(); }
+void Store::visit(const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  guarded([&] { impl().for_each(fn); });
+}
+void Store::sync() { impl().sync(); }
+void Store::merge() { guarded([&] { impl().merge(); }); }
+Stats Store::stats() const { return guarded([&] { return impl().stats(); }); }
+void Store::close() {
+  if (impl_) impl_->close();  // a second close, or one on a moved-from store, does nothing
+}
 
 // --- Impl ---------------------------------------------------------------------
 

@@ -12,7 +12,9 @@
 // as soon as it is appended, which under SyncPolicy::always is just before it
 // is durable.
 //
-// Errors are exceptions from core/error.h; "not found" is std::nullopt / false.
+// Errors are exceptions from core/error.h (allocation failures included);
+// "not found" is std::nullopt / false. The empty key is never valid: every
+// call given one throws InvalidArgument.
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/options.h"
@@ -58,6 +61,7 @@ class Store {
   // InvalidArgument for bad options.
   static Store open(const std::string& path, Options options = {});
 
+  // A moved-from store is like a closed one: every call throws InvalidArgument.
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   // Closes the store; errors are reported through Options::logger. Call
@@ -96,8 +100,20 @@ class Store {
   // Live keys starting with `prefix`, sorted.
   std::vector<std::string> keys(std::string_view prefix = {}) const;
   // Calls fn(key, value) for every live key, in storage order (fast to read).
-  // Sees the keys live when it starts; fn may call other members.
-  void for_each(const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+  // fn returns void, or bool: false stops the walk. Sees the keys live when it
+  // starts; fn may call other members. A key whose record is damaged is
+  // skipped (never replaced by an older value); after the walk a
+  // CorruptionError names the first such record and counts them.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    if constexpr (std::is_void_v<std::invoke_result_t<Fn&, std::string_view, std::string_view>>) {
+      visit([&](std::string_view k, std::string_view v) { fn(k, v); return true; });
+    } else {
+      visit([&](std::string_view k, std::string_view v) { return static_cast<bool>(fn(k, v)); });
+    }
+  }
+  // for_each's walk: fn returns false to stop.
+  void visit(const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // Makes every write so far durable.
   void sync();
@@ -114,12 +130,14 @@ class Store {
   // segment is damaged (nothing is lost: the old segments stay), IoError.
   void merge();
   Stats stats() const;
-  // Syncs and releases the store; every later call throws InvalidArgument.
+  // Syncs and releases the store; every later call throws InvalidArgument,
+  // except close() itself, which then does nothing (also on a moved-from store).
   void close();
 
  private:
   class Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  Impl& impl() const;  // throws InvalidArgument on a moved-from store
   std::unique_ptr<Impl> impl_;
 };
 

@@ -56,7 +56,8 @@ class Store::Impl {
   bool contains(std::string_view key) const;
   std::size_t size() const;
   std::vector<std::string> keys(std::string_view prefix) const;
-  void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+  // Stops when fn returns false; throws CorruptionError after the walk if a record was damaged.
+  void for_each(const std::function<bool(std::string_view, std::string_view)>& fn) const;
   void sync();
   Stats stats() const;
   void merge();  // merge.cpp

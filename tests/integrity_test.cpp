@@ -12,6 +12,7 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/manifest.h"
+#include <map>
 #include "tests/backend_fixtures.h"
 #include "tests/integrity_helpers.h"
 #include "tests/store_helpers.h"
@@ -195,6 +196,49 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unreadable_hint_is_logged_and_the_datafile_scanned
       BOOST_TEST(env.log.find("unreadable") != std::string::npos, env.log);
     }
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- a damaged newest record is damaged, never an older value -----------------
+
+BOOST_AUTO_TEST_SUITE(integrity)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_skips_a_damaged_newest_record_and_reports_it, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto sealed = fill_history(env);
+  // key70's newest record, in a sealed segment with a hint (so open trusts it).
+  std::uint32_t home = 0;
+  std::uint64_t offset = 0;
+  {
+    auto db = env.open();
+    BOOST_TEST_REQUIRE(db.get("key70").value() == history_value(70, 1));
+  }
+  for (const std::uint32_t id : sealed) {
+    const std::string bytes = env.read_file(filename::data(id));
+    for (const auto at : record_offsets(bytes)) {
+      const auto h = format::decode_record_header(reinterpret_cast<const std::byte*>(bytes.data() + at));
+      if (bytes.substr(at + format::kRecordHeaderSize, h.key_size) == "key70" &&
+          bytes.substr(at + format::kRecordHeaderSize + h.key_size, 6) == "round1") {
+        home = id;
+        offset = at;
+      }
+    }
+  }
+  BOOST_TEST_REQUIRE(home != 0u);
+  env.flip_byte(filename::data(home), offset + format::kRecordHeaderSize + 8);
+  auto db = env.open();
+  BOOST_CHECK_THROW(db.get("key70"), CorruptionError);
+  std::map<std::string, std::string> seen;
+  BOOST_CHECK_THROW(db.for_each([&](std::string_view k, std::string_view v) { seen.emplace(k, v); }),
+                    CorruptionError);
+  BOOST_TEST(!seen.contains("key70"));  // never its older value
+  BOOST_TEST(seen.size() == 299u);
+  BOOST_TEST(seen.at("key71") == history_value(71, 1));
+  BOOST_TEST(env.log.find("for_each skipped a damaged record") != std::string::npos);
+  // Merge does not fall back to the older record either: it refuses.
+  BOOST_CHECK_THROW(db.merge(), CorruptionError);
+  BOOST_CHECK_THROW(db.get("key70"), CorruptionError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
