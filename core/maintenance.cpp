@@ -28,8 +28,9 @@ void Store::Impl::write_hint(std::uint32_t id) {
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_candidates() const {
+  const std::uint64_t now = now_micros();
   std::shared_lock state_lock(state_mutex_);
-  return segments_.merge_candidates(options_.merge_dead_fraction, options_.merge_dead_bytes);
+  return segments_.merge_candidates(options_.merge_dead_fraction, options_.merge_dead_bytes, now);
 }
 
 }  // namespace pyk

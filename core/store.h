@@ -36,9 +36,9 @@ namespace pyk {
 struct SegmentStats {
   std::uint32_t id = 0;
   std::uint64_t bytes = 0;       // file size, header included
-  std::uint64_t live_keys = 0;   // keys whose newest record is here
+  std::uint64_t live_keys = 0;   // unexpired keys whose newest record is here
   std::uint64_t live_bytes = 0;  // bytes of those records
-  std::uint64_t dead_bytes = 0;  // overwritten or erased records and tombstones
+  std::uint64_t dead_bytes = 0;  // overwritten, erased or expired records and tombstones
   bool active = false;           // the segment being appended to
 };
 

@@ -117,12 +117,13 @@ void Store::Impl::for_each(
 
 Stats Store::Impl::stats() const {
   check_open();
+  const std::uint64_t now = now_micros();
   Stats out = recovery_stats_;
   out.merges = merges_;
   std::shared_lock state_lock(state_mutex_);
   out.keys = keydir_.size();
   out.keydir_bytes = keydir_.memory_bytes();
-  segments_.report(out);
+  segments_.report(out, now);
   return out;
 }
 

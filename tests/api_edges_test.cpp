@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/store.h"
 #include "tests/backend_fixtures.h"
+#include "tests/store_helpers.h"
 
 using namespace pyk;
 using namespace pyk::test;
@@ -71,6 +72,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_stops_when_the_callback_returns_false, B,
   int all = 0;
   db.for_each([&](std::string_view, std::string_view) { ++all; });
   BOOST_TEST(all == 20);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- expired records are dead bytes --------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(expiry_accounting)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(expired_keys_are_dead_bytes_and_trigger_automatic_merge, B, AllBackends) {
+  StoreEnv<B> env;
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.options.max_segment_size = 4096;
+  env.options.merge_dead_fraction = 0.5;
+  Store db = env.open();
+  for (int k = 0; k < 2000; ++k) db.put("session" + std::to_string(k), "token", std::chrono::minutes(1));
+  const std::size_t segments = db.stats().segments.size();
+  BOOST_TEST_REQUIRE(segments > 10u);
+  clock.advance(std::chrono::minutes(2));
+  BOOST_TEST(db.size() == 0u);
+  std::uint64_t live = 0, dead = 0;
+  for (const auto& s : db.stats().segments) {
+    live += s.live_keys;
+    dead += s.dead_bytes;
+    BOOST_TEST(s.live_bytes == 0u);
+  }
+  BOOST_TEST(live == 0u);  // one meaning of live: what size() counts
+  BOOST_TEST(dead > 0u);
+  // The next rotation's merge check finds every sealed segment dead.
+  for (int k = 0; k < 40; ++k) db.put("fresh" + std::to_string(k), std::string(200, 'x'));
+  BOOST_TEST(wait_until([&] { return db.stats().segments.size() < segments / 2; }), env.log);
+  BOOST_TEST(db.size() > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
