@@ -84,6 +84,14 @@ Location LogWriter::append(std::string_view encoded) {
                   static_cast<std::uint32_t>(encoded.size()), 0};
 }
 
+void LogWriter::seal_if_used() {
+  if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
+    active_->truncate(*torn_end_);
+    torn_end_.reset();
+  }
+  if (active_->sealed() || active_->size() > format::kFileHeaderSize) rotate();
+}
+
 void LogWriter::rotate() {
   // Already sealed: an earlier rotation failed to start the new segment and
   // did this part; since then a merge may even have taken the segment away,

@@ -47,6 +47,10 @@ class LogWriter {
   // landed (expiry left 0). REQUIRES: an active segment.
   Location append(std::string_view encoded);
 
+  // Seals the active segment and starts the next one, unless it holds no
+  // record yet. REQUIRES: an active segment.
+  void seal_if_used();
+
   // Null before open has set one up and after release().
   const std::shared_ptr<Segment>& active() const { return active_; }
   std::uint32_t active_id() const { return active_id_; }

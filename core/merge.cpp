@@ -57,21 +57,23 @@ bool same_record(const Location& a, const Location& b) {
 
 }  // namespace
 
-void Store::Impl::merge() {
+Store::MergeResult Store::Impl::merge() {
   check_writable();
   std::lock_guard maintenance(maintenance_mutex_);
   check_open();
-  std::vector<std::uint32_t> ids;
-  {
-    std::shared_lock state_lock(state_mutex_);
-    std::uint64_t dead = 0;
-    ids = segments_.sealed(&dead);
-    if (dead == 0 && segments_.expiring_keys() == 0) return;  // nothing to reclaim
-  }
-  if (!ids.empty()) merge_segments(ids);
+  const std::vector<std::uint32_t> ids = merge_inputs();
+  if (ids.empty()) return {};
+  return merge_segments(ids);
 }
 
-void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
+void Store::Impl::seal_active() {
+  check_writable();
+  std::lock_guard write_lock(write_mutex_);
+  check_open();
+  writer_->seal_if_used();
+}
+
+Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   // 1. The inputs in replay order, and the rank the outputs take.
   std::vector<Input> inputs;
   std::uint32_t output_rank = 0;
@@ -88,7 +90,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       output_rank = std::max(output_rank, state->rank);
     }
   }
-  if (inputs.empty()) return;
+  if (inputs.empty()) return {};
 
   // 2. Copy.
   const std::uint64_t now = now_micros();
@@ -262,9 +264,11 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     segments_.remove(input->id);
   }
   ++merges_;
+  const Store::MergeResult result{inputs.size(), outputs_made, bytes_in, bytes_out};
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +
       " bytes) into " + std::to_string(outputs_made) + " (" + std::to_string(bytes_out) +
       " bytes)");
+  return result;
 }
 
 }  // namespace pyk

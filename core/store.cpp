@@ -83,7 +83,8 @@ void Store::visit(const std::function<bool(std::string_view, std::string_view)>&
   guarded([&] { impl().for_each(fn); });
 }
 void Store::sync() { impl().sync(); }
-void Store::merge() { guarded([&] { impl().merge(); }); }
+Store::MergeResult Store::merge() { return guarded([&] { return impl().merge(); }); }
+void Store::seal_active() { guarded([&] { impl().seal_active(); }); }
 Stats Store::stats() const { return guarded([&] { return impl().stats(); }); }
 void Store::close() {
   if (impl_) impl_->close();  // a second close, or one on a moved-from store, does nothing

@@ -118,17 +118,24 @@ class Store {
   // Makes every write so far durable.
   void sync();
 
-  // Compaction: rewrites the live records of every sealed segment (never the
-  // active one) into new segments with hint files, then removes the old
-  // segments. Drops overwritten values, erased keys and expired keys. Runs
-  // online: other threads keep reading and writing meanwhile, and a key
-  // written during the merge keeps its newest value. One merge (or hint
-  // write) runs at a time: a second call waits for the running one, then
-  // merges whatever is sealed by then. Does nothing if no sealed segment
-  // holds dead bytes or expiring keys. Crash-safe at every step.
-  // Throws InvalidArgument on a read-only store, CorruptionError if a sealed
-  // segment is damaged (nothing is lost: the old segments stay), IoError.
-  void merge();
+  // Compaction: rewrites the live records of the sealed segments whose dead
+  // fraction or dead bytes reach Options::merge_input_dead_fraction /
+  // merge_input_dead_bytes (never the active one) into new segments with hint
+  // files, then removes them. Drops overwritten values, erased keys and
+  // expired keys. Runs online: other threads keep reading and writing
+  // meanwhile, and a key written during the merge keeps its newest value. One
+  // merge (or hint write) runs at a time: a second call waits for the running
+  // one, then merges whatever qualifies by then. Crash-safe at every step.
+  // Throws InvalidArgument on a read-only store, CorruptionError if an input
+  // is damaged (nothing is lost: the old segments stay), IoError.
+  struct MergeResult {
+    std::size_t segments_in = 0, segments_out = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+  };
+  MergeResult merge();
+  // Seals the active segment (if it holds any record) and starts a new one,
+  // so that merge() can take what a small store holds. Throws like put.
+  void seal_active();
   Stats stats() const;
   // Syncs and releases the store; every later call throws InvalidArgument,
   // except close() itself, which then does nothing (also on a moved-from store).

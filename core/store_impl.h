@@ -60,7 +60,8 @@ class Store::Impl {
   void for_each(const std::function<bool(std::string_view, std::string_view)>& fn) const;
   void sync();
   Stats stats() const;
-  void merge();  // merge.cpp
+  Store::MergeResult merge();  // merge.cpp
+  void seal_active();
 
   std::uint64_t now_micros() const;
   void log(std::string_view message) const;
@@ -127,10 +128,13 @@ class Store::Impl {
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
+  // Sealed segments past the automatic merge triggers, and past the input
+  // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
+  std::vector<std::uint32_t> merge_inputs() const;
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
-  void merge_segments(const std::vector<std::uint32_t>& ids);
+  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }

@@ -12,7 +12,9 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/manifest.h"
+#include <algorithm>
 #include <map>
+#include <set>
 #include "tests/backend_fixtures.h"
 #include "tests/integrity_helpers.h"
 #include "tests/store_helpers.h"
@@ -227,6 +229,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_skips_a_damaged_newest_record_and_reports
   }
   BOOST_TEST_REQUIRE(home != 0u);
   env.flip_byte(filename::data(home), offset + format::kRecordHeaderSize + 8);
+  env.options.merge_input_dead_fraction = 0;  // the merge below reads every sealed segment
+  env.options.merge_input_dead_bytes = 0;
   auto db = env.open();
   BOOST_CHECK_THROW(db.get("key70"), CorruptionError);
   std::map<std::string, std::string> seen;
@@ -236,9 +240,58 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_skips_a_damaged_newest_record_and_reports
   BOOST_TEST(seen.size() == 299u);
   BOOST_TEST(seen.at("key71") == history_value(71, 1));
   BOOST_TEST(env.log.find("for_each skipped a damaged record") != std::string::npos);
-  // Merge does not fall back to the older record either: it refuses.
+  // Merge does not fall back to the older record either: it refuses, keeping every input.
   BOOST_CHECK_THROW(db.merge(), CorruptionError);
   BOOST_CHECK_THROW(db.get("key70"), CorruptionError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(merge_inputs)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(merge_takes_only_segments_past_the_dead_thresholds_and_reports, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4096;
+  env.options.merge_input_dead_fraction = 0.5;
+  env.options.merge_input_dead_bytes = 0;
+  auto db = env.open();
+  // Segments of keys written once (all live), then of keys overwritten at once (all dead).
+  for (int k = 0; k < 100; ++k) db.put("stable" + std::to_string(k), history_value(k, 0));
+  for (int round = 0; round < 3; ++round)
+    for (int k = 0; k < 40; ++k) db.put("churn" + std::to_string(k), history_value(k, round));
+  const auto before = contents(db);
+  std::set<std::uint32_t> dead_segments, live_segments;
+  for (const auto& s : db.stats().segments) {
+    if (s.active || s.bytes <= format::kFileHeaderSize) continue;
+    const double fraction = double(s.dead_bytes) / double(s.bytes - format::kFileHeaderSize);
+    (fraction >= 0.5 ? dead_segments : live_segments).insert(s.id);
+  }
+  BOOST_TEST_REQUIRE(!dead_segments.empty());
+  BOOST_TEST_REQUIRE(!live_segments.empty());
+  const Store::MergeResult result = db.merge();
+  BOOST_TEST(result.segments_in == dead_segments.size());
+  BOOST_TEST(result.bytes_out < result.bytes_in);
+  const auto ids = ids_of(*env.directory(), filename::Kind::data);
+  for (const auto id : live_segments) BOOST_TEST((std::find(ids.begin(), ids.end(), id) != ids.end()), id);
+  for (const auto id : dead_segments) BOOST_TEST((std::find(ids.begin(), ids.end(), id) == ids.end()), id);
+  BOOST_TEST(contents(db) == before);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(seal_active_lets_a_small_store_be_merged, B, AllBackends) {
+  StoreEnv<B> env;
+  auto db = env.open();
+  for (int round = 0; round < 5; ++round) db.put("k", history_value(0, round));
+  BOOST_TEST(db.merge().segments_in == 0u);  // all in the active segment
+  db.seal_active();
+  const Store::MergeResult result = db.merge();
+  BOOST_TEST(result.segments_in == 1u);
+  BOOST_TEST(result.segments_out == 1u);
+  BOOST_TEST(db.get("k").value() == history_value(0, 4));
+  db.seal_active();
+  db.seal_active();  // nothing written since: no empty segment is sealed
+  BOOST_TEST(db.stats().segments.size() <= 3u);
+  db.close();
+  BOOST_TEST(env.open().get("k").value() == history_value(0, 4));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

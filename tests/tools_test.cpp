@@ -110,6 +110,8 @@ struct MergedStore {
     Options options;
     options.max_segment_size = 4096;
     options.logger = [](std::string_view) {};
+    options.merge_input_dead_fraction = 0;  // the merge takes every sealed segment
+    options.merge_input_dead_bytes = 0;
     auto db = Store::open(dir.str(), options);
     for (int round = 0; round < 2; ++round)
       for (int k = 0; k < kKeys; ++k) db.put(key(k), "round" + std::to_string(round) + std::string(60, 'x'));

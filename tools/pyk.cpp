@@ -23,8 +23,10 @@ constexpr const char* kExamples =
     "  del KEY                 erase KEY (exit 1 if absent)\n"
     "  keys                    list live keys, sorted; --prefix P to filter\n"
     "  stats                   keys, bytes and segments; --json for JSON\n"
-    "  merge                   compact the sealed segments (Store::merge) and print\n"
-    "                          segments and disk bytes before and after; --json for JSON\n"
+    "  merge                   compact the sealed segments past the dead-data thresholds\n"
+    "                          (Store::merge) and print segments and disk bytes before and\n"
+    "                          after; --seal: seal the segment being written first, so a\n"
+    "                          small store is merged too; --json for JSON\n"
     "  export                  live keys as JSON Lines (same objects as pyk-dump --json)\n"
     "  import [FILE|-]         apply JSON Lines from FILE or stdin\n"
     "  import --from-python-pyk FILE   bring the live keys of a Python pyk file in\n"
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
   return run_main("pyk", [&]() -> int {
     std::string dir = ".", backend = "file", ttl, prefix, python_file;
     std::vector<std::string> words;
-    bool json = false, raw = false;
+    bool json = false, raw = false, seal = false;
     po::options_description desc(
         "pyk: read and write a pyk store.\n\nUsage: pyk [options] COMMAND [ARGS]\n\nOptions");
     desc.add_options()(
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
         "prefix", po::value(&prefix), "keys: only keys starting with this")(
         "json", po::bool_switch(&json), "stats, merge: JSON output")(
         "raw", po::bool_switch(&raw), "get: the value's bytes only, no newline")(
+        "seal", po::bool_switch(&seal), "merge: seal the segment being written first")(
         "from-python-pyk", po::value(&python_file), "import: a file of the Python pyk");
     po::options_description hidden;
     hidden.add_options()("words", po::value(&words));
@@ -144,9 +147,10 @@ int main(int argc, char** argv) {
                     << " dead bytes\n";
       }
     } else if (command == "merge") {
-      need_args(args, 0, 0, "merge [--json]");
+      need_args(args, 0, 0, "merge [--seal] [--json]");
       auto db = pyk::Store::open(dir, options);
       const auto before = db.stats();
+      if (seal) db.seal_active();
       db.merge();
       const auto after = db.stats();
       db.close();
@@ -162,8 +166,8 @@ int main(int argc, char** argv) {
                   << after.segments.size() << ", disk bytes " << before.disk_bytes << " -> "
                   << after.disk_bytes << '\n';
       } else {
-        std::cout << "nothing to merge: no sealed segment holds dead bytes or expiring keys (the "
-                     "segment being written to is never merged); "
+        std::cout << "nothing to merge: no sealed segment holds enough dead bytes (the segment "
+                     "being written to is merged only with --seal); "
                   << before.segments.size() << " segments, " << before.disk_bytes
                   << " disk bytes\n";
       }
