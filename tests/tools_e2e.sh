@@ -203,6 +203,31 @@ else
   echo "skip: unreadable-hint test needs root and setpriv"
 fi
 
+# Tools tell the truth: only put and import create a store; real paths in
+# messages; UTF-8 keys as they are; the backends in --help; one finding per
+# problem; no note for the LOCK file every clean close leaves.
+for cmd in "del x" "get x" "keys" "stats" "merge" "export"; do
+  expect "missing dir: $cmd" 2 "$bin/pyk" -d "$work/absent" $cmd
+  [ -e "$work/absent" ] && { bad "missing dir: $cmd created it"; rm -rf "$work/absent"; } || ok
+done
+grep -q "no store at $work/absent" "$work/err" && ok || bad "missing dir: message lacks the path"
+expect "help lists backends" 0 "$bin/pyk" --help; has "help lists backends" "file, mmap, memory"
+make_store "$S"; "$bin/pyk" -d "$S" put "clé-日本" v
+expect "utf-8 keys" 0 "$bin/pyk" -d "$S" keys; has "utf-8 keys" "^clé-日本$"
+expect "utf-8 dump" 0 "$bin/pyk-dump" "$S"; has "utf-8 dump" 'key="clé-日本"'
+expect "clean store: no lock note" 0 "$bin/pyk-fsck" "$S"
+grep -q "stale_lock\|LOCK" "$work/out" && bad "fsck notes the LOCK of a clean close" || ok
+make_store "$S"; flip "$D" 64
+expect "damaged: message names the directory" 3 "$bin/pyk" -d "$S" get alpha
+grep -q "pyk-fsck --repair $S" "$work/err" && ok || { bad "damage message lacks the real path"; head -3 "$work/err"; }
+grep -q " DIR" "$work/err" && bad "damage message says DIR" || ok
+make_history; flip "$I/0000000001.hint" 72
+expect "bad hint: one finding" 1 "$bin/pyk-fsck" "$I"
+[ "$(grep -c '0000000001.hint' "$work/out")" -eq 1 ] && ok || { bad "bad hint: more than one finding for the file"; grep 0000000001.hint "$work/out"; }
+checked=$(sed -n 's/.*problems=\([0-9]*\).*/\1/p' "$work/out")
+expect "bad hint: repair" 1 "$bin/pyk-fsck" --repair "$I"
+[ "$(sed -n 's/.*problems=\([0-9]*\).*/\1/p' "$work/out")" = "$checked" ] && ok || bad "check and repair count differently"
+
 # A Python pyk file: one record a=1, CRC-32("1") = 0x83dcefb7.
 printf '\xb7\xef\xdc\x83\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00a1' >"$work/file.db"
 expect "python dump" 0 "$bin/pyk-dump" "$work/file.db"; has "python dump" "Python pyk"

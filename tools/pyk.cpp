@@ -1,9 +1,11 @@
 // pyk: the everyday command: get, put, del, keys, stats, merge, export, import.
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "core/directory.h"
 #include "core/error.h"
 #include "core/store.h"
 #include "tools/lib/cli.h"
@@ -37,8 +39,18 @@ constexpr const char* kExamples =
     "  pyk --dir /var/lib/app/db merge\n"
     "  pyk --dir old export | pyk --dir new import\n"
     "  pyk --dir new import --from-python-pyk file.db\n"
-    "\nExit codes: 0 ok, 1 key not found (get, del), 2 usage or I/O error,\n"
+    "\nOnly put and import create a store; the other commands on a missing\n"
+    "directory exit 2.\n"
+    "\nExit codes: 0 ok, 1 key not found (get, del) or export incomplete (damaged keys),\n"
+    "2 usage or I/O error,\n"
     "3 store damaged (run pyk-fsck --repair DIR), 4 another process has the store open.\n";
+
+// The --backend help: every backend open_directory accepts.
+std::string backends_help() {
+  std::string names;
+  for (const auto& name : pyk::backend_names()) names += (names.empty() ? "" : ", ") + name;
+  return "storage backend: " + names + " (default file)";
+}
 
 void need_args(const std::vector<std::string>& args, std::size_t min, std::size_t max,
                const std::string& usage) {
@@ -56,7 +68,7 @@ int main(int argc, char** argv) {
         "pyk: read and write a pyk store.\n\nUsage: pyk [options] COMMAND [ARGS]\n\nOptions");
     desc.add_options()(
         "dir,d", po::value(&dir), "store directory (default: current directory)")(
-        "backend,b", po::value(&backend), "storage backend: file or mmap (default file)")(
+        "backend,b", po::value(&backend), backends_help().c_str())(
         "ttl", po::value(&ttl), "put: expire after e.g. 30s, 5m, 2h, 1d, 500ms")(
         "prefix", po::value(&prefix), "keys: only keys starting with this")(
         "json", po::bool_switch(&json), "stats, merge: JSON output")(
@@ -75,6 +87,11 @@ int main(int argc, char** argv) {
 
     pyk::Options options;
     options.backend = backend;
+    // Only put and import may create a store; anything else on a missing
+    // directory is an error, not a new empty store.
+    options.create_if_missing = command == "put" || command == "import";
+    if (!options.create_if_missing && !std::filesystem::is_directory(dir))
+      throw pyk::IoError("no store at " + dir + " (only put and import create one)", dir, ENOENT);
     auto open_reader = [&] {
       options.read_only = true;
       options.create_if_missing = false;
