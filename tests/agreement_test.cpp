@@ -1,8 +1,11 @@
 // The tools and the engine agree on what a damaged store holds: the live set
-// pyk-dump --live shows, the data pyk-fsck --repair keeps (what Store::open
-// loads after it), and, where Store::open accepts the damaged store
+// pyk-dump --live shows, and, where Store::open accepts the damaged store
 // read-only, what it loads. Where Store::open refuses, pyk-fsck reports a
 // problem, and pyk-dump marks a bad region wherever fsck found damaged bytes.
+// A key whose newest record is damaged is never shown with an older value: a
+// repair that would revert it is refused without --accept-reverted, keeps
+// every value dump --live shows, and brings back only the keys it listed
+// (or any, when it says some damaged keys cannot be named).
 //
 // Hint files are removed first: a hint is trusted without rereading its
 // datafile (hint_file.h), so damage behind a good hint is for fsck alone.

@@ -22,7 +22,6 @@ const char* finding_kind_name(FindingKind kind) {
     case FindingKind::reverted_key: return "reverted_key";
     case FindingKind::python_pyk_file: return "python_pyk_file";
     case FindingKind::stray_file: return "stray_file";
-    case FindingKind::stale_lock: return "stale_lock";
     case FindingKind::store_in_use: return "store_in_use";
     case FindingKind::segment_gap: return "segment_gap";
     case FindingKind::missing_hint: return "missing_hint";
@@ -34,7 +33,6 @@ bool is_problem(FindingKind kind) {
   switch (kind) {
     case FindingKind::python_pyk_file:
     case FindingKind::stray_file:
-    case FindingKind::stale_lock:
     case FindingKind::store_in_use:
     case FindingKind::segment_gap:
     case FindingKind::missing_hint:

@@ -29,7 +29,6 @@ enum class FindingKind {
   // Notes.
   python_pyk_file,
   stray_file,
-  stale_lock,
   store_in_use,
   segment_gap,
   missing_hint,  // --repair writes a missing hint of a sealed datafile
