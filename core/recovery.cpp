@@ -31,6 +31,10 @@ void Store::Impl::open() {
     throw InvalidArgument("merge_dead_fraction must be between 0 and 1");
   if (options_.sync == SyncPolicy::interval && options_.sync_interval.count() <= 0)
     throw InvalidArgument("sync_interval must be positive");
+  // The keydir addresses its keys with 4-byte arena positions.
+  if (options_.expected_keys > UINT32_MAX)
+    throw InvalidArgument("expected_keys " + std::to_string(options_.expected_keys) +
+                          " cannot be honoured: a store holds at most 2^32 keys");
 
   directory_ = options_.directory
                    ? options_.directory
@@ -196,8 +200,15 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   // Only the newest segment in replay order may be appended to, and only if
   // it is not a merge output (appending to one would break replay order).
   const bool writable = tail_allowed && !options_.read_only && read_rank(id) == id;
-  std::shared_ptr<Segment> segment =
-      directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
+  std::shared_ptr<Segment> segment;
+  try {
+    segment = directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
+  } catch (const IoError& e) {
+    // Gone since the directory was listed: a writer's merge (read-only), or lost.
+    if (e.error_code() != ENOENT || !manifest_) throw;
+    handle({.kind = SegmentProblem::Kind::missing, .id = id, .file = name});
+    return;
+  }
 
   const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
   if (!header.ok()) {

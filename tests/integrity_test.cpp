@@ -13,6 +13,7 @@
 #include "core/format.h"
 #include "core/manifest.h"
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include "tests/backend_fixtures.h"
@@ -292,6 +293,55 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(seal_active_lets_a_small_store_be_merged, B, AllBa
   BOOST_TEST(db.stats().segments.size() <= 3u);
   db.close();
   BOOST_TEST(env.open().get("k").value() == history_value(0, 4));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- a read-only open racing a writer's merge -----------------------------------
+
+namespace {
+
+// Runs `between` once, right before the first datafile is opened after the
+// manifest was read: where a writer's merge can replace the manifest and
+// remove segments the reader has just read it list.
+class MergeBetween final : public DirectoryWrapper {
+ public:
+  MergeBetween(std::shared_ptr<Directory> target, std::function<void()> between)
+      : DirectoryWrapper(std::move(target)), between_(std::move(between)) {}
+  std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
+    const auto kind = filename::parse(name).kind;
+    if (kind == filename::Kind::manifest) manifest_read_ = true;
+    if (kind == filename::Kind::data && manifest_read_ && between_) {
+      auto run = std::move(between_);
+      between_ = nullptr;
+      run();
+    }
+    return DirectoryWrapper::open(name, mode);
+  }
+
+ private:
+  std::function<void()> between_;
+  bool manifest_read_ = false;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(integrity)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_racing_a_merge_starts_over, B, AllBackends) {
+  StoreEnv<B> env;
+  fill_history(env);
+  env.options.merge_input_dead_fraction = 0;
+  env.options.merge_input_dead_bytes = 0;
+  auto writer = env.open();
+  const auto expected = contents(writer);
+  Options o = env.options;
+  o.read_only = true;
+  o.directory = std::make_shared<MergeBetween>(env.directory(), [&] {
+    BOOST_TEST_REQUIRE(writer.merge().segments_in > 0u);
+  });
+  auto reader = Store::open(env.dir.str(), o);
+  BOOST_TEST(contents(reader) == expected);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
