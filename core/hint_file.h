@@ -41,7 +41,7 @@ inline constexpr std::string_view kMissing = "no hint file";
 class HintFile {
  public:
   // Loads and checks filename::hint(id). nullopt with `problem` set when it is
-  // missing, damaged or stale; throws only for I/O errors other than a missing file.
+  // missing, unreadable, damaged or stale; never throws for the hint itself.
   static std::optional<HintFile> load(Directory& directory, std::uint32_t id,
                                       std::uint64_t data_size, std::string& problem);
 
