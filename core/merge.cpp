@@ -117,7 +117,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     // merges), even if something below fails.
     std::shared_ptr<Segment> segment = std::move(out);
     {
-      std::unique_lock state_lock(state_mutex_);
+      StateWriteLock state_lock(*this);
       // Dead until its keys are switched over below.
       segments_.count_dead(segments_.add(out_id, segment, output_rank),
                            out_size - format::kFileHeaderSize);
@@ -132,7 +132,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     }
     // Switch the keydir over, a chunk per exclusive lock so readers never wait long.
     for (std::size_t i = 0; i < moves.size(); i += kSwitchChunk) {
-      std::unique_lock state_lock(state_mutex_);
+      StateWriteLock state_lock(*this);
       for (std::size_t j = i; j < std::min(moves.size(), i + kSwitchChunk); ++j) {
         const Move& m = moves[j];
         const auto now_at = keydir_.find(m.key);
@@ -224,7 +224,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
 
   // 3. Expired keys go from the keydir (unless written again meanwhile).
   for (std::size_t i = 0; i < expired_keys.size(); i += kSwitchChunk) {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     for (std::size_t j = i; j < std::min(expired_keys.size(), i + kSwitchChunk); ++j) {
       const auto& [key, from] = expired_keys[j];
       const auto now_at = keydir_.find(key);
@@ -259,8 +259,12 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       directory_->remove(name);
     }
     directory_->sync();
-    std::unique_lock state_lock(state_mutex_);
-    segments_.remove(input.id);
+    std::shared_ptr<Segment> removed;
+    {
+      StateWriteLock state_lock(*this);
+      removed = segments_.remove(input.id);
+    }
+    gate_.wait_for_reads();  // a get may still be reading it
   }
   ++merges_;
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +

@@ -25,6 +25,20 @@ CheckedRecord read_record(const Segment& segment, const Location& location, std:
       segment.read(location.offset, location.size, std::as_writable_bytes(std::span(scratch))));
 }
 
+void read_value_into(const Segment& segment, const Location& location, std::string& out) {
+  out.resize(location.size);
+  const auto bytes =
+      segment.read(location.offset, location.size, std::as_writable_bytes(std::span(out)));
+  const CheckedRecord record = check_record(segment, location.offset, bytes);
+  if (bytes.data() != reinterpret_cast<const std::byte*>(out.data())) {
+    out.assign(record.value);  // within the size just set: no allocation
+    return;
+  }
+  const auto value_at = static_cast<std::size_t>(record.value.data() - out.data());
+  out.erase(0, value_at);  // one memmove of the value, in cache
+  out.resize(record.value.size());
+}
+
 CheckedRecord read_pinned_record(const Segment& segment, const Location& location) {
   PinnedBytes pinned = segment.pin(location.offset, location.size);
   CheckedRecord out = check_record(segment, location.offset, pinned.bytes);

@@ -75,9 +75,14 @@ void Store::Impl::close() {
   struct Release {
     Impl& impl;
     ~Release() {
-      std::unique_lock state_lock(impl.state_mutex_);
-      if (impl.writer_) impl.writer_->release();
-      impl.segments_.clear();
+      std::vector<std::shared_ptr<Segment>> segments;
+      {
+        StateWriteLock state_lock(impl);
+        if (impl.writer_) impl.writer_->release();
+        segments = impl.segments_.clear();
+      }
+      impl.gate_.wait_for_reads();  // a get begun before close may still be reading
+      segments.clear();
       impl.lock_.reset();
     }
   } release{*this};

@@ -2,45 +2,57 @@
 // record read (CRC checked) with no lock held.
 #include <algorithm>
 
+#include "core/error.h"
 #include "core/store_impl.h"
 
 namespace pyk {
 
 template <class Fn>
-bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const {
+bool Store::Impl::with_record(std::string_view key, Fn&& fn) const {
   check_open();
-  std::shared_ptr<Segment> segment;
+  // Holds the segment found below alive through the read, with no reference
+  // count; the lookup itself writes only this thread's gate slot.
+  const ReadGate::Reading reading(gate_);
   Location location;
-  {
-    std::shared_lock state_lock(state_mutex_);
-    const auto found = keydir_.find(key);
-    if (!found) return false;
-    location = *found;
-    segment = segments_.segment(location.segment);
+  const Segment* segment = nullptr;
+  const bool found = gate_.lookup(state_mutex_, [&] {
+    const auto at = keydir_.find(key);
+    if (!at) return false;
+    location = *at;
+    segment = segments_.find_segment(at->segment);
+    return true;
+  });
+  if (!found) return false;
+  if (segment == nullptr) {  // close() took the segments after check_open() above
+    check_open();
+    throw Error("keydir points into segment " + std::to_string(location.segment) +
+                ", which the store does not hold");
   }
   // The clock is read only for keys that can expire.
   if (location.expiry != 0 && expired(location, now_micros())) return false;
-  // No lock held: the record is immutable and `segment` keeps its file alive.
-  fn(pin ? read_pinned_record(*segment, location) : read_record(*segment, location, buffer));
+  // No lock held: the record is immutable and `reading` keeps its file open.
+  fn(*segment, location);
   return true;
 }
 
 std::optional<std::string> Store::Impl::get(std::string_view key) const {
-  thread_local std::string buffer;
   std::optional<std::string> out;
-  with_record(key, buffer, false, [&](const CheckedRecord& r) { out.emplace(r.value); });
+  with_record(key, [&](const Segment& segment, const Location& location) {
+    read_value_into(segment, location, out.emplace());
+  });
   return out;
 }
 
 bool Store::Impl::get_into(std::string_view key, std::string& out) const {
-  thread_local std::string buffer;
-  return with_record(key, buffer, false, [&](const CheckedRecord& r) { out.assign(r.value); });
+  return with_record(key, [&](const Segment& segment, const Location& location) {
+    read_value_into(segment, location, out);
+  });
 }
 
 std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
-  std::string buffer;
   std::optional<Store::PinnedValue> out;
-  with_record(key, buffer, true, [&](const CheckedRecord& r) {
+  with_record(key, [&](const Segment& segment, const Location& location) {
+    const CheckedRecord r = read_pinned_record(segment, location);
     out = Store::PinnedValue{r.value, r.pinned.keep_alive};
   });
   return out;

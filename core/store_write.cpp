@@ -21,14 +21,14 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
 }
 
 void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
-  std::unique_lock state_lock(state_mutex_);
+  StateWriteLock state_lock(*this);
   segments_.add(id, segment, id);
   segments_.set_active(id);
 }
 
 void Store::Impl::segment_sealed(std::uint32_t id) {
   {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     segments_.clear_active();
   }
   maintenance_.enqueue({Job::Kind::hint, id});
