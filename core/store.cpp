@@ -35,6 +35,16 @@ bool Store::get_into(std::string_view key, std::string& out) const {
 std::optional<Store::PinnedValue> Store::get_pinned(std::string_view key) const {
   return impl_->get_pinned(key);
 }
+std::vector<std::optional<std::string>> Store::get_many(
+    std::span<const std::string_view> keys) const {
+  std::vector<std::optional<std::string>> out;
+  impl_->get_many_into(keys, out);
+  return out;
+}
+void Store::get_many_into(std::span<const std::string_view> keys,
+                          std::vector<std::optional<std::string>>& out) const {
+  impl_->get_many_into(keys, out);
+}
 void Store::write(const WriteBatch& batch) { impl_->write(batch); }
 bool Store::contains(std::string_view key) const { return impl_->contains(key); }
 bool Store::erase(std::string_view key) { return impl_->erase(key); }

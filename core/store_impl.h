@@ -57,6 +57,8 @@ class Store::Impl {
   bool with_record(std::string_view key, Fn&& fn) const;
   bool get_into(std::string_view key, std::string& out) const;
   std::optional<Store::PinnedValue> get_pinned(std::string_view key) const;
+  void get_many_into(std::span<const std::string_view> keys,
+                     std::vector<std::optional<std::string>>& out) const;
   bool erase(std::string_view key);
   std::optional<std::string> get(std::string_view key) const;
   bool contains(std::string_view key) const;

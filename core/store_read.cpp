@@ -1,6 +1,7 @@
 // The read side of Store::Impl: lookups under a brief shared lock, then the
 // record read (CRC checked) with no lock held.
 #include <algorithm>
+#include <array>
 
 #include "core/error.h"
 #include "core/store_impl.h"
@@ -56,6 +57,57 @@ std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) 
     out = Store::PinnedValue{r.value, r.pinned.keep_alive};
   });
   return out;
+}
+
+void Store::Impl::get_many_into(std::span<const std::string_view> keys,
+                                std::vector<std::optional<std::string>>& out) const {
+  check_open();
+  out.resize(keys.size());
+  const ReadGate::Reading reading(gate_);  // every segment found stays readable
+  // In windows, so a lookup pass keeps a writer waiting for kWindow lookups at most.
+  constexpr std::size_t kWindow = 32;
+  struct Found {
+    Location location;
+    const Segment* segment;  // null: absent
+  };
+  std::array<Found, kWindow> found;
+  for (std::size_t base = 0; base < keys.size(); base += kWindow) {
+    const std::size_t n = std::min(kWindow, keys.size() - base);
+    // 1. The lookups back to back: independent, so their cache misses overlap.
+    bool any_expiry = false, closed = false;
+    gate_.lookup(state_mutex_, [&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto at = keydir_.find(keys[base + i]);
+        found[i].segment = nullptr;
+        if (!at) continue;
+        found[i].location = *at;
+        found[i].segment = segments_.find_segment(at->segment);
+        closed |= found[i].segment == nullptr;
+        any_expiry |= at->expiry != 0;
+      }
+    });
+    if (closed) {  // as in with_record: close() took the segments
+      check_open();
+      throw Error("keydir points into a segment the store does not hold");
+    }
+    const std::uint64_t now = any_expiry ? now_micros() : 0;
+    // 2. Every record asked for, before reading any.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (found[i].segment != nullptr)
+        found[i].segment->prefetch(found[i].location.offset, found[i].location.size);
+    }
+    // 3. Read and check each.
+    for (std::size_t i = 0; i < n; ++i) {
+      const Found& f = found[i];
+      std::optional<std::string>& value = out[base + i];
+      if (f.segment == nullptr || expired(f.location, now)) {
+        value.reset();
+        continue;
+      }
+      if (!value) value.emplace();
+      read_value_into(*f.segment, f.location, *value);  // reuses the string's capacity
+    }
+  }
 }
 
 bool Store::Impl::contains(std::string_view key) const {
