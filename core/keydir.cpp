@@ -87,11 +87,6 @@ bool KeyDir::Equal::operator()(std::uint32_t position, std::string_view key) con
   return owner->key_at(position) == key;
 }
 
-std::size_t KeyDir::entry_size(std::size_t key_size, bool has_expiry) {
-  const std::size_t raw = kEntryHeader + key_size + (has_expiry ? 8 : 0);
-  return (raw + kAlign - 1) / kAlign * kAlign;
-}
-
 const std::byte* KeyDir::at(std::uint32_t position) const {
   const std::size_t byte = std::size_t{position} * kAlign;
   return chunks_[byte / kChunkSize].get() + byte % kChunkSize;
@@ -102,19 +97,12 @@ std::byte* KeyDir::at(std::uint32_t position) {
 
 std::string_view KeyDir::key_at(std::uint32_t position) const {
   const std::byte* p = at(position);
-  std::size_t key_size = load<std::uint16_t>(p + 12);
-  if (key_size == 0) key_size = 65536;
-  return {reinterpret_cast<const char*>(p + kEntryHeader), key_size};
+  return entry_key(p, entry_key_size(p));
 }
 
 Location KeyDir::location_at(std::uint32_t position) const {
   const std::byte* p = at(position);
-  Location location{load<std::uint32_t>(p), load<std::uint32_t>(p + 4),
-                    load<std::uint32_t>(p + 8), 0};
-  if (p[14] != std::byte{0}) {
-    location.expiry = load<std::uint64_t>(p + kEntryHeader + key_at(position).size());
-  }
-  return location;
+  return entry_location(p, entry_key_size(p));
 }
 
 std::uint32_t KeyDir::allocate(std::size_t bytes) {
@@ -171,6 +159,7 @@ std::optional<Location> KeyDir::put(std::string_view key, const Location& locati
     chunk_used_ -= bytes;  // give back the fresh entry: it is the last allocation
     return previous;
   }
+  at(position)[15] = std::byte{1};  // dead: for_each passes over it
   table_.erase(it);
   garbage_bytes_ += entry_size(key.size(), previous.expiry != 0);
   table_.insert(fresh);
@@ -183,6 +172,7 @@ std::optional<Location> KeyDir::erase(std::string_view key) {
   if (it == table_.end()) return std::nullopt;
   const Location previous = location_at(*it);
   garbage_bytes_ += entry_size(key.size(), previous.expiry != 0);
+  at(*it)[15] = std::byte{1};  // dead: for_each passes over it
   table_.erase(it);
   compact_if_wasteful();
   return previous;
@@ -204,8 +194,10 @@ std::size_t KeyDir::memory_bytes() const {
 void KeyDir::clear() {
   table_.clear();
   chunks_.clear();
+  chunk_ends_.clear();
   chunk_used_ = kChunkSize;
   garbage_bytes_ = 0;
+  if (++generation_ == 0) generation_ = 1;  // a walk's cursor into the old arena starts over
 }
 
 void KeyDir::compact_if_wasteful() {
@@ -214,9 +206,9 @@ void KeyDir::compact_if_wasteful() {
   // Rebuild into a fresh arena; the erased entries' bytes are left behind.
   KeyDir fresh;
   fresh.table_.reserve(table_.size());
-  for (const std::uint32_t position : table_) {
-    fresh.table_.insert(fresh.write_entry(key_at(position), location_at(position)));
-  }
+  for_each([&](std::string_view key, const Location& location) {
+    fresh.table_.insert(fresh.write_entry(key, location));  // in arena order, as walk expects
+  });
   chunks_ = std::move(fresh.chunks_);
   chunk_used_ = fresh.chunk_used_;
   chunk_ends_ = std::move(fresh.chunk_ends_);
@@ -244,8 +236,7 @@ std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
       continue;
     }
     const std::byte* p = chunks_[chunk].get() + offset;
-    std::size_t key_size = load<std::uint16_t>(p + 12);
-    if (key_size == 0) key_size = 65536;
+    const std::size_t key_size = entry_key_size(p);
     const std::size_t size = entry_size(key_size, p[14] != std::byte{0});
     if (offset + size > end) {  // only a forged cursor lands mid-entry like this
       position = (chunk + 1) * kChunkSize / kAlign;
@@ -253,6 +244,7 @@ std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
     }
     const auto here = static_cast<std::uint32_t>(position);
     position += size / kAlign;
+    if (p[15] != std::byte{0}) return std::nullopt;  // marked dead: no lookup needed
     const auto it = table_.find(key_at(here));
     if (it != table_.end() && *it == here) return here;
     return std::nullopt;  // erased, or the key moved to a newer entry

@@ -9,6 +9,7 @@
 
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -45,11 +46,25 @@ class KeyDir {
   // Bytes held: arena chunks plus the hash table's slots and metadata.
   std::size_t memory_bytes() const;
 
-  // Calls fn(key, location) for every entry, in no particular order.
+  // Calls fn(key, location) for every entry, in arena order: the order the
+  // entries were written (put order, but for a put that changed whether the
+  // key expires; after a compaction, the order they were moved in). The
+  // arena is read front to back with no table lookup (erased and moved
+  // entries carry a dead mark), so a full pass is sequential in memory, and
+  // records of a store filled in order come out in file order.
   // REQUIRES: fn does not modify the KeyDir.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const std::uint32_t position : table_) fn(key_at(position), location_at(position));
+    for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
+      const std::byte* base = chunks_[chunk].get();
+      const std::size_t end = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
+      for (std::size_t offset = 0; offset + kEntryHeader <= end;) {
+        const std::byte* p = base + offset;
+        const std::size_t key_size = entry_key_size(p);
+        if (p[15] == std::byte{0}) fn(entry_key(p, key_size), entry_location(p, key_size));
+        offset += entry_size(key_size, p[14] != std::byte{0});
+      }
+    }
   }
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
@@ -98,11 +113,32 @@ class KeyDir {
 
   // Arena entry layout, at a position aligned to kAlign:
   //   u32 segment, u32 offset, u32 size, u16 key size (0 means 65536), u8 has_expiry,
-  //   u8 unused, key bytes, then u64 expiry if has_expiry.
+  //   u8 dead (the table no longer holds it: erased, or moved to a fresh
+  //   entry), key bytes, then u64 expiry if has_expiry.
   static constexpr std::size_t kAlign = 8;
   static constexpr std::size_t kEntryHeader = 16;
   static constexpr std::size_t kChunkSize = 1 << 20;
-  static std::size_t entry_size(std::size_t key_size, bool has_expiry);
+  static std::size_t entry_size(std::size_t key_size, bool has_expiry) {
+    const std::size_t raw = kEntryHeader + key_size + (has_expiry ? 8 : 0);
+    return (raw + kAlign - 1) / kAlign * kAlign;
+  }
+  // The fields of the entry at `p`.
+  static std::size_t entry_key_size(const std::byte* p) {
+    std::uint16_t size;
+    std::memcpy(&size, p + 12, sizeof size);
+    return size == 0 ? 65536 : size;
+  }
+  static std::string_view entry_key(const std::byte* p, std::size_t key_size) {
+    return {reinterpret_cast<const char*>(p + kEntryHeader), key_size};
+  }
+  static Location entry_location(const std::byte* p, std::size_t key_size) {
+    Location l;
+    std::memcpy(&l.segment, p, 4);
+    std::memcpy(&l.offset, p + 4, 4);
+    std::memcpy(&l.size, p + 8, 4);
+    if (p[14] != std::byte{0}) std::memcpy(&l.expiry, p + kEntryHeader + key_size, 8);
+    return l;
+  }
 
   const std::byte* at(std::uint32_t position) const;
   std::byte* at(std::uint32_t position);

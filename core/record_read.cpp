@@ -49,8 +49,13 @@ CheckedRecord read_pinned_record(const Segment& segment, const Location& locatio
 void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>& segments,
                         std::vector<RecordRef>& refs,
                         const std::function<void(const CheckedRecord&)>& fn) {
-  std::sort(refs.begin(), refs.end(),
-            [](const RecordRef& a, const RecordRef& b) { return a.position < b.position; });
+  const auto in_file_order = [](const RecordRef& a, const RecordRef& b) {
+    return a.position < b.position;
+  };
+  // The keydir hands them over in arena order, which for a store written in
+  // order is file order already: check in one pass before sorting.
+  if (!std::is_sorted(refs.begin(), refs.end(), in_file_order))
+    std::sort(refs.begin(), refs.end(), in_file_order);
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
   std::string scratch;
   std::span<const std::byte> window;
