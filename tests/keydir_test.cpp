@@ -173,4 +173,51 @@ BOOST_AUTO_TEST_CASE(clear_then_refill_walks_and_iterates_only_the_new_entries) 
   BOOST_TEST(from_old == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(packed_entries_round_trip_at_every_field_boundary) {
+  // Key sizes around the one-byte limit (63) and record sizes around each
+  // varint length, with and without expiry; overwrites that change the
+  // entry's length move it, the rest update in place.
+  KeyDir kd;
+  std::map<std::string, Location> reference;
+  const std::uint32_t sizes[] = {0, 1, 127, 128, 16383, 16384, 2097151, 2097152, UINT32_MAX};
+  std::uint32_t n = 0;
+  for (const std::size_t key_size : {1u, 2u, 62u, 63u, 64u, 65u, 300u, 65535u, 65536u}) {
+    for (const std::uint32_t size : sizes) {
+      for (const std::uint64_t expiry : {std::uint64_t{0}, UINT64_MAX}) {
+        const std::string key = std::string(key_size, 'k') + std::to_string(n++ % 10);
+        const Location l{n, UINT32_MAX - n, size, expiry};
+        kd.put(key.substr(0, key_size), l);
+        reference[key.substr(0, key_size)] = l;
+      }
+    }
+  }
+  for (const auto& [k, l] : reference) BOOST_TEST((kd.find(k).value() == l));
+  for (auto& [k, l] : reference) {  // every size again: some move, some stay
+    l.size = sizes[(l.segment * 7) % std::size(sizes)];
+    BOOST_TEST(kd.put(k, l).has_value());
+  }
+  BOOST_TEST(kd.size() == reference.size());
+  std::size_t visited = 0;
+  kd.for_each([&](std::string_view k, const Location& l) {
+    ++visited;
+    BOOST_TEST((reference.at(std::string(k)) == l));
+  });
+  BOOST_TEST(visited == reference.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_cursor_reports_only_entries_the_table_holds) {
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 20000; ++i) kd.put("key-" + std::to_string(i), {1, i, i % 300, 0});
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::uint64_t cursor = rng();
+    if (round % 2 == 0) cursor = (cursor & 0xfffff) | (std::uint64_t{1} << 32);  // the current generation
+    kd.walk(cursor, 50, 50, [&](std::string_view k, const Location& l) {
+      const auto found = kd.find(k);
+      BOOST_TEST_REQUIRE(found.has_value());
+      BOOST_TEST_REQUIRE((*found == l));
+    });
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
