@@ -63,9 +63,16 @@ class ReadGate {
   // Keeps every segment found by lookups made while it lives readable.
   class Reading {
    public:
-    explicit Reading(const ReadGate& gate)
-        : slot_(gate.my_slot()), phase_(gate.phase_.load(std::memory_order_seq_cst)) {
-      slot_.reads[phase_].fetch_add(1, std::memory_order_seq_cst);
+    explicit Reading(const ReadGate& gate) : slot_(gate.my_slot()) {
+      // Counted in the phase that is current after counting: a phase read
+      // just before a flip could otherwise be one that the next
+      // wait_for_reads (flipping back to it) does not wait for.
+      for (;;) {
+        phase_ = gate.phase_.load(std::memory_order_seq_cst);
+        slot_.reads[phase_].fetch_add(1, std::memory_order_seq_cst);
+        if (gate.phase_.load(std::memory_order_seq_cst) == phase_) break;
+        slot_.reads[phase_].fetch_sub(1, std::memory_order_release);
+      }
     }
     ~Reading() { slot_.reads[phase_].fetch_sub(1, std::memory_order_release); }
     Reading(const Reading&) = delete;
