@@ -70,9 +70,10 @@ class KeyDir {
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
   // position to go on from, tagged with the layout generation: an entry only
-  // ever moves forward (a put whose expiry-ness changes writes a fresh entry
-  // at the end), so walking forward meets every entry that stays put; a
-  // compaction moves everything, starts a new generation, and a cursor of an
+  // ever moves forward (a put that changes the entry's length, by adding or
+  // dropping an expiry or a longer size varint, writes a fresh entry at the
+  // end), so walking forward meets every entry that stays put; a compaction
+  // or clear() moves everything, starts a new generation, and a cursor of an
   // older one starts over. Calls fn(key, location) for up to `max_live`
   // entries, passing over at most `max_slots` arena entries (dead ones
   // included), and returns the cursor to resume from, 0 once the walk reached

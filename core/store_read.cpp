@@ -1,5 +1,6 @@
-// The read side of Store::Impl: lookups under a brief shared lock, then the
-// record read (CRC checked) with no lock held.
+// The read side of Store::Impl. get and get_many look up through the read
+// gate (core/read_gate.h), then read the record (CRC checked) with no lock
+// held; the other reads hold state_mutex_ shared for their keydir pass.
 #include <algorithm>
 #include <array>
 
