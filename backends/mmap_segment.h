@@ -54,6 +54,7 @@ class MmapSegment final : public Segment {
   // The view keeps its mapping alive, so it survives growth, remaps, seal and
   // destruction of the segment.
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
+  void prefetch(std::uint64_t offset, std::size_t n) const noexcept override;
   bool zero_copy() const override { return true; }
   std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
   // fdatasync; may run during append().

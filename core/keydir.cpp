@@ -87,40 +87,41 @@ bool KeyDir::Equal::operator()(std::uint32_t position, std::string_view key) con
   return owner->key_at(position) == key;
 }
 
-std::size_t KeyDir::entry_size(std::size_t key_size, bool has_expiry) {
-  const std::size_t raw = kEntryHeader + key_size + (has_expiry ? 8 : 0);
-  return (raw + kAlign - 1) / kAlign * kAlign;
-}
-
 const std::byte* KeyDir::at(std::uint32_t position) const {
-  const std::size_t byte = std::size_t{position} * kAlign;
-  return chunks_[byte / kChunkSize].get() + byte % kChunkSize;
+  return chunks_[position / kChunkSize].get() + position % kChunkSize;
 }
 std::byte* KeyDir::at(std::uint32_t position) {
   return const_cast<std::byte*>(std::as_const(*this).at(position));
 }
 
-std::string_view KeyDir::key_at(std::uint32_t position) const {
-  const std::byte* p = at(position);
-  std::size_t key_size = load<std::uint16_t>(p + 12);
-  if (key_size == 0) key_size = 65536;
-  return {reinterpret_cast<const char*>(p + kEntryHeader), key_size};
-}
+std::string_view KeyDir::key_at(std::uint32_t position) const { return entry_key(at(position)); }
 
-Location KeyDir::location_at(std::uint32_t position) const {
-  const std::byte* p = at(position);
-  Location location{load<std::uint32_t>(p), load<std::uint32_t>(p + 4),
-                    load<std::uint32_t>(p + 8), 0};
-  if (p[14] != std::byte{0}) {
-    location.expiry = load<std::uint64_t>(p + kEntryHeader + key_at(position).size());
+Location KeyDir::location_at(std::uint32_t position) const { return entry_location(at(position)); }
+
+std::size_t KeyDir::bounded_entry_size(const std::byte* p, std::size_t avail) {
+  if (avail < 1) return 0;
+  std::size_t key_size = head(p) & kKeySizeMask, at = 1;
+  if (key_size == 0) {
+    if (avail < 3) return 0;
+    std::uint16_t long_size;
+    std::memcpy(&long_size, p + 1, sizeof long_size);
+    key_size = long_size == 0 ? 65536 : long_size;
+    at = 3;
   }
-  return location;
+  at += key_size + 8;
+  for (int shift = 0;; shift += 7) {  // the size varint
+    if (at >= avail) return 0;
+    const auto b = static_cast<std::uint8_t>(p[at++]);
+    if (b < 0x80 || shift >= 28) break;
+  }
+  if ((head(p) & kHasExpiry) != 0) at += 8;
+  return at <= avail ? at : 0;
 }
 
 std::uint32_t KeyDir::allocate(std::size_t bytes) {
   if (chunk_used_ + bytes > kChunkSize) {
-    // Positions are u32 counts of kAlign bytes: 32 GiB of arena at most.
-    if ((chunks_.size() + 1) * kChunkSize / kAlign > UINT32_MAX)
+    // Positions are u32 byte offsets: 4 GiB of arena at most.
+    if ((chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
       throw InvalidArgument("keydir full: more keys than pyk can index in memory");
     if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
     chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkSize));
@@ -128,28 +129,41 @@ std::uint32_t KeyDir::allocate(std::size_t bytes) {
   }
   const std::size_t byte = (chunks_.size() - 1) * kChunkSize + chunk_used_;
   chunk_used_ += bytes;
-  return static_cast<std::uint32_t>(byte / kAlign);
+  return static_cast<std::uint32_t>(byte);
+}
+
+void KeyDir::encode_entry(std::byte* p, std::string_view key, const Location& location) {
+  const bool has_expiry = location.expiry != 0;
+  const bool long_key = key.size() > kKeySizeMask;
+  p[0] = std::byte(static_cast<std::uint8_t>((long_key ? 0 : key.size()) |
+                                             (has_expiry ? kHasExpiry : 0)));
+  std::byte* q = p + 1;
+  if (long_key) {
+    store<std::uint16_t>(q, static_cast<std::uint16_t>(key.size()));  // 65536 wraps to 0
+    q += 2;
+  }
+  std::memcpy(q, key.data(), key.size());
+  q += key.size();
+  store<std::uint32_t>(q, location.segment);
+  store<std::uint32_t>(q + 4, location.offset);
+  q += 8;
+  std::uint32_t size = location.size;
+  for (; size >= 0x80; size >>= 7) *q++ = std::byte(static_cast<std::uint8_t>(size | 0x80));
+  *q++ = std::byte(static_cast<std::uint8_t>(size));
+  if (has_expiry) store<std::uint64_t>(q, location.expiry);
 }
 
 std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location) {
-  const bool has_expiry = location.expiry != 0;
-  const std::uint32_t position = allocate(entry_size(key.size(), has_expiry));
-  std::byte* p = at(position);
-  store<std::uint32_t>(p, location.segment);
-  store<std::uint32_t>(p + 4, location.offset);
-  store<std::uint32_t>(p + 8, location.size);
-  store<std::uint16_t>(p + 12, static_cast<std::uint16_t>(key.size()));  // 65536 wraps to 0
-  p[14] = std::byte{has_expiry};
-  p[15] = std::byte{0};
-  std::memcpy(p + kEntryHeader, key.data(), key.size());
-  if (has_expiry) store<std::uint64_t>(p + kEntryHeader + key.size(), location.expiry);
+  const std::uint32_t position =
+      allocate(entry_size(key.size(), location.expiry != 0, location.size));
+  encode_entry(at(position), key, location);
   return position;
 }
 
 std::optional<Location> KeyDir::put(std::string_view key, const Location& location) {
   // One probe: write the entry, then let the table tell whether the key was
   // already there (find-then-insert probes twice for a new key).
-  const std::size_t bytes = entry_size(key.size(), location.expiry != 0);
+  const std::size_t bytes = entry_size(key.size(), location.expiry != 0, location.size);
   const std::uint32_t fresh = write_entry(key, location);
   std::pair<decltype(table_)::iterator, bool> result;
   try {
@@ -161,18 +175,16 @@ std::optional<Location> KeyDir::put(std::string_view key, const Location& locati
   const auto [it, inserted] = result;
   if (inserted) return std::nullopt;
   const std::uint32_t position = *it;
-  const Location previous = location_at(position);
-  if ((previous.expiry != 0) == (location.expiry != 0)) {  // same entry size: update in place
-    std::byte* p = at(position);
-    store<std::uint32_t>(p, location.segment);
-    store<std::uint32_t>(p + 4, location.offset);
-    store<std::uint32_t>(p + 8, location.size);
-    if (location.expiry != 0) store<std::uint64_t>(p + kEntryHeader + key.size(), location.expiry);
+  std::size_t old_bytes;
+  const Location previous = entry_location(at(position), &old_bytes);
+  if (old_bytes == bytes) {  // same layout (expiry-ness, size varint): update in place
+    encode_entry(at(position), key, location);
     chunk_used_ -= bytes;  // give back the fresh entry: it is the last allocation
     return previous;
   }
+  at(position)[0] |= std::byte{kDead};  // for_each passes over it
   table_.erase(it);
-  garbage_bytes_ += entry_size(key.size(), previous.expiry != 0);
+  garbage_bytes_ += old_bytes;
   table_.insert(fresh);
   compact_if_wasteful();
   return previous;
@@ -181,8 +193,10 @@ std::optional<Location> KeyDir::put(std::string_view key, const Location& locati
 std::optional<Location> KeyDir::erase(std::string_view key) {
   auto it = table_.find(key);
   if (it == table_.end()) return std::nullopt;
-  const Location previous = location_at(*it);
-  garbage_bytes_ += entry_size(key.size(), previous.expiry != 0);
+  std::size_t bytes;
+  const Location previous = entry_location(at(*it), &bytes);
+  garbage_bytes_ += bytes;
+  at(*it)[0] |= std::byte{kDead};  // for_each passes over it
   table_.erase(it);
   compact_if_wasteful();
   return previous;
@@ -204,8 +218,10 @@ std::size_t KeyDir::memory_bytes() const {
 void KeyDir::clear() {
   table_.clear();
   chunks_.clear();
+  chunk_ends_.clear();
   chunk_used_ = kChunkSize;
   garbage_bytes_ = 0;
+  if (++generation_ == 0) generation_ = 1;  // a walk's cursor into the old arena starts over
 }
 
 void KeyDir::compact_if_wasteful() {
@@ -214,9 +230,9 @@ void KeyDir::compact_if_wasteful() {
   // Rebuild into a fresh arena; the erased entries' bytes are left behind.
   KeyDir fresh;
   fresh.table_.reserve(table_.size());
-  for (const std::uint32_t position : table_) {
-    fresh.table_.insert(fresh.write_entry(key_at(position), location_at(position)));
-  }
+  for_each([&](std::string_view key, const Location& location) {
+    fresh.table_.insert(fresh.write_entry(key, location));  // in arena order, as walk expects
+  });
   chunks_ = std::move(fresh.chunks_);
   chunk_used_ = fresh.chunk_used_;
   chunk_ends_ = std::move(fresh.chunk_ends_);
@@ -232,27 +248,23 @@ void KeyDir::compact_if_wasteful() {
 
 std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
   for (;;) {
-    const std::size_t byte = position * kAlign;
-    const std::size_t chunk = byte / kChunkSize, offset = byte % kChunkSize;
+    const std::size_t chunk = position / kChunkSize, offset = position % kChunkSize;
     if (chunk >= chunks_.size()) {
       position = kWalkEnd;
       return std::nullopt;
     }
     const std::size_t end = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
-    if (offset + kEntryHeader > end) {  // the chunk's end: on to the next one
-      position = (chunk + 1) * kChunkSize / kAlign;
-      continue;
-    }
     const std::byte* p = chunks_[chunk].get() + offset;
-    std::size_t key_size = load<std::uint16_t>(p + 12);
-    if (key_size == 0) key_size = 65536;
-    const std::size_t size = entry_size(key_size, p[14] != std::byte{0});
-    if (offset + size > end) {  // only a forged cursor lands mid-entry like this
-      position = (chunk + 1) * kChunkSize / kAlign;
+    // 0 at the chunk's end, or where only a forged cursor lands mid-entry:
+    // on to the next chunk either way.
+    const std::size_t size = offset < end ? bounded_entry_size(p, end - offset) : 0;
+    if (size == 0) {
+      position = (chunk + 1) * kChunkSize;
       continue;
     }
     const auto here = static_cast<std::uint32_t>(position);
-    position += size / kAlign;
+    position += size;
+    if (entry_dead(p)) return std::nullopt;  // marked dead: no lookup needed
     const auto it = table_.find(key_at(here));
     if (it != table_.end() && *it == here) return here;
     return std::nullopt;  // erased, or the key moved to a newer entry

@@ -2,13 +2,14 @@
 // location of its newest record. All keys live in RAM, so bytes per key
 // matter: keys and locations are packed into an arena of 1 MiB chunks and
 // the hash table holds only 4-byte arena positions (hashing reads the key
-// back from the arena). See README "Memory per key".
+// back from the arena); entries are packed byte by byte (no alignment). See README "Memory per key".
 //
 // Not thread-safe: Store guards it with its keydir mutex.
 #pragma once
 
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -45,18 +46,34 @@ class KeyDir {
   // Bytes held: arena chunks plus the hash table's slots and metadata.
   std::size_t memory_bytes() const;
 
-  // Calls fn(key, location) for every entry, in no particular order.
+  // Calls fn(key, location) for every entry, in arena order: the order the
+  // entries were written (put order, but for a put that changed whether the
+  // key expires; after a compaction, the order they were moved in). The
+  // arena is read front to back with no table lookup (erased and moved
+  // entries carry a dead mark), so a full pass is sequential in memory, and
+  // records of a store filled in order come out in file order.
   // REQUIRES: fn does not modify the KeyDir.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const std::uint32_t position : table_) fn(key_at(position), location_at(position));
+    for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
+      const std::byte* base = chunks_[chunk].get();
+      const std::size_t end = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
+      for (std::size_t offset = 0; offset < end;) {
+        const std::byte* p = base + offset;
+        std::size_t bytes;
+        const Location location = entry_location(p, &bytes);
+        if (!entry_dead(p)) fn(entry_key(p), location);
+        offset += bytes;
+      }
+    }
   }
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
   // position to go on from, tagged with the layout generation: an entry only
-  // ever moves forward (a put whose expiry-ness changes writes a fresh entry
-  // at the end), so walking forward meets every entry that stays put; a
-  // compaction moves everything, starts a new generation, and a cursor of an
+  // ever moves forward (a put that changes the entry's length, by adding or
+  // dropping an expiry or a longer size varint, writes a fresh entry at the
+  // end), so walking forward meets every entry that stays put; a compaction
+  // or clear() moves everything, starts a new generation, and a cursor of an
   // older one starts over. Calls fn(key, location) for up to `max_live`
   // entries, passing over at most `max_slots` arena entries (dead ones
   // included), and returns the cursor to resume from, 0 once the walk reached
@@ -96,13 +113,58 @@ class KeyDir {
     bool operator()(std::uint32_t position, std::string_view key) const;
   };
 
-  // Arena entry layout, at a position aligned to kAlign:
-  //   u32 segment, u32 offset, u32 size, u16 key size (0 means 65536), u8 has_expiry,
-  //   u8 unused, key bytes, then u64 expiry if has_expiry.
-  static constexpr std::size_t kAlign = 8;
-  static constexpr std::size_t kEntryHeader = 16;
+  // Arena entry layout, packed at any byte position (positions count bytes):
+  //   u8 head: bits 0-5 the key size (1-63; 0: a u16 key size follows, in
+  //            which 0 means 65536), bit 6 has_expiry, bit 7 dead (the table
+  //            no longer holds it: erased, or moved to a fresh entry);
+  //   key bytes; u32 segment; u32 offset; the record size as a LEB128
+  //   varint (1-5 bytes); u64 expiry if has_expiry.
+  // A 16-byte key without expiry takes 1 + 16 + 8 + 2 bytes (records of
+  // 128 bytes to 16 KiB).
+  static constexpr std::uint8_t kDead = 0x80, kHasExpiry = 0x40, kKeySizeMask = 0x3f;
   static constexpr std::size_t kChunkSize = 1 << 20;
-  static std::size_t entry_size(std::size_t key_size, bool has_expiry);
+  static std::size_t varint_size(std::uint32_t v) {
+    std::size_t n = 1;
+    for (; v >= 0x80; v >>= 7) ++n;
+    return n;
+  }
+  static std::size_t entry_size(std::size_t key_size, bool has_expiry, std::uint32_t size) {
+    return 1 + (key_size > kKeySizeMask ? 2 : 0) + key_size + 8 + varint_size(size) +
+           (has_expiry ? 8 : 0);
+  }
+  static std::uint8_t head(const std::byte* p) { return static_cast<std::uint8_t>(p[0]); }
+  static bool entry_dead(const std::byte* p) { return (head(p) & kDead) != 0; }
+  static std::string_view entry_key(const std::byte* p) {
+    std::size_t key_size = head(p) & kKeySizeMask;
+    if (key_size != 0) return {reinterpret_cast<const char*>(p + 1), key_size};
+    std::uint16_t long_size;
+    std::memcpy(&long_size, p + 1, sizeof long_size);
+    return {reinterpret_cast<const char*>(p + 3), long_size == 0 ? 65536u : long_size};
+  }
+  // The location of the entry at `p`, and the entry's size in bytes.
+  static Location entry_location(const std::byte* p, std::size_t* entry_bytes = nullptr) {
+    const std::string_view key = entry_key(p);
+    const std::byte* q = reinterpret_cast<const std::byte*>(key.data() + key.size());
+    Location l;
+    std::memcpy(&l.segment, q, 4);
+    std::memcpy(&l.offset, q + 4, 4);
+    q += 8;
+    l.size = 0;
+    for (int shift = 0;; shift += 7) {
+      const auto b = static_cast<std::uint8_t>(*q++);
+      l.size |= std::uint32_t{b & 0x7fu} << shift;
+      if (b < 0x80 || shift >= 28) break;
+    }
+    if ((head(p) & kHasExpiry) != 0) {
+      std::memcpy(&l.expiry, q, 8);
+      q += 8;
+    }
+    if (entry_bytes != nullptr) *entry_bytes = static_cast<std::size_t>(q - p);
+    return l;
+  }
+  // The size of the entry at `p` if it fits in the `avail` bytes there
+  // (else 0), reading nothing past them: walk's guard against forged cursors.
+  static std::size_t bounded_entry_size(const std::byte* p, std::size_t avail);
 
   const std::byte* at(std::uint32_t position) const;
   std::byte* at(std::uint32_t position);
@@ -110,6 +172,7 @@ class KeyDir {
   Location location_at(std::uint32_t position) const;
   std::uint32_t allocate(std::size_t bytes);
   std::uint32_t write_entry(std::string_view key, const Location& location);
+  static void encode_entry(std::byte* p, std::string_view key, const Location& location);
   void compact_if_wasteful();
   // walk's step: the entry at `position` if the table holds it, moving
   // `position` past it (to kWalkEnd after the last one). Entries are found

@@ -125,7 +125,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     // merges), even if something below fails.
     std::shared_ptr<Segment> segment = std::move(out);
     {
-      std::unique_lock state_lock(state_mutex_);
+      StateWriteLock state_lock(*this);
       // Dead until its keys are switched over below.
       segments_.count_dead(segments_.add(out_id, segment, output_rank),
                            out_size - format::kFileHeaderSize);
@@ -139,7 +139,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     }
     // Switch the keydir over, a chunk per exclusive lock so readers never wait long.
     for (std::size_t i = 0; i < moves.size(); i += kSwitchChunk) {
-      std::unique_lock state_lock(state_mutex_);
+      StateWriteLock state_lock(*this);
       for (std::size_t j = i; j < std::min(moves.size(), i + kSwitchChunk); ++j) {
         const Move& m = moves[j];
         const auto now_at = keydir_.find(m.key);
@@ -231,7 +231,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
 
   // 3. Expired keys go from the keydir (unless written again meanwhile).
   for (std::size_t i = 0; i < expired_keys.size(); i += kSwitchChunk) {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     for (std::size_t j = i; j < std::min(expired_keys.size(), i + kSwitchChunk); ++j) {
       const auto& [key, from] = expired_keys[j];
       const auto now_at = keydir_.find(key);
@@ -252,7 +252,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
   // between leaves unlisted files that open ignores, never a listed one lost.
   std::vector<const Input*> removable;
   {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     for (const Input& input : inputs) {
       SegmentSet::Entry& entry = *segments_.find(input.id);
       if (entry.stats.live_keys != 0) {
@@ -269,7 +269,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
   try {
     write_manifest();
   } catch (...) {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     for (const Input* input : removable) segments_.find(input->id)->retired = false;
     throw;
   }
@@ -282,8 +282,12 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
       directory_->remove(name);
     }
     directory_->sync();
-    std::unique_lock state_lock(state_mutex_);
-    segments_.remove(input->id);
+    std::shared_ptr<Segment> removed;
+    {
+      StateWriteLock state_lock(*this);
+      removed = segments_.remove(input->id);
+    }
+    gate_.wait_for_reads();  // a get may still be reading it
   }
   ++merges_;
   const Store::MergeResult result{inputs.size(), outputs_made, bytes_in, bytes_out};

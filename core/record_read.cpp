@@ -26,6 +26,20 @@ CheckedRecord read_record(const Segment& segment, const Location& location, std:
       segment.read(location.offset, location.size, std::as_writable_bytes(std::span(scratch))));
 }
 
+void read_value_into(const Segment& segment, const Location& location, std::string& out) {
+  out.resize(location.size);
+  const auto bytes =
+      segment.read(location.offset, location.size, std::as_writable_bytes(std::span(out)));
+  const CheckedRecord record = check_record(segment, location.offset, bytes);
+  if (bytes.data() != reinterpret_cast<const std::byte*>(out.data())) {
+    out.assign(record.value);  // within the size just set: no allocation
+    return;
+  }
+  const auto value_at = static_cast<std::size_t>(record.value.data() - out.data());
+  out.erase(0, value_at);  // one memmove of the value, in cache
+  out.resize(record.value.size());
+}
+
 CheckedRecord read_pinned_record(const Segment& segment, const Location& location) {
   PinnedBytes pinned = segment.pin(location.offset, location.size);
   CheckedRecord out = check_record(segment, location.offset, pinned.bytes);
@@ -37,8 +51,13 @@ void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>&
                         std::vector<RecordRef>& refs,
                         const std::function<bool(const CheckedRecord&)>& fn,
                         const std::function<void(const CorruptionError&)>& damaged) {
-  std::sort(refs.begin(), refs.end(),
-            [](const RecordRef& a, const RecordRef& b) { return a.position < b.position; });
+  const auto in_file_order = [](const RecordRef& a, const RecordRef& b) {
+    return a.position < b.position;
+  };
+  // The keydir hands them over in arena order, which for a store written in
+  // order is file order already: check in one pass before sorting.
+  if (!std::is_sorted(refs.begin(), refs.end(), in_file_order))
+    std::sort(refs.begin(), refs.end(), in_file_order);
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
   std::string scratch;
   std::span<const std::byte> window;

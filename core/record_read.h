@@ -34,6 +34,12 @@ CheckedRecord check_record(const Segment& segment, std::uint64_t offset,
 // `scratch` (valid until it changes).
 CheckedRecord read_record(const Segment& segment, const Location& location,
                           std::string& scratch);
+// The value of the record at `location` in `out` (its capacity reused), with
+// one copy: a backend without zero-copy reads the whole record straight into
+// `out`, where its CRC is checked and the value moved to the front; a
+// zero-copy one's value is copied out of its memory. On a throw, `out` holds
+// unspecified bytes.
+void read_value_into(const Segment& segment, const Location& location, std::string& out);
 // The same, held by `pinned.keep_alive`: valid whatever happens to the store.
 CheckedRecord read_pinned_record(const Segment& segment, const Location& location);
 

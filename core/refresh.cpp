@@ -42,7 +42,7 @@ std::vector<ReplayPosition> Store::Impl::load_relisting() {
       if (!merged_away(e) || attempt == kMaxRelists) throw;
     }
     keydir_.clear();
-    segments_.clear();
+    (void)segments_.clear();  // open() of a store no reader sees yet
     recovery_stats_ = {};
   }
 }
@@ -89,23 +89,28 @@ bool Store::Impl::refresh_appended() {
   std::shared_ptr<Segment> grown;
   if (!loaded.empty()) grown = directory_->open(filename::data(loaded.back().id), OpenMode::read_only);
 
-  // Applied under one exclusive lock: readers see all of it or none.
-  std::unique_lock state_lock(state_mutex_);
-  manifest_ = std::move(manifest);  // what may_have_torn_tail() and handle() go by now
-  if (!loaded.empty()) {
-    SegmentSet::Entry& newest = *segments_.find(loaded.back().id);
-    // A hinted segment was sealed at close and never grows. Readers still
-    // holding the old handle keep reading through it.
-    if (!newest.hinted && grown->size() > newest.stats.bytes) {
-      newest.segment = std::move(grown);
-      const bool tail_allowed = may_have_torn_tail(newest.stats.id, order.size() == loaded.size());
-      newest.stats.bytes =
-          replay_log(newest, tail_allowed, newest.stats.bytes, /*report=*/false).keep_end;
+  std::shared_ptr<Segment> replaced;  // the newest segment's old handle, if it grew
+  {
+    // Applied under one exclusive lock: readers see all of it or none.
+    StateWriteLock state_lock(*this);
+    manifest_ = std::move(manifest);  // what may_have_torn_tail() and handle() go by now
+    if (!loaded.empty()) {
+      SegmentSet::Entry& newest = *segments_.find(loaded.back().id);
+      // A hinted segment was sealed at close and never grows.
+      if (!newest.hinted && grown->size() > newest.stats.bytes) {
+        replaced = segments_.replace(loaded.back().id, std::move(grown));
+        const bool tail_allowed =
+            may_have_torn_tail(newest.stats.id, order.size() == loaded.size());
+        newest.stats.bytes =
+            replay_log(newest, tail_allowed, newest.stats.bytes, /*report=*/false).keep_end;
+      }
     }
+    for (std::size_t i = loaded.size(); i < order.size(); ++i)
+      load_segment(order[i].id, i + 1 == order.size());
+    segments_.derive_dead_bytes();
   }
-  for (std::size_t i = loaded.size(); i < order.size(); ++i)
-    load_segment(order[i].id, i + 1 == order.size());
-  segments_.derive_dead_bytes();
+  // Readers that found the old handle keep reading through it until done.
+  if (replaced) gate_.wait_for_reads();
   return true;
 }
 
@@ -114,13 +119,17 @@ void Store::Impl::reload() {
   fresh_options.directory = directory_;
   Impl fresh(path_, std::move(fresh_options));
   fresh.open();  // the files are read with no lock held
-  std::unique_lock state_lock(state_mutex_);
-  keydir_.clear();
-  keydir_.reserve(fresh.keydir_.size());
-  fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
-  std::swap(segments_, fresh.segments_);
-  manifest_ = std::move(fresh.manifest_);
-  // `fresh` now holds the segments let go, and closes them once readers are done.
+  {
+    StateWriteLock state_lock(*this);
+    keydir_.clear();
+    keydir_.reserve(fresh.keydir_.size());
+    fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
+    std::swap(segments_, fresh.segments_);
+    manifest_ = std::move(fresh.manifest_);
+  }
+  // `fresh` now holds the segments let go, and closes them on return: first
+  // let the gets still reading them finish.
+  gate_.wait_for_reads();
 }
 
 }  // namespace pyk

@@ -83,6 +83,12 @@ class Segment {
   // (pinned_copy()). keep_alive is null only when n == 0.
   virtual PinnedBytes pin(std::uint64_t offset, std::size_t n) const = 0;
 
+  // A hint that [offset, offset + n) will be read soon (Store::get_many
+  // issues it for a whole batch before reading any record, so the cache
+  // misses overlap). Never throws, checks nothing, may do nothing (the
+  // default); a zero-copy backend prefetches its memory.
+  virtual void prefetch(std::uint64_t /*offset*/, std::size_t /*n*/) const noexcept {}
+
   // True if read() and pin() hand out the segment's own memory instead of
   // copies, wherever the range is contiguous there (cf. tkrzw's IsMemoryMapping).
   virtual bool zero_copy() const = 0;

@@ -1,6 +1,7 @@
 #include "core/segment_set.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/format.h"
 
@@ -13,17 +14,47 @@ SegmentSet::Entry& SegmentSet::add(std::uint32_t id, std::shared_ptr<Segment> se
   entry.stats.bytes = segment->size();
   entry.segment = std::move(segment);
   entry.rank = rank;
+  index();
   return entry;
 }
 
-void SegmentSet::remove(std::uint32_t id) {
+std::shared_ptr<Segment> SegmentSet::remove(std::uint32_t id) {
   if (is_active(id)) active_ = nullptr;
-  entries_.erase(id);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return nullptr;
+  std::shared_ptr<Segment> out = std::move(it->second.segment);
+  entries_.erase(it);
+  index();
+  return out;
 }
 
-void SegmentSet::clear() {
+std::vector<std::shared_ptr<Segment>> SegmentSet::clear() {
+  std::vector<std::shared_ptr<Segment>> out;
+  for (auto& [id, entry] : entries_) out.push_back(std::move(entry.segment));
   active_ = nullptr;
   entries_.clear();
+  index();
+  return out;
+}
+
+std::shared_ptr<Segment> SegmentSet::replace(std::uint32_t id, std::shared_ptr<Segment> segment) {
+  std::shared_ptr<Segment> old = std::exchange(entries_.at(id).segment, std::move(segment));
+  index();
+  return old;
+}
+
+void SegmentSet::index() {
+  by_id_.clear();
+  sparse_ = false;
+  if (entries_.empty()) return;
+  first_id_ = entries_.begin()->first;
+  const std::size_t span = std::size_t{entries_.rbegin()->first - first_id_} + 1;
+  if (span > 16 * entries_.size() + 4096) {
+    sparse_ = true;
+    return;
+  }
+  by_id_.resize(span, nullptr);
+  for (const auto& [id, entry] : entries_) by_id_[id - first_id_] = entry.segment.get();
 }
 
 SegmentSet::Entry* SegmentSet::find(std::uint32_t id) {

@@ -39,13 +39,29 @@ class SegmentSet {
 
   // Adds segment `id`; its stats start at its current size with nothing live.
   Entry& add(std::uint32_t id, std::shared_ptr<Segment> segment, std::uint32_t rank);
-  void remove(std::uint32_t id);
-  void clear();
+  // Remove segments and hand them back: a reader may still be on them, so
+  // the caller destroys them only after ReadGate::wait_for_reads().
+  [[nodiscard]] std::shared_ptr<Segment> remove(std::uint32_t id);
+  [[nodiscard]] std::vector<std::shared_ptr<Segment>> clear();
+  // Puts `segment` in place of segment `id`'s handle (a newer handle on the
+  // same file); returns the old one, to be destroyed as remove's.
+  // REQUIRES: id is in the set.
+  [[nodiscard]] std::shared_ptr<Segment> replace(std::uint32_t id, std::shared_ptr<Segment> segment);
 
   Entry* find(std::uint32_t id);
   const Entry* find(std::uint32_t id) const;
   // The segment holding records of `id`. REQUIRES: id is in the set.
   const std::shared_ptr<Segment>& segment(std::uint32_t id) const { return entries_.at(id).segment; }
+  // The get path's lookup: segment `id` (null if not in the set) by one
+  // index into a dense table, no map walk and no reference count (ReadGate
+  // keeps it alive).
+  const Segment* find_segment(std::uint32_t id) const {
+    const std::uint32_t i = id - first_id_;  // ids below first_id_ wrap past the end
+    if (i < by_id_.size()) return by_id_[i];
+    if (!sparse_) return nullptr;
+    const Entry* entry = find(id);
+    return entry != nullptr ? entry->segment.get() : nullptr;
+  }
   // Every segment, oldest first in replay order (rank, id).
   std::vector<const Entry*> in_replay_order() const;
   std::map<std::uint32_t, std::shared_ptr<Segment>> segments() const;
@@ -94,8 +110,16 @@ class SegmentSet {
  private:
   // Adds (+1) or takes away (-1) a record at `l` from its segment's `expiring`.
   void track_expiry(Entry& home, const Location& l, int sign);
+  void index();  // rebuilds by_id_ after an add or remove
 
   std::map<std::uint32_t, Entry> entries_;
+  // find_segment's table: by_id_[id - first_id_], null for ids not in the set
+  // (merged away). Spans the live ids, oldest to newest, unless they lie
+  // too far apart (ids named by hand): then it is empty, sparse_ is set, and
+  // find_segment looks in the map.
+  std::vector<const Segment*> by_id_;
+  std::uint32_t first_id_ = 0;
+  bool sparse_ = false;
   Entry* active_ = nullptr;
   std::uint64_t expiring_keys_ = 0;
 };

@@ -32,6 +32,9 @@ class SegmentWrapper : public Segment {
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override {
     return target_->pin(offset, n);
   }
+  void prefetch(std::uint64_t offset, std::size_t n) const noexcept override {
+    target_->prefetch(offset, n);
+  }
   bool zero_copy() const override { return target_->zero_copy(); }
   std::uint64_t size() const override { return target_->size(); }
   void sync() override { target_->sync(); }

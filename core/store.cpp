@@ -47,6 +47,16 @@ bool Store::get_into(std::string_view key, std::string& out) const {
 std::optional<Store::PinnedValue> Store::get_pinned(std::string_view key) const {
   return guarded([&] { return impl().get_pinned(key); });
 }
+std::vector<std::optional<std::string>> Store::get_many(
+    std::span<const std::string_view> keys) const {
+  std::vector<std::optional<std::string>> out;
+  get_many_into(keys, out);
+  return out;
+}
+void Store::get_many_into(std::span<const std::string_view> keys,
+                          std::vector<std::optional<std::string>>& out) const {
+  guarded([&] { impl().get_many_into(keys, out); });
+}
 void Store::write(const WriteBatch& batch) { guarded([&] { impl().write(batch); }); }
 bool Store::contains(std::string_view key) const { return impl().contains(key); }
 bool Store::erase(std::string_view key) { return guarded([&] { return impl().erase(key); }); }
@@ -91,9 +101,14 @@ void Store::Impl::close() {
   struct Release {
     Impl& impl;
     ~Release() {
-      std::unique_lock state_lock(impl.state_mutex_);
-      if (impl.writer_) impl.writer_->release();
-      impl.segments_.clear();
+      std::vector<std::shared_ptr<Segment>> segments;
+      {
+        StateWriteLock state_lock(impl);
+        if (impl.writer_) impl.writer_->release();
+        segments = impl.segments_.clear();
+      }
+      impl.gate_.wait_for_reads();  // a get begun before close may still be reading
+      segments.clear();
       impl.lock_.reset();
     }
   } release{*this};
@@ -116,7 +131,7 @@ void Store::Impl::close() {
     // that stays active is not: a torn tail it gets later is cut as usual.)
     if (sealed_for_good) {
       {
-        std::unique_lock state_lock(state_mutex_);
+        StateWriteLock state_lock(*this);
         segments_.clear_active();
       }
       try {

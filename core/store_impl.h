@@ -9,7 +9,10 @@
 //   write_mutex_   serialises appends (writer_), rotation and keydir updates,
 //                  so the keydir follows log order.
 //   state_mutex_   (shared) guards keydir_ and segments_; readers hold it
-//                  shared only for a lookup, never across I/O.
+//                  shared only for a lookup, never across I/O. Every change
+//                  to them takes it through StateWriteLock, which also
+//                  closes gate_: the get path looks up through gate_
+//                  (core/read_gate.h) without locking state_mutex_ at all.
 //   GroupCommit's own mutex is never held while either is being taken.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
@@ -32,10 +35,11 @@
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
 #include "core/manifest.h"
+#include "core/read_gate.h"
+#include "core/replay_order.h"
 #include "core/record_read.h"
 #include "core/record_reader.h"
 #include "core/recovery_rule.h"
-#include "core/replay_order.h"
 #include "core/segment_check.h"
 #include "core/segment_set.h"
 #include "core/store.h"
@@ -52,12 +56,14 @@ class Store::Impl {
 
   void put(std::string_view key, std::string_view value, std::uint64_t expiry);
   void write(const WriteBatch& batch);
-  // Finds the newest record of `key` and reads it; false if absent or expired.
-  // `pin`: fn's record must carry a keep_alive where the backend has one.
+  // Finds the newest record of `key` and calls fn(segment, location) to read
+  // it (with no lock held); false if absent or expired.
   template <class Fn>
-  bool with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const;
+  bool with_record(std::string_view key, Fn&& fn) const;
   bool get_into(std::string_view key, std::string& out) const;
   std::optional<Store::PinnedValue> get_pinned(std::string_view key) const;
+  void get_many_into(std::span<const std::string_view> keys,
+                     std::vector<std::optional<std::string>>& out) const;
   bool erase(std::string_view key);
   std::optional<std::string> get(std::string_view key) const;
   bool contains(std::string_view key) const;
@@ -145,6 +151,22 @@ class Store::Impl {
               std::string_view key, std::uint64_t offset, std::uint64_t size,
               std::uint64_t expiry);
 
+  // state_mutex_ exclusively with gate_ closed: what every change to keydir_
+  // or segments_ holds.
+  class StateWriteLock {
+   public:
+    explicit StateWriteLock(Impl& impl) : lock_(impl.state_mutex_), gate_(impl.gate_) {
+      gate_.close();
+    }
+    ~StateWriteLock() { gate_.open(); }
+    StateWriteLock(const StateWriteLock&) = delete;
+    StateWriteLock& operator=(const StateWriteLock&) = delete;
+
+   private:
+    std::unique_lock<std::shared_mutex> lock_;
+    ReadGate& gate_;
+  };
+
   void check_open() const;
   void check_writable() const;
   void validate(std::string_view key, std::string_view value) const;
@@ -166,7 +188,7 @@ class Store::Impl {
   std::uint64_t append_and_apply(std::string_view encoded, Apply&& apply) {
     const Location at = writer_->append(encoded);
     const std::uint64_t sequence = commit_.count_append();
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     SegmentSet::Entry& home = active_entry();
     apply(at, home);
     home.stats.bytes = writer_->active()->size();
@@ -203,6 +225,7 @@ class Store::Impl {
 
   mutable std::mutex write_mutex_;
   mutable std::shared_mutex state_mutex_;
+  ReadGate gate_;
   // One logger call at a time: the caller's threads and the background ones all log.
   mutable std::mutex log_mutex_;
   KeyDir keydir_;

@@ -1,53 +1,118 @@
-// The read side of Store::Impl: lookups under a brief shared lock, then the
-// record read (CRC checked) with no lock held.
+// The read side of Store::Impl. get and get_many look up through the read
+// gate (core/read_gate.h), then read the record (CRC checked) with no lock
+// held; the other reads hold state_mutex_ shared for their keydir pass.
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "core/error.h"
-
 #include "core/store_impl.h"
 
 namespace pyk {
 
 template <class Fn>
-bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const {
+bool Store::Impl::with_record(std::string_view key, Fn&& fn) const {
   check_open();
   if (key.empty()) throw InvalidArgument("empty key");
-  std::shared_ptr<Segment> segment;
+  // Holds the segment found below alive through the read, with no reference
+  // count; the lookup itself writes only this thread's gate slot.
+  const ReadGate::Reading reading(gate_);
   Location location;
-  {
-    std::shared_lock state_lock(state_mutex_);
-    const auto found = keydir_.find(key);
-    if (!found) return false;
-    location = *found;
-    segment = segments_.segment(location.segment);
+  const Segment* segment = nullptr;
+  const bool found = gate_.lookup(state_mutex_, [&] {
+    const auto at = keydir_.find(key);
+    if (!at) return false;
+    location = *at;
+    segment = segments_.find_segment(at->segment);
+    return true;
+  });
+  if (!found) return false;
+  if (segment == nullptr) {  // close() took the segments after check_open() above
+    check_open();
+    throw Error("keydir points into segment " + std::to_string(location.segment) +
+                ", which the store does not hold");
   }
   // The clock is read only for keys that can expire.
   if (location.expiry != 0 && expired(location, now_micros())) return false;
-  // No lock held: the record is immutable and `segment` keeps its file alive.
-  fn(pin ? read_pinned_record(*segment, location) : read_record(*segment, location, buffer));
+  // No lock held: the record is immutable and `reading` keeps its file open.
+  fn(*segment, location);
   return true;
 }
 
 std::optional<std::string> Store::Impl::get(std::string_view key) const {
-  thread_local std::string buffer;
   std::optional<std::string> out;
-  with_record(key, buffer, false, [&](const CheckedRecord& r) { out.emplace(r.value); });
+  with_record(key, [&](const Segment& segment, const Location& location) {
+    read_value_into(segment, location, out.emplace());
+  });
   return out;
 }
 
 bool Store::Impl::get_into(std::string_view key, std::string& out) const {
-  thread_local std::string buffer;
-  return with_record(key, buffer, false, [&](const CheckedRecord& r) { out.assign(r.value); });
+  return with_record(key, [&](const Segment& segment, const Location& location) {
+    read_value_into(segment, location, out);
+  });
 }
 
 std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
-  std::string buffer;
   std::optional<Store::PinnedValue> out;
-  with_record(key, buffer, true, [&](const CheckedRecord& r) {
+  with_record(key, [&](const Segment& segment, const Location& location) {
+    const CheckedRecord r = read_pinned_record(segment, location);
     out = Store::PinnedValue{r.value, r.pinned.keep_alive};
   });
   return out;
+}
+
+void Store::Impl::get_many_into(std::span<const std::string_view> keys,
+                                std::vector<std::optional<std::string>>& out) const {
+  check_open();
+  for (const std::string_view key : keys)
+    if (key.empty()) throw InvalidArgument("empty key");  // as in with_record
+  out.resize(keys.size());
+  const ReadGate::Reading reading(gate_);  // every segment found stays readable
+  // In windows, so a lookup pass keeps a writer waiting for kWindow lookups at most.
+  constexpr std::size_t kWindow = 32;
+  struct Found {
+    Location location;
+    const Segment* segment;  // null: absent
+  };
+  std::array<Found, kWindow> found;
+  for (std::size_t base = 0; base < keys.size(); base += kWindow) {
+    const std::size_t n = std::min(kWindow, keys.size() - base);
+    // 1. The lookups back to back: independent, so their cache misses overlap.
+    bool any_expiry = false, closed = false;
+    gate_.lookup(state_mutex_, [&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto at = keydir_.find(keys[base + i]);
+        found[i].segment = nullptr;
+        if (!at) continue;
+        found[i].location = *at;
+        found[i].segment = segments_.find_segment(at->segment);
+        closed |= found[i].segment == nullptr;
+        any_expiry |= at->expiry != 0;
+      }
+    });
+    if (closed) {  // as in with_record: close() took the segments
+      check_open();
+      throw Error("keydir points into a segment the store does not hold");
+    }
+    const std::uint64_t now = any_expiry ? now_micros() : 0;
+    // 2. Every record asked for, before reading any.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (found[i].segment != nullptr)
+        found[i].segment->prefetch(found[i].location.offset, found[i].location.size);
+    }
+    // 3. Read and check each.
+    for (std::size_t i = 0; i < n; ++i) {
+      const Found& f = found[i];
+      std::optional<std::string>& value = out[base + i];
+      if (f.segment == nullptr || expired(f.location, now)) {
+        value.reset();
+        continue;
+      }
+      if (!value) value.emplace();
+      read_value_into(*f.segment, f.location, *value);  // reuses the string's capacity
+    }
+  }
 }
 
 bool Store::Impl::contains(std::string_view key) const {

@@ -22,22 +22,22 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
 
 void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
   {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     segments_.add(id, segment, id).min_length = format::kFileHeaderSize;
     segments_.set_active(id);
   }
   try {
     write_manifest();
   } catch (...) {
-    std::unique_lock state_lock(state_mutex_);
-    segments_.remove(id);
+    StateWriteLock state_lock(*this);
+    (void)segments_.remove(id);  // no key points into it yet: no read to wait for
     throw;
   }
 }
 
 void Store::Impl::segment_sealed(std::uint32_t id) {
   {
-    std::unique_lock state_lock(state_mutex_);
+    StateWriteLock state_lock(*this);
     segments_.clear_active();
   }
   maintenance_.enqueue({Job::Kind::hint, id});

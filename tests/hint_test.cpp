@@ -105,6 +105,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_value_behind_a_hint_fails_its_read, B, All
   BOOST_TEST_REQUIRE(db.stats().segments_from_hints > 0u);
   BOOST_CHECK_THROW(db.get("key39"), CorruptionError);
   BOOST_CHECK_THROW(db.get_pinned("key39"), CorruptionError);
+  const std::vector<std::string_view> batch{"key38", "key39"};
+  BOOST_CHECK_THROW(db.get_many(batch), CorruptionError);
   BOOST_TEST(db.get("key38").value() == value_of(38, 2));  // its neighbours read fine
 }
 

@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include <set>
 #include <map>
 #include <random>
 
@@ -127,6 +128,96 @@ BOOST_AUTO_TEST_CASE(keys_of_every_length_up_to_40_stay_distinct) {
   BOOST_TEST(kd.size() == n);
   BOOST_TEST(kd.find(std::string(3, 'a')).has_value());
   BOOST_TEST(!kd.find(std::string(41, 'a')).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(for_each_runs_in_put_order_and_a_moved_entry_comes_last) {
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 50000; ++i) kd.put("key" + std::to_string(i), {1, i, 10, 0});
+  kd.put("key7", {1, 7, 11, 0});       // same entry size: updated in place
+  kd.put("key3", {1, 3, 10, 99});      // gains an expiry: a fresh entry at the end
+  kd.erase("key5");
+  std::vector<std::string> order;
+  kd.for_each([&](std::string_view k, const Location&) { order.emplace_back(k); });
+  BOOST_TEST_REQUIRE(order.size() == 49999u);
+  BOOST_TEST(order[0] == "key0");
+  BOOST_TEST(order[3] == "key4");  // key3 moved, key5 gone
+  BOOST_TEST(order[5] == "key7");
+  BOOST_TEST(order.back() == "key3");
+  for (std::size_t i = 6; i + 1 < order.size(); ++i) BOOST_TEST_REQUIRE(order[i] == "key" + std::to_string(i + 2));
+}
+
+BOOST_AUTO_TEST_CASE(clear_then_refill_walks_and_iterates_only_the_new_entries) {
+  // Over several arena chunks both times, with different key lengths, so
+  // the chunks end at different places.
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 100000; ++i) kd.put("old-key-" + std::to_string(i), {1, i, 10, 0});
+  const std::uint64_t old_cursor = kd.walk(0, 10, 10, [](std::string_view, const Location&) {});
+  kd.clear();
+  for (std::uint32_t i = 0; i < 70000; ++i) {
+    kd.put("k" + std::to_string(i) + std::string(i % 13, 'y'), {2, i, 10, 0});
+  }
+  std::size_t seen = 0;
+  kd.for_each([&](std::string_view k, const Location& l) {
+    seen += k.starts_with("k") && l.segment == 2;
+  });
+  BOOST_TEST(seen == 70000u);
+  std::set<std::string> walked;
+  std::uint64_t cursor = 0;
+  do {
+    cursor = kd.walk(cursor, 1000, 4000, [&](std::string_view k, const Location&) { walked.emplace(k); });
+  } while (cursor != 0);
+  BOOST_TEST(walked.size() == 70000u);
+  // A cursor from before clear() starts over instead of landing in the new arena.
+  std::size_t from_old = 0;
+  kd.walk(old_cursor, 5, 5, [&](std::string_view k, const Location&) { from_old += k == "k0"; });
+  BOOST_TEST(from_old == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(packed_entries_round_trip_at_every_field_boundary) {
+  // Key sizes around the one-byte limit (63) and record sizes around each
+  // varint length, with and without expiry; overwrites that change the
+  // entry's length move it, the rest update in place.
+  KeyDir kd;
+  std::map<std::string, Location> reference;
+  const std::uint32_t sizes[] = {0, 1, 127, 128, 16383, 16384, 2097151, 2097152, UINT32_MAX};
+  std::uint32_t n = 0;
+  for (const std::size_t key_size : {1u, 2u, 62u, 63u, 64u, 65u, 300u, 65535u, 65536u}) {
+    for (const std::uint32_t size : sizes) {
+      for (const std::uint64_t expiry : {std::uint64_t{0}, UINT64_MAX}) {
+        const std::string key = std::string(key_size, 'k') + std::to_string(n++ % 10);
+        const Location l{n, UINT32_MAX - n, size, expiry};
+        kd.put(key.substr(0, key_size), l);
+        reference[key.substr(0, key_size)] = l;
+      }
+    }
+  }
+  for (const auto& [k, l] : reference) BOOST_TEST((kd.find(k).value() == l));
+  for (auto& [k, l] : reference) {  // every size again: some move, some stay
+    l.size = sizes[(l.segment * 7) % std::size(sizes)];
+    BOOST_TEST(kd.put(k, l).has_value());
+  }
+  BOOST_TEST(kd.size() == reference.size());
+  std::size_t visited = 0;
+  kd.for_each([&](std::string_view k, const Location& l) {
+    ++visited;
+    BOOST_TEST((reference.at(std::string(k)) == l));
+  });
+  BOOST_TEST(visited == reference.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_cursor_reports_only_entries_the_table_holds) {
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 20000; ++i) kd.put("key-" + std::to_string(i), {1, i, i % 300, 0});
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::uint64_t cursor = rng();
+    if (round % 2 == 0) cursor = (cursor & 0xfffff) | (std::uint64_t{1} << 32);  // the current generation
+    kd.walk(cursor, 50, 50, [&](std::string_view k, const Location& l) {
+      const auto found = kd.find(k);
+      BOOST_TEST_REQUIRE(found.has_value());
+      BOOST_TEST_REQUIRE((*found == l));
+    });
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -87,8 +87,28 @@ BOOST_FIXTURE_TEST_CASE(active_segment_is_never_sealed_nor_a_candidate, SetFixtu
   BOOST_TEST(!out.segments[0].active);
   BOOST_TEST(out.segments[1].active);
   BOOST_TEST(out.disk_bytes == 2064u);
-  set.remove(2);
+  const std::shared_ptr<Segment> removed = set.remove(2);
   BOOST_TEST(set.active() == nullptr);
+  BOOST_TEST(removed != nullptr);  // handed back: the caller decides when it goes
+}
+
+BOOST_FIXTURE_TEST_CASE(find_segment_finds_live_ids_and_nothing_else, SetFixture) {
+  add(3, 3, 100);
+  add(7, 7, 100);
+  BOOST_TEST(set.find_segment(3) == set.find(3)->segment.get());
+  BOOST_TEST(set.find_segment(7) == set.find(7)->segment.get());
+  for (const std::uint32_t id : {0u, 2u, 4u, 6u, 8u, UINT32_MAX}) BOOST_TEST(set.find_segment(id) == nullptr);
+  const std::shared_ptr<Segment> gone = set.remove(3);
+  BOOST_TEST(set.find_segment(3) == nullptr);
+  BOOST_TEST(set.find_segment(7) == set.find(7)->segment.get());
+  // Ids far apart (named by hand) are found through the map instead.
+  add(4'000'000'000u, 9, 100);
+  BOOST_TEST(set.find_segment(4'000'000'000u) == set.find(4'000'000'000u)->segment.get());
+  BOOST_TEST(set.find_segment(7) == set.find(7)->segment.get());
+  BOOST_TEST(set.find_segment(8) == nullptr);
+  const auto all = set.clear();
+  BOOST_TEST(all.size() == 2u);
+  BOOST_TEST(set.find_segment(7) == nullptr);
 }
 
 BOOST_FIXTURE_TEST_CASE(replay_order_is_rank_then_id, SetFixture) {

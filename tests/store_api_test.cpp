@@ -315,7 +315,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(scan_across_a_keydir_compaction_returns_every_stab
                               AllBackends) {
   StoreEnv<B> env;
   auto db = env.open();
-  constexpr int kStable = 500, kDoomed = 150000;  // > 4 MiB of keydir entries to erase
+  constexpr int kStable = 500, kDoomed = 250000;  // > 4 MiB of keydir entries to erase (~23 bytes each)
   for (int i = 0; i < kStable; ++i) db.put("stable:" + std::to_string(i), "v");
   WriteBatch batch;
   for (int i = 0; i < kDoomed; ++i) {

@@ -19,6 +19,14 @@ void consume(std::string_view key, std::string_view value, std::uint64_t& bytes)
   bytes += key.size() + copy.size();
 }
 
+std::size_t Session::get_many(std::span<const std::string_view> keys,
+                              std::vector<std::string>& out) {
+  if (out.size() < keys.size()) out.resize(keys.size());
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) found += get(keys[i], out[i]);
+  return found;
+}
+
 std::uint64_t Engine::disk_bytes() { return directory_bytes(dir_); }
 
 std::vector<EngineInfo> all_engines() {

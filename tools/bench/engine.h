@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,11 @@ class Session {
   // Copies the value into `out`; false if the key is missing.
   virtual bool get(std::string_view key, std::string& out) = 0;
   virtual void erase(std::string_view key) = 0;
+  // Copies the values of `keys` into out[0..keys.size()) (a missing key's
+  // left as it was); returns how many were found. Engines without a batch
+  // read (the default) get one key at a time.
+  virtual std::size_t get_many(std::span<const std::string_view> keys,
+                               std::vector<std::string>& out);
 };
 
 class Engine {

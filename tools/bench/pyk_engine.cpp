@@ -15,9 +15,22 @@ class PykSession final : public Session {
   void put(std::string_view key, std::string_view value) override { store_.put(key, value); }
   bool get(std::string_view key, std::string& out) override { return store_.get_into(key, out); }
   void erase(std::string_view key) override { store_.erase(key); }
+  std::size_t get_many(std::span<const std::string_view> keys,
+                       std::vector<std::string>& out) override {
+    if (out.size() < keys.size()) out.resize(keys.size());
+    store_.get_many_into(keys, values_);
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!values_[i]) continue;
+      out[i].swap(*values_[i]);  // both buffers keep their capacity for the next batch
+      ++found;
+    }
+    return found;
+  }
 
  private:
   Store& store_;
+  std::vector<std::optional<std::string>> values_;  // get_many's buffers, reused
 };
 
 class PykEngine final : public Engine {

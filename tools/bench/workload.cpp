@@ -129,7 +129,7 @@ Timed run_threads(Engine& engine, int threads, std::uint64_t ops, std::uint64_t 
 }
 
 bool needs_data(const std::string& w) {
-  return w == "overwrite" || w == "readrandom" || w == "readmissing" || w == "readseq" ||
+  return w == "overwrite" || w == "readrandom" || w == "getmany16" || w == "readmissing" || w == "readseq" ||
          w.rfind("mixed", 0) == 0 || w == "reopen" || w == "deleterandom";
 }
 
@@ -138,7 +138,7 @@ bool needs_data(const std::string& w) {
 const std::vector<std::string>& workload_names() {
   static const std::vector<std::string> names = {
       "fillseq",  "fillrandom",   "overwrite",   "readrandom",  "readmissing",
-      "readseq",  "mixed",        "reopen",      "deleterandom", "fillsync1",
+      "getmany16", "readseq",  "mixed",        "reopen",      "deleterandom", "fillsync1",
       "fillsync2", "fillsync4"};
   return names;
 }
@@ -198,7 +198,9 @@ void run_engine(const EngineInfo& info, const Params& params,
                     });
         filled = true;
       }
-      Progress progress(info.name + " " + name, name.rfind("fillsync", 0) == 0 ? params.sync_num : n);
+      Progress progress(info.name + " " + name, name.rfind("fillsync", 0) == 0 ? params.sync_num
+                                   : name == "getmany16"          ? n / 16
+                                                                  : n);
       reset_peak_rss();
       Timed t;
       if (name == "fillseq" || name == "fillrandom") {
@@ -232,6 +234,25 @@ void run_engine(const EngineInfo& info, const Params& params,
                         });
         if (!missing && t.found != n) throw std::runtime_error("readrandom missed keys: found " + std::to_string(t.found));
         if (missing && t.found != 0) throw std::runtime_error("readmissing found keys");
+      } else if (name == "getmany16") {
+        // readrandom's keys in batches of 16, one Session::get_many each (a
+        // loop of gets for engines without a batch read). One operation (and
+        // latency) per batch; ops/s below counts keys.
+        constexpr std::uint64_t kBatch = 16;
+        t = run_threads(*engine, 1, n / kBatch, params.seed + 2, progress,
+                        [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t& f) {
+                          thread_local std::vector<std::string> out;
+                          char keys[kBatch][16];
+                          std::string_view views[kBatch];
+                          for (std::uint64_t k = 0; k < kBatch; ++k) {
+                            make_key(rng.below(n), keys[k]);
+                            views[k] = {keys[k], 16};
+                          }
+                          f += s.get_many(views, out);
+                          for (std::uint64_t k = 0; k < kBatch; ++k) b += 16 + out[k].size();
+                        });
+        r.ops = n / kBatch * kBatch;
+        if (t.found != r.ops) throw std::runtime_error("getmany16 missed keys: found " + std::to_string(t.found));
       } else if (name == "readseq") {
         const auto begin = Clock::now();
         std::uint64_t bytes = 0;

@@ -1,0 +1,122 @@
+// ReadGate: the hot read path (get, get_into, get_pinned, get_many) without
+// a write to any cache line that other readers write too. Private to core/.
+//
+// Before, every get took state_mutex_ shared and copied a shared_ptr to its
+// segment: four atomic read-modify-writes on two lines all readers share,
+// which bounce between cores and cap multi-threaded reads. Here a reader
+// counts itself in a slot of its own (threads are spread over kSlots
+// cache-line sized slots; only threads beyond kSlots share one):
+//
+//  - lookup(): the keydir and the segment table may be read while a writer
+//    cannot change them. A writer holds state_mutex_ exclusively (which
+//    keeps out the readers of the slow path, who lock it shared) and then
+//    closes the gate: it raises a flag and waits until no slot counts a
+//    lookup. A reader that sees the flag falls back to state_mutex_ shared.
+//    Lookups hold no lock, do no I/O and never block, so the wait is short.
+//  - Reading: segments found by a lookup stay alive (readable through a raw
+//    pointer) until the Reading ends, with no reference count: a segment
+//    removed from the store (merge, refresh, close) is destroyed only after
+//    wait_for_reads(), which waits for every Reading begun before it.
+//    Readings count in one of two phases per slot; wait_for_reads() flips
+//    the phase and waits for the old one to drain, so a steady stream of new
+//    readers cannot hold it off.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+namespace pyk {
+
+class ReadGate {
+  // One per thread (up to kSlots threads): lookups under way, and Readings
+  // under way in each phase.
+  struct alignas(64) Slot {
+    std::atomic<std::uint32_t> lookups{0};
+    std::array<std::atomic<std::uint32_t>, 2> reads{};
+  };
+
+ public:
+  static constexpr std::size_t kSlots = 32;
+
+  // The keydir and segments may be read inside fn (see above). Returns fn().
+  // REQUIRES: fn does no I/O, takes no lock and does not block.
+  template <class Fn>
+  auto lookup(std::shared_mutex& state_mutex, Fn&& fn) const {
+    Slot& slot = my_slot();
+    slot.lookups.fetch_add(1, std::memory_order_seq_cst);
+    if (!writer_.load(std::memory_order_seq_cst)) {
+      struct Leave {
+        Slot& slot;
+        ~Leave() { slot.lookups.fetch_sub(1, std::memory_order_release); }
+      } leave{slot};
+      return fn();
+    }
+    slot.lookups.fetch_sub(1, std::memory_order_release);
+    std::shared_lock state_lock(state_mutex);  // a writer is in: wait for it
+    return fn();
+  }
+
+  // Keeps every segment found by lookups made while it lives readable.
+  class Reading {
+   public:
+    explicit Reading(const ReadGate& gate) : slot_(gate.my_slot()) {
+      // Counted in the phase that is current after counting: a phase read
+      // just before a flip could otherwise be one that the next
+      // wait_for_reads (flipping back to it) does not wait for.
+      for (;;) {
+        phase_ = gate.phase_.load(std::memory_order_seq_cst);
+        slot_.reads[phase_].fetch_add(1, std::memory_order_seq_cst);
+        if (gate.phase_.load(std::memory_order_seq_cst) == phase_) break;
+        slot_.reads[phase_].fetch_sub(1, std::memory_order_release);
+      }
+    }
+    ~Reading() { slot_.reads[phase_].fetch_sub(1, std::memory_order_release); }
+    Reading(const Reading&) = delete;
+    Reading& operator=(const Reading&) = delete;
+
+   private:
+    Slot& slot_;
+    unsigned phase_;
+  };
+
+  // A writer's side: the keydir and segments are its alone between close()
+  // and open(). REQUIRES: state_mutex_ held exclusively throughout.
+  void close() {
+    writer_.store(true, std::memory_order_seq_cst);
+    for (const Slot& slot : slots_) wait_until_zero(slot.lookups);
+  }
+  void open() { writer_.store(false, std::memory_order_seq_cst); }
+
+  // Returns once every Reading that began before the call has ended: a
+  // segment removed from the store before the call may then be destroyed.
+  // REQUIRES: state_mutex_ not held (a Reading may be waiting for it).
+  void wait_for_reads() const {
+    std::lock_guard lock(phase_mutex_);  // one phase flip at a time
+    const unsigned old = phase_.load(std::memory_order_relaxed);
+    phase_.store(old ^ 1, std::memory_order_seq_cst);
+    for (const Slot& slot : slots_) wait_until_zero(slot.reads[old]);
+  }
+
+ private:
+  static void wait_until_zero(const std::atomic<std::uint32_t>& count) {
+    for (int spins = 0; count.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins >= 64) std::this_thread::yield();  // the reader may be descheduled
+    }
+  }
+  Slot& my_slot() const {
+    static std::atomic<std::size_t> next_thread{0};
+    thread_local const std::size_t index = next_thread.fetch_add(1) % kSlots;
+    return slots_[index];
+  }
+
+  mutable std::array<Slot, kSlots> slots_{};
+  std::atomic<bool> writer_{false};
+  mutable std::atomic<unsigned> phase_{0};
+  mutable std::mutex phase_mutex_;
+};
+
+}  // namespace pyk
