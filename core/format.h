@@ -97,8 +97,8 @@ struct RecordHeader {
 inline constexpr std::size_t kHintEntryHeaderSize = 40;
 
 enum class HintType : std::uint8_t {
-  value = 1,      // key's newest record in the segment is a value
-  tombstone = 2,  // key's newest record in the segment is a tombstone
+  value = 1,      // a value record of the segment
+  tombstone = 2,  // a tombstone record of the segment
   end = 3,        // last entry of a complete hint file
 };
 

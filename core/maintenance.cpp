@@ -24,7 +24,18 @@ void Store::Impl::write_hint(std::uint32_t id) {
     if (entry == nullptr) return;  // merged away since it was queued
     segment = entry->segment;
   }
-  hint::write(*directory_, id, *segment);
+  // Values a later record of the same segment replaces are left out: the
+  // keydir points at that later record. Only the same segment counts: it is
+  // durable as a whole before its hint is written, whereas a newer segment
+  // may still lose its tail to a power cut, and the older value with it.
+  hint::write(*directory_, id, *segment,
+              [this, id](std::span<const hint::HintQuery> queries, std::vector<bool>& superseded) {
+                std::shared_lock state_lock(state_mutex_);
+                for (std::size_t i = 0; i < queries.size(); ++i) {
+                  const auto at = keydir_.find(queries[i].key);
+                  superseded[i] = at && at->segment == id && at->offset != queries[i].offset;
+                }
+              });
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_candidates() const {

@@ -89,7 +89,7 @@ void Store::Impl::close() {
     // next open reads hints only.
     if (active.size() >= seal_at_close_bytes()) {
       try {
-        hint::write(*directory_, id, active);
+        write_hint(id);
       } catch (const std::exception& e) {  // only costs the next open a scan
         log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());
       }
