@@ -2,6 +2,7 @@
 //   0000000001.data   datafile (segment) 1
 //   0000000001.hint   hint file of segment 1
 //   LOCK              the writer lock
+//   MANIFEST          the segments the store must have (core/manifest.h)
 //   *.tmp             unfinished output of merge or hint writing; removed on open
 #pragma once
 
@@ -12,7 +13,7 @@
 
 namespace pyk::filename {
 
-enum class Kind { data, hint, lock, temp, other };
+enum class Kind { data, hint, lock, manifest, temp, other };
 
 struct Parsed {
   Kind kind = Kind::other;
@@ -20,6 +21,7 @@ struct Parsed {
 };
 
 inline constexpr std::string_view kLock = "LOCK";
+inline constexpr std::string_view kManifest = "MANIFEST";
 
 std::string data(std::uint32_t segment_id);
 std::string hint(std::uint32_t segment_id);

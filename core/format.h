@@ -45,6 +45,22 @@
 //                       datafile size the hint describes (a mismatch = stale)
 //  24  u64 timestamp    record write time; in the end entry: entry count
 //  32  u64 expiry       as in the record
+//
+// Manifest (file MANIFEST): the segments a store must have, so that a lost,
+// truncated or stray datafile is told apart from a gap a merge left. Replaced
+// whole, like leveldb's CURRENT: written to MANIFEST.tmp, synced, renamed,
+// the directory synced. A datafile is listed only once its directory entry
+// is durable, and unlisted before it is removed.
+//   0  char[8] magic        "pyk-mani"
+//   8  u32     version      kFormatVersion
+//  12  u32     entry count
+//  16  u64     generation   one more on every rewrite (a reader can tell a change)
+//  24  entries, kManifestEntrySize bytes each, ascending segment id:
+//        0 u32 segment id
+//        4 u32 flags        bit 0: the active segment (appended to)
+//        8 u64 length       sealed: the exact file size; active: a minimum
+//                           (its header; recovery never cuts it shorter)
+//  end u32 crc32c           of every byte before it
 #pragma once
 
 #include <array>
@@ -63,6 +79,10 @@ inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kRecordHeaderSize = 32;
 inline constexpr std::string_view kDataMagic = "pyk-data";
 inline constexpr std::string_view kHintMagic = "pyk-hint";
+inline constexpr std::string_view kManifestMagic = "pyk-mani";
+inline constexpr std::size_t kManifestHeaderSize = 24;
+inline constexpr std::size_t kManifestEntrySize = 16;
+inline constexpr std::uint32_t kManifestActive = 1;  // entry flag
 
 // Hard limits of the format; Options can set lower ones.
 inline constexpr std::uint32_t kMaxKeySize = 64 * 1024;

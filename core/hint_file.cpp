@@ -162,11 +162,17 @@ const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint6
 std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
   const std::string name = filename::hint(id);
   if (!directory.exists(name)) return 0;
-  auto file = directory.open(name, OpenMode::read_only);
-  const std::uint64_t size = file->size();
-  if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return 0;
+  std::unique_ptr<Segment> file;
+  std::uint64_t size = 0;
   std::array<std::byte, format::kHintEntryHeaderSize> end{};
-  file->read_into(size - end.size(), end);
+  try {
+    file = directory.open(name, OpenMode::read_only);
+    size = file->size();
+    if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return 0;
+    file->read_into(size - end.size(), end);
+  } catch (const IoError&) {
+    return 0;  // only a sizing guess; HintFile::load reports the hint
+  }
   // Bounded by what the file could hold, so a damaged count cannot make the
   // keydir reserve absurd amounts of memory.
   return std::min<std::uint64_t>(format::load_le<std::uint64_t>(end.data() + 24),
@@ -201,18 +207,20 @@ std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
                                        std::uint64_t data_size, std::string& problem) {
   const std::string name = filename::hint(id);
   HintFile out;
+  // A hint is only an optimisation: one that cannot be read (no permission,
+  // an I/O error) is reported like a damaged one, never fatal.
   try {
     out.file_ = directory.open(name, OpenMode::read_only);
+    // Checked whole before any entry is applied, reading it in windows (not
+    // all at once: a hint of a big segment is tens of MiB). for_each reads
+    // it again; the second pass comes from the page cache.
+    if (const char* reason = check(*out.file_, id, data_size, out.count_)) {
+      problem = std::string("hint ") + out.file_->describe() + " ignored: " + reason;
+      return std::nullopt;
+    }
   } catch (const IoError& e) {
-    if (e.error_code() != ENOENT) throw;
-    problem = kMissing;
-    return std::nullopt;
-  }
-  // Checked whole before any entry is applied, reading it in windows (not
-  // all at once: a hint of a big segment is tens of MiB). for_each reads it
-  // again; the second pass comes from the page cache.
-  if (const char* reason = check(*out.file_, id, data_size, out.count_)) {
-    problem = std::string("hint ") + out.file_->describe() + " ignored: " + reason;
+    problem = e.error_code() == ENOENT ? std::string(kMissing)
+                                       : "hint " + name + " unreadable (" + e.what() + ")";
     return std::nullopt;
   }
   return out;

@@ -93,14 +93,15 @@ const char* check(const Segment& file, std::uint32_t id, std::uint64_t data_size
 class HintFile {
  public:
   // Opens and checks filename::hint(id). nullopt with `problem` set when it is
-  // missing, damaged or stale; throws only for I/O errors other than a missing file.
+  // missing, unreadable, damaged or stale; never throws for the hint itself.
   static std::optional<HintFile> load(Directory& directory, std::uint32_t id,
                                       std::uint64_t data_size, std::string& problem);
 
   std::uint64_t entry_count() const { return count_; }
 
   // fn(const format::HintEntry&) for every entry but the end entry, in file
-  // order. Keys are valid during the call only.
+  // order. Keys are valid during the call only. Throws IoError if the file
+  // that load() read whole cannot be read again.
   template <class Fn>
   void for_each(Fn&& fn) const {
     HintCursor cursor(*file_);

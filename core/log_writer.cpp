@@ -44,6 +44,8 @@ void LogWriter::start_segment() {
     }
     throw;
   }
+  // Lists it in the manifest: only then may it take records. If that fails
+  // the file stays, whole and empty: the manifest may list it already.
   events_.started(id, segment);
   active_ = std::move(segment);
   active_id_ = id;
@@ -81,6 +83,14 @@ Location LogWriter::append(std::string_view encoded) {
   }
   return Location{active_id_, static_cast<std::uint32_t>(offset),
                   static_cast<std::uint32_t>(encoded.size()), 0};
+}
+
+void LogWriter::seal_if_used() {
+  if (torn_end_) {  // bytes of an earlier failed append that could not be cut yet
+    active_->truncate(*torn_end_);
+    torn_end_.reset();
+  }
+  if (active_->sealed() || active_->size() > format::kFileHeaderSize) rotate();
 }
 
 void LogWriter::rotate() {

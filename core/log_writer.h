@@ -23,7 +23,9 @@ namespace pyk {
 class LogWriter {
  public:
   struct Events {
-    // Segment `id` is the new active segment (register it with the store).
+    // Segment `id`, durable, is the new active segment (register it with the
+    // store and list it in the manifest). If it throws, the segment is not
+    // used, but stays: empty, with a durable header.
     std::function<void(std::uint32_t id, const std::shared_ptr<Segment>& segment)> started;
     // The active segment `id` was sealed by a rotation (hint it, maybe merge).
     std::function<void(std::uint32_t id)> sealed;
@@ -45,6 +47,10 @@ class LogWriter {
   // segment if there is none (open could not make one: a full disk). Returns
   // where it landed (expiry left 0).
   Location append(std::string_view encoded);
+
+  // Seals the active segment and starts the next one, unless it holds no
+  // record yet. REQUIRES: an active segment.
+  void seal_if_used();
 
   // Null before open has set one up and after release().
   const std::shared_ptr<Segment>& active() const { return active_; }

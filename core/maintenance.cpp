@@ -1,5 +1,7 @@
 // The store's maintenance jobs (run by MaintenanceQueue's thread): hint
 // files for sealed segments and automatic merges.
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/hint_file.h"
@@ -11,7 +13,10 @@ void Store::Impl::run_job(const Job& job) {
   std::lock_guard maintenance(maintenance_mutex_);
   if (job.kind == Job::Kind::hint) {
     write_hint(job.segment_id);
-  } else if (const auto ids = merge_candidates(); !ids.empty()) {
+  } else if (auto ids = merge_candidates(); !ids.empty()) {
+    // The trigger says when; the inputs are its segments and those past the thresholds.
+    for (const std::uint32_t id : merge_inputs())
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     merge_segments(ids);
   }
 }
@@ -38,9 +43,23 @@ void Store::Impl::write_hint(std::uint32_t id) {
               });
 }
 
-std::vector<std::uint32_t> Store::Impl::merge_candidates() const {
+std::vector<std::uint32_t> Store::Impl::merge_inputs() const {
+  const std::uint64_t now = now_micros();
   std::shared_lock state_lock(state_mutex_);
-  return segments_.merge_candidates(options_.merge_dead_fraction, options_.merge_dead_bytes);
+  if (options_.merge_input_dead_fraction == 0 && options_.merge_input_dead_bytes == 0) {
+    std::uint64_t dead = 0;
+    std::vector<std::uint32_t> ids = segments_.sealed(&dead);
+    if (dead == 0 && segments_.expiring_keys() == 0) ids.clear();  // nothing to reclaim
+    return ids;
+  }
+  return segments_.merge_candidates(options_.merge_input_dead_fraction,
+                                    options_.merge_input_dead_bytes, now);
+}
+
+std::vector<std::uint32_t> Store::Impl::merge_candidates() const {
+  const std::uint64_t now = now_micros();
+  std::shared_lock state_lock(state_mutex_);
+  return segments_.merge_candidates(options_.merge_dead_fraction, options_.merge_dead_bytes, now);
 }
 
 }  // namespace pyk

@@ -9,9 +9,12 @@
 //   key's newest record.
 // - An output is written under a .tmp name, sealed (synced), renamed, and the
 //   directory synced before any input is removed.
-// - Inputs are removed oldest first, each removal made durable before the
-//   next: a crash leaves the newest inputs, whose tombstones still shadow
-//   whatever older record survives.
+// - Outputs are listed in the manifest, and the inputs left out of it, in
+//   one atomic manifest rewrite before any input is removed: open replays
+//   only listed segments, so a crash leaves the inputs or the outputs, and a
+//   listed segment that is missing is always a lost file, never a merge.
+// - Inputs are then removed oldest first, each removal made durable before
+//   the next (for a store opened by a pyk that reads no manifest).
 // - A tombstone is dropped only when every segment older than it is an input
 //   (no older record of its key survives the merge); otherwise it is copied,
 //   or a deleted key would come back.
@@ -61,21 +64,23 @@ bool same_record(const Location& a, const Location& b) {
 
 }  // namespace
 
-void Store::Impl::merge() {
+Store::MergeResult Store::Impl::merge() {
   check_writable();
   std::lock_guard maintenance(maintenance_mutex_);
   check_open();
-  std::vector<std::uint32_t> ids;
-  {
-    std::shared_lock state_lock(state_mutex_);
-    std::uint64_t dead = 0;
-    ids = segments_.sealed(&dead);
-    if (dead == 0 && segments_.expiring_keys() == 0) return;  // nothing to reclaim
-  }
-  if (!ids.empty()) merge_segments(ids);
+  const std::vector<std::uint32_t> ids = merge_inputs();
+  if (ids.empty()) return {};
+  return merge_segments(ids);
 }
 
-void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
+void Store::Impl::seal_active() {
+  check_writable();
+  std::lock_guard write_lock(write_mutex_);
+  check_open();
+  writer_->seal_if_used();
+}
+
+Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   // 1. The inputs in replay order, and the rank the outputs take.
   std::vector<Input> inputs;
   std::uint32_t output_rank = 0;
@@ -92,7 +97,7 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       output_rank = std::max(output_rank, state->rank);
     }
   }
-  if (inputs.empty()) return;
+  if (inputs.empty()) return {};
 
   // 2. Copy.
   const std::uint64_t now = now_micros();
@@ -113,6 +118,9 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
     out->seal();
     const std::string name = filename::data(out_id);
     directory_->rename(filename::temp(name), name);
+    // Durable before it is registered: any manifest written from here on
+    // (a rotation's) may list it.
+    directory_->sync();
     // Registered at once: from here on it is part of the store (and of later
     // merges), even if something below fails.
     std::shared_ptr<Segment> segment = std::move(out);
@@ -122,7 +130,6 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
       segments_.count_dead(segments_.add(out_id, segment, output_rank),
                            out_size - format::kFileHeaderSize);
     }
-    directory_->sync();
     bytes_out += out_size;
     ++outputs_made;
     try {
@@ -239,33 +246,51 @@ void Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
   // may be shadowed only by a newer one that is still unsynced in the active
   // segment, and a power cut must not lose both.
   sync();
-  // An input is forgotten only once its removal is durable: while its file
-  // may still be on disk (a removal or the directory sync failed) it must keep
-  // counting as older data, or a later merge would drop tombstones that still
-  // shadow its records. A later merge retries the removal.
-  for (const Input& input : inputs) {
-    {
-      std::shared_lock state_lock(state_mutex_);
-      const SegmentStats& st = segments_.find(input.id)->stats;
-      if (st.live_keys != 0) {
+  // The inputs that hold no live key any more (all of them, unless the
+  // keydir and the files disagree) leave the manifest first, with the
+  // outputs listed, and only then are their files removed: a crash in
+  // between leaves unlisted files that open ignores, never a listed one lost.
+  std::vector<const Input*> removable;
+  {
+    std::unique_lock state_lock(state_mutex_);
+    for (const Input& input : inputs) {
+      SegmentSet::Entry& entry = *segments_.find(input.id);
+      if (entry.stats.live_keys != 0) {
         // Cannot happen if the keydir and the files agree; keep this and every
         // newer input rather than lose data.
         log("merge: segment " + input.segment->describe() + " still holds " +
-            std::to_string(st.live_keys) + " live keys; it and newer inputs are kept");
+            std::to_string(entry.stats.live_keys) + " live keys; it and newer inputs are kept");
         break;
       }
+      entry.retired = true;
+      removable.push_back(&input);
     }
-    for (const std::string& name : {filename::hint(input.id), filename::data(input.id)}) {
+  }
+  try {
+    write_manifest();
+  } catch (...) {
+    std::unique_lock state_lock(state_mutex_);
+    for (const Input* input : removable) segments_.find(input->id)->retired = false;
+    throw;
+  }
+  // Oldest first, each removal durable before the next. An input is
+  // forgotten only once its removal is durable: while its file may still be
+  // on disk it keeps counting as older data, so a later merge does not drop
+  // tombstones that still shadow its records. A later open ignores it.
+  for (const Input* input : removable) {
+    for (const std::string& name : {filename::hint(input->id), filename::data(input->id)}) {
       directory_->remove(name);
     }
     directory_->sync();
     std::unique_lock state_lock(state_mutex_);
-    segments_.remove(input.id);
+    segments_.remove(input->id);
   }
   ++merges_;
+  const Store::MergeResult result{inputs.size(), outputs_made, bytes_in, bytes_out};
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +
       " bytes) into " + std::to_string(outputs_made) + " (" + std::to_string(bytes_out) +
       " bytes)");
+  return result;
 }
 
 }  // namespace pyk

@@ -83,6 +83,12 @@ struct Options {
   // merge_dead_fraction (0 < f <= 1), or whose dead bytes reach merge_dead_bytes.
   double merge_dead_fraction = 0;
   std::uint64_t merge_dead_bytes = 0;
+  // Which sealed segments a merge rewrites (Bitcask's frag_threshold /
+  // dead_bytes_threshold): those whose own dead fraction reaches
+  // merge_input_dead_fraction, or whose dead bytes reach merge_input_dead_bytes
+  // (keys expired by then count as dead). Both 0: every sealed segment.
+  double merge_input_dead_fraction = 0.4;
+  std::uint64_t merge_input_dead_bytes = 128ull << 20;
 
   // Time source for timestamps and TTL expiry; tests pass a fake clock.
   std::function<std::chrono::system_clock::time_point()> clock;

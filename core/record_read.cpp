@@ -1,6 +1,7 @@
 #include "core/record_read.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
 #include "core/format.h"
@@ -34,7 +35,8 @@ CheckedRecord read_pinned_record(const Segment& segment, const Location& locatio
 
 void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>& segments,
                         std::vector<RecordRef>& refs,
-                        const std::function<void(const CheckedRecord&)>& fn) {
+                        const std::function<bool(const CheckedRecord&)>& fn,
+                        const std::function<void(const CorruptionError&)>& damaged) {
   std::sort(refs.begin(), refs.end(),
             [](const RecordRef& a, const RecordRef& b) { return a.position < b.position; });
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
@@ -67,7 +69,14 @@ void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>&
       window_start = offset;
       window_end = end;
     }
-    fn(check_record(*segment, offset, window.subspan(offset - window_start, size)));
+    std::optional<CheckedRecord> record;
+    try {
+      record = check_record(*segment, offset, window.subspan(offset - window_start, size));
+    } catch (const CorruptionError& e) {
+      damaged(e);
+      continue;
+    }
+    if (!fn(*record)) return;
   }
 }
 

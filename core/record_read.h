@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
 #include "core/keydir.h"
 #include "core/segment.h"
 
@@ -45,9 +46,12 @@ struct RecordRef {
 
 // Calls fn for each record of `refs` in file order, reading runs of
 // neighbouring records with one read of up to 1 MiB rather than one read per
-// record. Sorts `refs`. REQUIRES: `segments` holds every segment named.
+// record, until fn returns false. A record that fails its check goes to
+// `damaged` instead (the walk goes on). Sorts `refs`. REQUIRES: `segments`
+// holds every segment named.
 void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>& segments,
                         std::vector<RecordRef>& refs,
-                        const std::function<void(const CheckedRecord&)>& fn);
+                        const std::function<bool(const CheckedRecord&)>& fn,
+                        const std::function<void(const CorruptionError&)>& damaged);
 
 }  // namespace pyk

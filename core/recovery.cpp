@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <map>
 #include <optional>
 
 #include "core/error.h"
@@ -11,7 +12,9 @@
 #include "core/file_header.h"
 #include "core/hint_file.h"
 #include "core/log_reader.h"
+#include "core/manifest.h"
 #include "core/quarantine.h"
+#include "core/segment_check.h"
 #include "core/replay_order.h"
 #include "core/store_impl.h"
 
@@ -29,6 +32,10 @@ void Store::Impl::open() {
     throw InvalidArgument("merge_dead_fraction must be between 0 and 1");
   if (options_.sync == SyncPolicy::interval && options_.sync_interval.count() <= 0)
     throw InvalidArgument("sync_interval must be positive");
+  // The keydir addresses its keys with 4-byte arena positions.
+  if (options_.expected_keys > UINT32_MAX)
+    throw InvalidArgument("expected_keys " + std::to_string(options_.expected_keys) +
+                          " cannot be honoured: a store holds at most 2^32 keys");
 
   directory_ = options_.directory
                    ? options_.directory
@@ -45,24 +52,26 @@ void Store::Impl::open() {
   }
 
   for (const auto& name : directory_->list()) {
-    // Leftovers of an interrupted merge or hint write: never referenced by the keydir.
+    // Leftovers of an interrupted merge, hint or manifest write: never
+    // referenced by the keydir.
     if (filename::parse(name).kind == filename::Kind::temp && !options_.read_only) {
       directory_->remove(name);
       log("removed unfinished file " + name);
     }
   }
   // A read-only store lists the directory while the writer may merge files
-  // away: it lists again when a segment goes missing (see refresh.cpp).
+  // away: it starts over when a segment goes missing (see refresh.cpp).
   const std::vector<ReplayPosition> order =
       options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
-    remove_orphan_hints();
+    report_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
     // a torn creation that got removed, not one sealed with a hint at close.
     SegmentSet::Entry* newest = order.empty() ? nullptr : segments_.find(order.back().id);
-    const bool opened_writable = newest && newest->rank == newest->stats.id;
+    const bool opened_writable =
+        newest && newest->rank == newest->stats.id && may_have_torn_tail(newest->stats.id, true);
     if (opened_writable && !newest->hinted &&
         newest->segment->size() < options_.max_segment_size) {
       writer_->resume(newest->stats.id, newest->segment);
@@ -71,12 +80,13 @@ void Store::Impl::open() {
       const std::string hint_name = filename::hint(newest->stats.id);
       if (directory_->remove(hint_name)) directory_->sync();
     } else {
-      if (opened_writable) {  // full, or sealed at close: seal it like a rotation would
-        newest->segment->seal();
-        if (!newest->hinted) maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
-      }
-      start_segment_if_space();
+      // Full, or sealed at close: seal it like a rotation would.
+      if (opened_writable) newest->segment->seal();
+      if (newest && !newest->hinted && newest->rank == newest->stats.id)
+        maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
+      start_segment_if_space();  // lists the new segment in the manifest
     }
+    write_manifest();  // a store without one gets it; a change in the active segment is listed
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
@@ -87,17 +97,39 @@ void Store::Impl::open() {
 }
 
 std::vector<ReplayPosition> Store::Impl::load_segments() {
+  // The manifest is read before the directory is listed: a writer creates a
+  // segment before listing it and removes one only after a manifest that no
+  // longer lists it, so a listed segment missing from the listing means the
+  // manifest changed since (handle() tells a read-only store to start over).
+  std::string manifest_problem;
+  manifest_ = manifest::read(*directory_, manifest_problem);
+  if (!manifest_problem.empty()) {
+    handle({.kind = SegmentProblem::Kind::bad_manifest, .file = std::string(filename::kManifest),
+            .detail = manifest_problem});
+    manifest_.reset();
+  }
   // Replay in (rank, id) order: a merge output replays right after its
   // inputs, before anything written since (format.h, "Replay order").
-  const std::vector<ReplayPosition> order = replay_order(*directory_);
-  std::vector<std::uint32_t> ids;
-  for (const auto& position : order) ids.push_back(position.id);
-  if (!ids.empty()) next_segment_id_ = *std::max_element(ids.begin(), ids.end()) + 1;
+  std::vector<ReplayPosition> order = replay_order(*directory_);
+  for (const auto& position : order)
+    next_segment_id_ = std::max(next_segment_id_.load(), position.id + 1);
+  // The segments the store must have: those its manifest lists, each checked
+  // for presence and length. A store from before manifests replays every
+  // datafile it finds (and open writes it one).
+  if (manifest_) {
+    next_segment_id_ = std::max(next_segment_id_.load(), manifest_->newest_id() + 1);
+    order = listed_segments(order);
+  }
   // Size the keydir once: growing it rehashes every key, reading each back
   // from the arena (most of the time of a large open).
   std::uint64_t hinted_keys = 0;
-  for (const std::uint32_t id : ids) hinted_keys += hint::peek_entry_count(*directory_, id);
-  keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  for (const auto& position : order) hinted_keys += hint::peek_entry_count(*directory_, position.id);
+  try {
+    keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+  } catch (const std::exception&) {  // bad_alloc, length_error: more than memory can hold
+    throw InvalidArgument("expected_keys " + std::to_string(options_.expected_keys) +
+                          " cannot be honoured: no memory for a table of that size");
+  }
   for (std::size_t i = 0; i < order.size(); ++i) {
     load_segment(order[i].id, i + 1 == order.size());
   }
@@ -138,28 +170,89 @@ std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
   return read_replay_rank(*directory_, id);  // load_segment judges a damaged header
 }
 
+bool Store::Impl::may_have_torn_tail(std::uint32_t id, bool is_newest) const {
+  if (!is_newest) return false;
+  if (!manifest_) return true;
+  const ManifestEntry* entry = manifest_->find(id);
+  return entry != nullptr && entry->active;
+}
+
+std::vector<ReplayPosition> Store::Impl::listed_segments(const std::vector<ReplayPosition>& present) {
+  std::map<std::uint32_t, std::uint64_t> sizes;
+  for (const auto& position : present) sizes[position.id] = position.size;
+  const SegmentCheck check = check_segments(*manifest_, sizes);
+  for (const SegmentProblem& problem : check.problems) handle(problem);
+  std::vector<ReplayPosition> out;
+  for (const auto& position : present) {
+    if (manifest_->find(position.id) != nullptr) {
+      out.push_back(position);
+      continue;
+    }
+    const std::string name = filename::data(position.id);
+    if (position.id > manifest_->newest_id()) {
+      // Newer than the manifest: a rotation or a merge that stopped before
+      // listing it. Nothing in it was ever served: a new segment takes
+      // records only once listed, and a merge output holds copies of listed ones.
+      const bool merge_output = position.rank != position.id;
+      const auto segment = directory_->open(name, OpenMode::read_only);
+      const bool empty = zero_from(*segment, format::kFileHeaderSize);
+      const bool torn = !check_file_header(*segment, format::kDataMagic, position.id).ok();
+      if (!merge_output && !empty) {
+        handle({.kind = SegmentProblem::Kind::damaged, .id = position.id, .file = name,
+                .detail = "holds records but is not listed in the manifest (written by a pyk "
+                          "that keeps no manifest?)"});
+        continue;
+      }
+      if (!options_.read_only) {
+        directory_->remove(name);
+        directory_->sync();
+      }
+      log(name + (merge_output ? " is the output of an interrupted merge"
+                  : torn       ? " has a torn header from an interrupted creation"
+                               : " holds no records: an interrupted creation") +
+          " (not listed in the manifest)" + (options_.read_only ? "; ignored" : "; removed"));
+      continue;
+    }
+    log(name + " is not listed in the manifest (left by an interrupted merge): not part of the "
+        "store, ignored; pyk-fsck --repair moves it to quarantine");
+  }
+  return out;
+}
+
 void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   const std::string name = filename::data(id);
+  const bool tail_allowed = may_have_torn_tail(id, is_newest);
   // Only the newest segment in replay order may be appended to, and only if
   // it is not a merge output (appending to one would break replay order).
-  const bool writable = is_newest && !options_.read_only && read_rank(id) == id;
-  std::shared_ptr<Segment> segment =
-      directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
+  const bool writable = tail_allowed && !options_.read_only && read_rank(id) == id;
+  std::shared_ptr<Segment> segment;
+  try {
+    segment = directory_->open(name, writable ? OpenMode::append : OpenMode::read_only);
+  } catch (const IoError& e) {
+    // Gone since the directory was listed: a writer's merge (read-only), or lost.
+    if (e.error_code() != ENOENT || !manifest_) throw;
+    handle({.kind = SegmentProblem::Kind::missing, .id = id, .file = name});
+    return;
+  }
 
   const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
   if (!header.ok()) {
     // A crash right after creating the newest segment can leave its header
     // torn or unwritten; it cannot hold any record yet. A power cut (or an
     // older mmap backend's preallocation) may leave it zero-filled, longer
-    // than a header.
+    // than a header. (With a manifest a segment is listed only once its
+    // header is durable.)
     const bool torn_creation =
-        is_newest &&
+        is_newest && !manifest_ &&
         (header.unwritten || (header.problem != FileHeaderProblem::bad_magic &&
                               header.problem != FileHeaderProblem::bad_version)) &&
         zero_from(*segment, format::kFileHeaderSize);
-    if (!torn_creation && is_newest && set_aside_bad_header(segment, header)) return;
-    if (!torn_creation)
-      throw CorruptionError("bad file header: " + header.describe(), segment->describe(), 0);
+    if (!torn_creation && tail_allowed && set_aside_bad_header(segment, header)) return;
+    if (!torn_creation) {
+      handle({.kind = SegmentProblem::Kind::damaged, .id = id, .file = name,
+              .detail = "bad file header: " + header.describe()});
+      return;
+    }
     log("segment " + segment->describe() + " has a torn header from an interrupted creation" +
         (options_.read_only ? "; ignored" : "; removed"));
     segment.reset();
@@ -168,6 +261,8 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   }
 
   SegmentSet::Entry& state = segments_.add(id, segment, replay_rank(header.header, id));
+  const ManifestEntry* listed = manifest_ ? manifest_->find(id) : nullptr;
+  state.min_length = listed != nullptr && listed->active ? listed->length : format::kFileHeaderSize;
 
   // The newest segment has a hint only if a clean close sealed it (see
   // Impl::close); its size then matches exactly, so there is no torn tail.
@@ -176,7 +271,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
     return;
   }
 
-  const RecoveryDecision decision = replay_log(state, is_newest, format::kFileHeaderSize, true);
+  const RecoveryDecision decision = replay_log(state, tail_allowed, format::kFileHeaderSize, true);
   const std::uint64_t committed_end = decision.keep_end;
   // Damage followed by valid records: those go to quarantine before the cut.
   if (writable && decision.action == RecoveryDecision::Action::set_aside) set_aside(*segment, decision);
@@ -187,16 +282,24 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   if (!is_newest && !options_.read_only) maintenance_.enqueue({Job::Kind::hint, id});
 }
 
-RecoveryDecision Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newest,
+RecoveryDecision Store::Impl::replay_log(SegmentSet::Entry& state, bool tail_allowed,
                                          std::uint64_t start, bool report) {
   const Segment& segment = *state.segment;
-  // A sealed segment must be whole (strict). In the newest one reading stops
-  // at the first problem, and the recovery mode says what becomes of the
-  // bytes from there on. A batch applies whole or not at all.
+  const std::string name = filename::data(state.stats.id);
+  // Only the active segment may end in a torn tail (a crash while appending):
+  // there reading stops at the first problem, and the recovery mode says what
+  // becomes of the bytes from there on. Anywhere else damage is corruption
+  // (handle()). A batch applies whole or not at all.
   std::optional<LogProblem> first;
-  LogReader reader(segment, is_newest ? LogReader::Mode::tolerant : LogReader::Mode::strict,
+  LogReader reader(segment, LogReader::Mode::tolerant,
                    [&](const LogProblem& problem) {
-                     if (!first) first = problem;
+                     if (tail_allowed) {
+                       if (!first) first = problem;
+                       return;
+                     }
+                     handle({.kind = SegmentProblem::Kind::damaged, .id = state.stats.id,
+                             .file = name, .offset = problem.offset,
+                             .detail = problem.reason + " in a segment that must be whole"});
                    },
                    start);
   std::uint64_t committed_end = start;
@@ -207,6 +310,11 @@ RecoveryDecision Store::Impl::replay_log(SegmentSet::Entry& state, bool is_newes
     for (const Record& r : unit.records)
       replay(state, r.header.type, r.key, r.offset, r.size(), r.header.expiry);
     committed_end = unit.end;
+  }
+  if (segment.size() < state.min_length) {
+    // Synced at the last clean close or rotation: a crash cannot have torn it.
+    handle({.kind = SegmentProblem::Kind::truncated, .id = state.stats.id, .file = name,
+            .offset = segment.size(), .expected = state.min_length, .actual = segment.size()});
   }
   // Read-only beside a writer, a torn tail is its append in progress.
   const RecoveryMode mode =
@@ -285,16 +393,46 @@ bool Store::Impl::load_from_hint(std::uint32_t id, bool report_missing) {
   return true;
 }
 
-void Store::Impl::remove_orphan_hints() {
-  // A crash between removing a merged segment's hint and its datafile (or a
-  // hint renamed for a segment merged meanwhile) leaves a hint with no datafile.
+void Store::Impl::report_orphan_hints() {
+  // A hint without its datafile: left by a crash between removing a merged
+  // segment's hint and its datafile, or the only trace of a lost datafile
+  // (which the manifest check refuses). Evidence is never deleted here:
+  // pyk-fsck --repair moves it to the quarantine.
   for (const auto& name : directory_->list()) {
     const auto parsed = filename::parse(name);
-    if (parsed.kind == filename::Kind::hint && segments_.find(parsed.segment_id) == nullptr) {
-      directory_->remove(name);
-      log("removed hint file " + name + " of a missing datafile");
-    }
+    if (parsed.kind == filename::Kind::hint && segments_.find(parsed.segment_id) == nullptr &&
+        !directory_->exists(filename::data(parsed.segment_id)))
+      log("hint file " + name + " has no datafile; ignored (pyk-fsck --repair moves it to quarantine)");
   }
+}
+
+void Store::Impl::handle(const SegmentProblem& problem) {
+  if (options_.read_only && manifest_) {
+    std::string ignored;
+    const std::optional<Manifest> now = manifest::read(*directory_, ignored);
+    if (!now || now->generation != manifest_->generation) throw ManifestChanged{};
+  }
+  // Absolute consistency: a store that lost data it must have does not open.
+  // (A recovery mode that sets such damage aside would decide here instead.)
+  throw CorruptionError(problem.describe(), directory_->describe() + "/" + problem.file,
+                        problem.offset);
+}
+
+void Store::Impl::write_manifest() {
+  std::lock_guard manifest_lock(manifest_mutex_);
+  Manifest next;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    next.segments = segments_.listing();
+  }
+  if (manifest_ && !manifest_unsure_ && manifest_->same_segments(next)) return;
+  next.generation = (manifest_ ? manifest_->generation : 0) + 1;
+  // A write that fails may have replaced MANIFEST or not: until one
+  // succeeds, nothing is assumed listed.
+  manifest_unsure_ = true;
+  manifest::write(*directory_, next);
+  manifest_ = std::move(next);
+  manifest_unsure_ = false;
 }
 
 void Store::Impl::replay(SegmentSet::Entry& home, format::RecordType type, std::string_view key,

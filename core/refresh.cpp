@@ -8,13 +8,15 @@
 // new bytes and the new segments, which is what a fresh open would replay
 // after them — or a merge happened, and the store is rebuilt from the
 // segments now listed. Files merged away stay readable through the segments
-// still held (directory.h), so nothing read before goes bad meanwhile.
+// still held (directory.h), so nothing read before goes bad meanwhile. The
+// manifest is read before the directory is listed (see load_segments()).
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/manifest.h"
 #include "core/store_impl.h"
 
 namespace pyk {
@@ -33,12 +35,15 @@ std::vector<ReplayPosition> Store::Impl::load_relisting() {
   for (int attempt = 1;; ++attempt) {
     try {
       return load_segments();
+    } catch (const ManifestChanged&) {
+      if (attempt == kMaxRelists)
+        throw Error("store " + path_ + " kept changing while being opened read-only");
     } catch (const IoError& e) {
       if (!merged_away(e) || attempt == kMaxRelists) throw;
-      keydir_.clear();
-      segments_.clear();
-      recovery_stats_ = {};
     }
+    keydir_.clear();
+    segments_.clear();
+    recovery_stats_ = {};
   }
 }
 
@@ -50,16 +55,28 @@ void Store::Impl::refresh() {
   std::lock_guard one_at_a_time(maintenance_mutex_);  // no maintenance runs read-only
   try {
     if (refresh_appended()) return;
+  } catch (const ManifestChanged&) {
+    // A merge replaced the manifest while new segments were loaded. What was
+    // applied so far is a prefix of the log, so readers saw a consistent
+    // store; reload replaces it.
   } catch (const IoError& e) {
-    // Merged away between listing and opening. What was applied so far is a
-    // prefix of the log, so readers saw a consistent store; reload replaces it.
-    if (!merged_away(e)) throw;
+    if (!merged_away(e)) throw;  // merged away between listing and opening: as above
   }
   reload();
 }
 
 bool Store::Impl::refresh_appended() {
-  const std::vector<ReplayPosition> order = replay_order(*directory_);
+  std::string manifest_problem;
+  std::optional<Manifest> manifest = manifest::read(*directory_, manifest_problem);
+  if (!manifest_problem.empty() || manifest.has_value() != manifest_.has_value())
+    return false;  // reload() judges it
+  std::vector<ReplayPosition> order = replay_order(*directory_);
+  if (manifest) {
+    // Unlisted datafiles are not part of the store (yet); a listed one not
+    // there is a merge under way.
+    std::erase_if(order, [&](const ReplayPosition& p) { return manifest->find(p.id) == nullptr; });
+    if (order.size() != manifest->segments.size()) return false;
+  }
   std::vector<ReplayPosition> loaded;
   {
     std::shared_lock state_lock(state_mutex_);
@@ -74,15 +91,16 @@ bool Store::Impl::refresh_appended() {
 
   // Applied under one exclusive lock: readers see all of it or none.
   std::unique_lock state_lock(state_mutex_);
+  manifest_ = std::move(manifest);  // what may_have_torn_tail() and handle() go by now
   if (!loaded.empty()) {
     SegmentSet::Entry& newest = *segments_.find(loaded.back().id);
     // A hinted segment was sealed at close and never grows. Readers still
     // holding the old handle keep reading through it.
     if (!newest.hinted && grown->size() > newest.stats.bytes) {
       newest.segment = std::move(grown);
-      newest.stats.bytes = replay_log(newest, /*is_newest=*/order.size() == loaded.size(),
-                                      newest.stats.bytes, /*report=*/false)
-                               .keep_end;
+      const bool tail_allowed = may_have_torn_tail(newest.stats.id, order.size() == loaded.size());
+      newest.stats.bytes =
+          replay_log(newest, tail_allowed, newest.stats.bytes, /*report=*/false).keep_end;
     }
   }
   for (std::size_t i = loaded.size(); i < order.size(); ++i)
@@ -101,6 +119,7 @@ void Store::Impl::reload() {
   keydir_.reserve(fresh.keydir_.size());
   fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
   std::swap(segments_, fresh.segments_);
+  manifest_ = std::move(fresh.manifest_);
   // `fresh` now holds the segments let go, and closes them once readers are done.
 }
 

@@ -7,10 +7,14 @@
 
 namespace pyk {
 
-std::uint32_t read_replay_rank(Directory& directory, std::uint32_t id) {
+ReplayPosition read_replay_position(Directory& directory, std::uint32_t id) {
   const auto segment = directory.open(filename::data(id), OpenMode::read_only);
   const FileHeaderCheck header = check_file_header(*segment, format::kDataMagic, id);
-  return header.ok() ? replay_rank(header.header, id) : id;
+  return {header.ok() ? replay_rank(header.header, id) : id, id, segment->size()};
+}
+
+std::uint32_t read_replay_rank(Directory& directory, std::uint32_t id) {
+  return read_replay_position(directory, id).rank;
 }
 
 std::vector<ReplayPosition> replay_order(Directory& directory) {
@@ -18,7 +22,7 @@ std::vector<ReplayPosition> replay_order(Directory& directory) {
   for (const auto& name : directory.list()) {
     const auto parsed = filename::parse(name);
     if (parsed.kind == filename::Kind::data)
-      order.push_back({read_replay_rank(directory, parsed.segment_id), parsed.segment_id});
+      order.push_back(read_replay_position(directory, parsed.segment_id));
   }
   std::sort(order.begin(), order.end());
   return order;

@@ -54,11 +54,20 @@ std::map<std::uint32_t, std::shared_ptr<Segment>> SegmentSet::segments() const {
 
 void SegmentSet::set_active(std::uint32_t id) { active_ = &entries_.at(id); }
 
+void SegmentSet::track_expiry(Entry& home, const Location& l, int sign) {
+  if (l.expiry == 0) return;
+  auto& [keys, bytes] = home.expiring[l.expiry];
+  keys += sign;
+  bytes += sign * std::int64_t{l.size};
+  if (keys == 0) home.expiring.erase(l.expiry);
+}
+
 void SegmentSet::count_put(Entry& home, const std::optional<Location>& replaced,
                            const Location& added) {
   home.stats.live_keys += 1;
   home.stats.live_bytes += added.size;
   if (added.expiry != 0) ++expiring_keys_;
+  track_expiry(home, added, +1);
   count_erase(home, replaced, 0);
 }
 
@@ -67,8 +76,9 @@ void SegmentSet::count_erase(Entry& home, const std::optional<Location>& replace
   home.stats.dead_bytes += size;  // a tombstone is dead weight from the start
   if (!replaced) return;
   // Often the same segment (an overwrite within the active one).
-  SegmentStats& old =
-      replaced->segment == home.stats.id ? home.stats : entries_.at(replaced->segment).stats;
+  Entry& was = replaced->segment == home.stats.id ? home : entries_.at(replaced->segment);
+  track_expiry(was, *replaced, -1);
+  SegmentStats& old = was.stats;
   old.live_keys -= 1;
   old.live_bytes -= replaced->size;
   old.dead_bytes += replaced->size;
@@ -76,6 +86,8 @@ void SegmentSet::count_erase(Entry& home, const std::optional<Location>& replace
 }
 
 void SegmentSet::count_move(const Location& from, const Location& to) {
+  track_expiry(entries_.at(from.segment), from, -1);
+  track_expiry(entries_.at(to.segment), to, +1);
   SegmentStats& was = entries_.at(from.segment).stats;
   was.live_keys -= 1;
   was.live_bytes -= from.size;
@@ -110,11 +122,21 @@ std::vector<std::uint32_t> SegmentSet::sealed(std::uint64_t* dead_bytes) const {
   return ids;
 }
 
-std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction,
-                                                        std::uint64_t bytes) const {
+SegmentStats SegmentSet::at(const Entry& entry, std::uint64_t now) {
+  SegmentStats st = entry.stats;
+  for (auto it = entry.expiring.begin(); it != entry.expiring.end() && it->first <= now; ++it) {
+    st.live_keys -= it->second.first;
+    st.live_bytes -= it->second.second;
+    st.dead_bytes += it->second.second;
+  }
+  return st;
+}
+
+std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction, std::uint64_t bytes,
+                                                        std::uint64_t now) const {
   std::vector<std::uint32_t> ids;
   for (const auto& [id, entry] : entries_) {
-    const SegmentStats& st = entry.stats;
+    const SegmentStats st = at(entry, now);
     if (&entry == active_ || st.bytes <= format::kFileHeaderSize) continue;
     const double dead_fraction =
         static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
@@ -124,12 +146,22 @@ std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction,
   return ids;
 }
 
-void SegmentSet::report(Stats& out) const {
+void SegmentSet::report(Stats& out, std::uint64_t now) const {
   for (const Entry* entry : in_replay_order()) {
-    out.segments.push_back(entry->stats);
+    out.segments.push_back(at(*entry, now));
     out.segments.back().active = entry == active_;
     out.disk_bytes += entry->stats.bytes;
   }
+}
+
+std::vector<ManifestEntry> SegmentSet::listing() const {
+  std::vector<ManifestEntry> out;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.retired) continue;
+    const bool active = &entry == active_;
+    out.push_back({id, active, active ? entry.min_length : entry.segment->size()});
+  }
+  return out;
 }
 
 }  // namespace pyk

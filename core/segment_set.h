@@ -2,6 +2,9 @@
 // its accounting (live keys, live bytes, dead bytes) — and which one takes
 // appends. Every keydir change is counted here, by put, batch, recovery and
 // merge alike, so the per-segment figures that drive merge mean one thing.
+// Live means what size() means: in the keydir and not expired. A record's
+// expiry is kept with its segment's counts, so the figures asked for at a
+// time `now` count the keys expired by then as dead.
 //
 // Not thread-safe: Store::Impl guards it, with the keydir, by state_mutex_.
 #pragma once
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "core/keydir.h"
+#include "core/manifest.h"
 #include "core/segment.h"
 #include "core/store.h"
 
@@ -25,6 +29,12 @@ class SegmentSet {
     SegmentStats stats;      // stats.active is filled in by report()
     std::uint32_t rank = 0;  // replay rank: the id, or a merge output's merge rank (format.h)
     bool hinted = false;     // loaded from its hint file at open
+    // Merged away: left out of the manifest, its file about to be removed.
+    bool retired = false;
+    // The active segment's length in the manifest, a minimum (format.h).
+    std::uint64_t min_length = 0;
+    // The keys and bytes among stats.live_* that expire, by expiry time.
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> expiring;
   };
 
   // Adds segment `id`; its stats start at its current size with nothing live.
@@ -70,12 +80,21 @@ class SegmentSet {
   // Sealed segments (every one but the active), and their dead bytes in total.
   std::vector<std::uint32_t> sealed(std::uint64_t* dead_bytes = nullptr) const;
   // Sealed segments whose dead fraction reaches `fraction` (if > 0) or whose
-  // dead bytes reach `bytes` (if > 0).
-  std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes) const;
-  // Adds each segment's stats (replay order) and the disk bytes to `out`.
-  void report(Stats& out) const;
+  // dead bytes reach `bytes` (if > 0), keys expired at `now` counting as dead.
+  std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes,
+                                              std::uint64_t now = 0) const;
+  // Adds each segment's stats at `now` (replay order) and the disk bytes to `out`.
+  void report(Stats& out, std::uint64_t now = 0) const;
+  // Segment `entry`'s stats with the keys expired at `now` moved to dead.
+  static SegmentStats at(const Entry& entry, std::uint64_t now);
+  // What the manifest lists: every segment but the retired ones, ascending
+  // id; the active one with its minimum length, the sealed ones with their size.
+  std::vector<ManifestEntry> listing() const;
 
  private:
+  // Adds (+1) or takes away (-1) a record at `l` from its segment's `expiring`.
+  void track_expiry(Entry& home, const Location& l, int sign);
+
   std::map<std::uint32_t, Entry> entries_;
   Entry* active_ = nullptr;
   std::uint64_t expiring_keys_ = 0;

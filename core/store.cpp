@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/guarded.h"
 #include "core/hint_file.h"
 #include "core/store_impl.h"
 
@@ -11,9 +12,11 @@ namespace pyk {
 // --- Store: the public face -------------------------------------------------
 
 Store Store::open(const std::string& path, Options options) {
-  auto impl = std::make_unique<Impl>(path, std::move(options));
-  impl->open();
-  return Store(std::move(impl));
+  return guarded([&] {
+    auto impl = std::make_unique<Impl>(path, std::move(options));
+    impl->open();
+    return Store(std::move(impl));
+  });
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -21,34 +24,47 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
-void Store::put(std::string_view key, std::string_view value) { impl_->put(key, value, 0); }
+Store::Impl& Store::impl() const {
+  if (!impl_) throw InvalidArgument("store was moved from");
+  return *impl_;
+}
+
+void Store::put(std::string_view key, std::string_view value) {
+  guarded([&] { impl().put(key, value, 0); });
+}
 
 void Store::put(std::string_view key, std::string_view value, std::chrono::microseconds ttl) {
   if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
-  impl_->put(key, value, impl_->now_micros() + static_cast<std::uint64_t>(ttl.count()));
+  guarded([&] { impl().put(key, value, impl().now_micros() + static_cast<std::uint64_t>(ttl.count())); });
 }
 
-std::optional<std::string> Store::get(std::string_view key) const { return impl_->get(key); }
+std::optional<std::string> Store::get(std::string_view key) const {
+  return guarded([&] { return impl().get(key); });
+}
 bool Store::get_into(std::string_view key, std::string& out) const {
-  return impl_->get_into(key, out);
+  return guarded([&] { return impl().get_into(key, out); });
 }
 std::optional<Store::PinnedValue> Store::get_pinned(std::string_view key) const {
-  return impl_->get_pinned(key);
+  return guarded([&] { return impl().get_pinned(key); });
 }
-void Store::write(const WriteBatch& batch) { impl_->write(batch); }
-bool Store::contains(std::string_view key) const { return impl_->contains(key); }
-bool Store::erase(std::string_view key) { return impl_->erase(key); }
-std::size_t Store::size() const { return impl_->size(); }
-std::vector<std::string> Store::keys(std::string_view prefix) const { return impl_->keys(prefix); }
-void Store::for_each(
-    const std::function<void(std::string_view, std::string_view)>& fn) const {
-  impl_->for_each(fn);
+void Store::write(const WriteBatch& batch) { guarded([&] { impl().write(batch); }); }
+bool Store::contains(std::string_view key) const { return impl().contains(key); }
+bool Store::erase(std::string_view key) { return guarded([&] { return impl().erase(key); }); }
+std::size_t Store::size() const { return impl().size(); }
+std::vector<std::string> Store::keys(std::string_view prefix) const {
+  return guarded([&] { return impl().keys(prefix); });
 }
-void Store::sync() { impl_->sync(); }
-void Store::merge() { impl_->merge(); }
-void Store::refresh() { impl_->refresh(); }
-Stats Store::stats() const { return impl_->stats(); }
-void Store::close() { impl_->close(); }
+void Store::visit(const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  guarded([&] { impl().for_each(fn); });
+}
+void Store::sync() { impl().sync(); }
+Store::MergeResult Store::merge() { return guarded([&] { return impl().merge(); }); }
+void Store::seal_active() { guarded([&] { impl().seal_active(); }); }
+void Store::refresh() { guarded([&] { impl().refresh(); }); }
+Stats Store::stats() const { return guarded([&] { return impl().stats(); }); }
+void Store::close() {
+  if (impl_) impl_->close();  // a second close, or one on a moved-from store, does nothing
+}
 
 // --- Impl ---------------------------------------------------------------------
 
@@ -87,11 +103,26 @@ void Store::Impl::close() {
     writer_->active()->seal();
     // A big active segment is hinted (and so sealed for good), so that the
     // next open reads hints only.
+    bool sealed_for_good = false;
     if (active.size() >= seal_at_close_bytes()) {
       try {
         write_hint(id);
+        sealed_for_good = true;
       } catch (const std::exception& e) {  // only costs the next open a scan
         log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());
+      }
+    }
+    // Sealed for good: the manifest lists it with its final length. (One
+    // that stays active is not: a torn tail it gets later is cut as usual.)
+    if (sealed_for_good) {
+      {
+        std::unique_lock state_lock(state_mutex_);
+        segments_.clear_active();
+      }
+      try {
+        write_manifest();
+      } catch (const std::exception& e) {  // the old one still holds: it lists the segment active
+        log("writing the manifest at close failed: " + std::string(e.what()));
       }
     }
   }

@@ -12,7 +12,9 @@
 // as soon as it is appended, which under SyncPolicy::always is just before it
 // is durable.
 //
-// Errors are exceptions from core/error.h; "not found" is std::nullopt / false.
+// Errors are exceptions from core/error.h (allocation failures included);
+// "not found" is std::nullopt / false. The empty key is never valid: every
+// call given one throws InvalidArgument.
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "options.h"
@@ -33,9 +36,9 @@ namespace pyk {
 struct SegmentStats {
   std::uint32_t id = 0;
   std::uint64_t bytes = 0;       // file size, header included
-  std::uint64_t live_keys = 0;   // keys whose newest record is here
+  std::uint64_t live_keys = 0;   // unexpired keys whose newest record is here
   std::uint64_t live_bytes = 0;  // bytes of those records
-  std::uint64_t dead_bytes = 0;  // overwritten or erased records and tombstones
+  std::uint64_t dead_bytes = 0;  // overwritten, erased or expired records and tombstones
   bool active = false;           // the segment being appended to
 };
 
@@ -118,6 +121,7 @@ class Store {
   // Options::recovery decides), IoError, InvalidArgument for bad options.
   static Store open(const std::string& path, Options options = {});
 
+  // A moved-from store is like a closed one: every call throws InvalidArgument.
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   // Closes the store; errors are reported through Options::logger. Call
@@ -156,8 +160,20 @@ class Store {
   // Live keys starting with `prefix`, sorted.
   std::vector<std::string> keys(std::string_view prefix = {}) const;
   // Calls fn(key, value) for every live key, in storage order (fast to read).
-  // Sees the keys live when it starts; fn may call other members.
-  void for_each(const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+  // fn returns void, or bool: false stops the walk. Sees the keys live when it
+  // starts; fn may call other members. A key whose record is damaged is
+  // skipped (never replaced by an older value); after the walk a
+  // CorruptionError names the first such record and counts them.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    if constexpr (std::is_void_v<std::invoke_result_t<Fn&, std::string_view, std::string_view>>) {
+      visit([&](std::string_view k, std::string_view v) { fn(k, v); return true; });
+    } else {
+      visit([&](std::string_view k, std::string_view v) { return static_cast<bool>(fn(k, v)); });
+    }
+  }
+  // for_each's walk: fn returns false to stop.
+  void visit(const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // --- Expiry, conditional writes, read-modify-write, cursor scan ---------
   // (core/store_api.cpp). Writes here follow the store's SyncPolicy like put.
@@ -208,17 +224,24 @@ class Store {
   // Makes every write so far durable.
   void sync();
 
-  // Compaction: rewrites the live records of every sealed segment (never the
-  // active one) into new segments with hint files, then removes the old
-  // segments. Drops overwritten values, erased keys and expired keys. Runs
-  // online: other threads keep reading and writing meanwhile, and a key
-  // written during the merge keeps its newest value. One merge (or hint
-  // write) runs at a time: a second call waits for the running one, then
-  // merges whatever is sealed by then. Does nothing if no sealed segment
-  // holds dead bytes or expiring keys. Crash-safe at every step.
-  // Throws InvalidArgument on a read-only store, CorruptionError if a sealed
-  // segment is damaged (nothing is lost: the old segments stay), IoError.
-  void merge();
+  // Compaction: rewrites the live records of the sealed segments whose dead
+  // fraction or dead bytes reach Options::merge_input_dead_fraction /
+  // merge_input_dead_bytes (never the active one) into new segments with hint
+  // files, then removes them. Drops overwritten values, erased keys and
+  // expired keys. Runs online: other threads keep reading and writing
+  // meanwhile, and a key written during the merge keeps its newest value. One
+  // merge (or hint write) runs at a time: a second call waits for the running
+  // one, then merges whatever qualifies by then. Crash-safe at every step.
+  // Throws InvalidArgument on a read-only store, CorruptionError if an input
+  // is damaged (nothing is lost: the old segments stay), IoError.
+  struct MergeResult {
+    std::size_t segments_in = 0, segments_out = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+  };
+  MergeResult merge();
+  // Seals the active segment (if it holds any record) and starts a new one,
+  // so that merge() can take what a small store holds. Throws like put.
+  void seal_active();
   Stats stats() const;
 
   // Read-only stores: catches up with the writer. Applies only what it
@@ -233,12 +256,14 @@ class Store {
   // CorruptionError if a sealed segment is damaged (the store then holds a
   // prefix of the log), IoError.
   void refresh();
-  // Syncs and releases the store; every later call throws InvalidArgument.
+  // Syncs and releases the store; every later call throws InvalidArgument,
+  // except close() itself, which then does nothing (also on a moved-from store).
   void close();
 
  private:
   class Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  Impl& impl() const;  // throws InvalidArgument on a moved-from store
   std::unique_ptr<Impl> impl_;
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/guarded.h"
 #include "core/store.h"
 #include "core/store_impl.h"
 
@@ -16,17 +17,19 @@ Change Change::put(std::string value, std::chrono::microseconds ttl) {
 
 // --- Store: the public face -------------------------------------------------
 
-KeyTtl Store::ttl(std::string_view key) const { return impl_->ttl(key); }
+KeyTtl Store::ttl(std::string_view key) const {
+  return guarded([&] { return impl().ttl(key); });
+}
 
 bool Store::expire(std::string_view key, std::chrono::microseconds ttl) {
   if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
-  return impl_->update(key, [&](const KeyState& now) {
+  return update(key, [&](const KeyState& now) {
     return now.value ? Change::put(std::string(*now.value), ttl) : Change::unchanged();
   });
 }
 
 bool Store::persist(std::string_view key) {
-  return impl_->update(key, [](const KeyState& now) {
+  return update(key, [](const KeyState& now) {
     return now.value && now.ttl ? Change::put(std::string(*now.value)) : Change::unchanged();
   });
 }
@@ -41,28 +44,28 @@ Change put_if(bool present, const KeyState& now, std::string_view value,
 }  // namespace
 
 bool Store::put_if_absent(std::string_view key, std::string_view value) {
-  return impl_->update(key, [&](const KeyState& now) { return put_if(false, now, value, {}); });
+  return update(key, [&](const KeyState& now) { return put_if(false, now, value, {}); });
 }
 bool Store::put_if_absent(std::string_view key, std::string_view value,
                           std::chrono::microseconds ttl) {
   if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
-  return impl_->update(key, [&](const KeyState& now) { return put_if(false, now, value, ttl); });
+  return update(key, [&](const KeyState& now) { return put_if(false, now, value, ttl); });
 }
 bool Store::put_if_present(std::string_view key, std::string_view value) {
-  return impl_->update(key, [&](const KeyState& now) { return put_if(true, now, value, {}); });
+  return update(key, [&](const KeyState& now) { return put_if(true, now, value, {}); });
 }
 bool Store::put_if_present(std::string_view key, std::string_view value,
                            std::chrono::microseconds ttl) {
   if (ttl.count() <= 0) throw InvalidArgument("ttl must be positive");
-  return impl_->update(key, [&](const KeyState& now) { return put_if(true, now, value, ttl); });
+  return update(key, [&](const KeyState& now) { return put_if(true, now, value, ttl); });
 }
 
 bool Store::update(std::string_view key, const std::function<Change(const KeyState&)>& fn) {
-  return impl_->update(key, fn);
+  return guarded([&] { return impl().update(key, fn); });
 }
 
 ScanPage Store::scan(std::uint64_t cursor, std::string_view prefix, std::size_t count) const {
-  return impl_->scan(cursor, prefix, count);
+  return guarded([&] { return impl().scan(cursor, prefix, count); });
 }
 
 // --- Impl ---------------------------------------------------------------------

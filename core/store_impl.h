@@ -13,6 +13,8 @@
 //   GroupCommit's own mutex is never held while either is being taken.
 // maintenance_mutex_ is taken before all of them: one merge or hint write at
 // a time (merge.cpp, maintenance.cpp). It is held across I/O, never by put/get.
+// manifest_mutex_ serialises manifest rewrites (rotation, merge, open, close);
+// taken after write_mutex_ when both are held, before state_mutex_.
 // log_mutex_ is taken last, by log() only, around the call to the logger.
 #pragma once
 
@@ -29,9 +31,12 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
-#include "core/replay_order.h"
+#include "core/manifest.h"
 #include "core/record_read.h"
+#include "core/record_reader.h"
 #include "core/recovery_rule.h"
+#include "core/replay_order.h"
+#include "core/segment_check.h"
 #include "core/segment_set.h"
 #include "core/store.h"
 
@@ -58,10 +63,12 @@ class Store::Impl {
   bool contains(std::string_view key) const;
   std::size_t size() const;
   std::vector<std::string> keys(std::string_view prefix) const;
-  void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+  // Stops when fn returns false; throws CorruptionError after the walk if a record was damaged.
+  void for_each(const std::function<bool(std::string_view, std::string_view)>& fn) const;
   void sync();
   Stats stats() const;
-  void merge();  // merge.cpp
+  Store::MergeResult merge();  // merge.cpp
+  void seal_active();
   void refresh();  // refresh.cpp
 
   // store_api.cpp: the members behind Store::ttl, update and scan.
@@ -81,21 +88,27 @@ class Store::Impl {
   }
 
   // recovery.cpp
-  // Lists the directory and loads every segment in replay order; returns the order.
+  // Reads the manifest, lists the directory and loads every segment the
+  // store has, oldest first; returns them in replay order.
   std::vector<ReplayPosition> load_segments();
   std::uint32_t read_rank(std::uint32_t id);
+  // Whether segment `id` may end in a torn tail: the active one in the
+  // manifest (without a manifest: the newest in replay order).
+  bool may_have_torn_tail(std::uint32_t id, bool is_newest) const;
+  // The datafiles of `present` the manifest lists, after checking each listed
+  // one is there with its length; the unlisted ones are set aside.
+  std::vector<ReplayPosition> listed_segments(const std::vector<ReplayPosition>& present);
   void load_segment(std::uint32_t id, bool is_newest);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
-  void remove_orphan_hints();
   // Starts the first active segment; on a full disk, logs and leaves none.
   void start_segment_if_space();
   // Replays the committed units of `state`'s segment from `start` on. A
-  // sealed segment must be whole; in the newest one replay stops at the
-  // first problem, and the result says (by Options::recovery) what to do
-  // from there, after throwing CorruptionError if the mode refuses. Counts
-  // and logs a torn tail if `report`.
-  RecoveryDecision replay_log(SegmentSet::Entry& state, bool is_newest, std::uint64_t start,
+  // segment that may not have a torn tail must be whole (handle()); in the
+  // active one replay stops at the first problem, and the result says (by
+  // Options::recovery) what to do from there, after throwing CorruptionError
+  // if the mode refuses. Counts and logs a torn tail if `report`.
+  RecoveryDecision replay_log(SegmentSet::Entry& state, bool tail_allowed, std::uint64_t start,
                               bool report);
   // The newest segment's header is bad: true if the recovery rule set the
   // whole file aside (then removed, unless read-only).
@@ -104,13 +117,28 @@ class Store::Impl {
   void set_aside(const Segment& segment, const RecoveryDecision& decision);
 
   // refresh.cpp: a read-only store beside a live writer.
-  // load_segments(), listing again while a segment vanishes under it (merged away).
+  // load_segments(), starting over while a segment vanishes under it
+  // (merged away) or the manifest changes.
   std::vector<ReplayPosition> load_relisting();
   // Applies what the writer appended since the last look, if it only
   // appended; false if a merge changed the segments (nothing applied then).
   bool refresh_appended();
   // Rebuilds the keydir and segments from a fresh read-only open.
   void reload();
+  void report_orphan_hints();
+  // The one place that decides what a problem found in a segment the store
+  // must have does to the open: today it refuses (CorruptionError naming the
+  // file). A read-only store whose manifest a writer replaced meanwhile
+  // throws ManifestChanged instead, and load_relisting starts over.
+  void handle(const SegmentProblem& problem);
+  // Lists the segments in the manifest, if they changed since the last
+  // write. REQUIRES: not a read-only store; manifest_mutex_ not held.
+  void write_manifest();
+
+ public:
+  struct ManifestChanged {};
+
+ private:
   // Applies one value or tombstone record of segment `home` to the keydir
   // and segment stats.
   void replay(SegmentSet::Entry& home, format::RecordType type,
@@ -155,10 +183,13 @@ class Store::Impl {
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
+  // Sealed segments past the automatic merge triggers, and past the input
+  // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
+  std::vector<std::uint32_t> merge_inputs() const;
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
-  void merge_segments(const std::vector<std::uint32_t>& ids);
+  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
@@ -180,6 +211,11 @@ class Store::Impl {
   std::optional<LogWriter> writer_;
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
+
+  std::mutex manifest_mutex_;
+  // As last written (or read at open). GUARDED_BY(manifest_mutex_) once open.
+  std::optional<Manifest> manifest_;
+  bool manifest_unsure_ = false;  // a write failed: the file may hold either version
 
   std::mutex maintenance_mutex_;
   std::atomic<std::uint64_t> merges_{0};

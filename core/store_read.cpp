@@ -1,6 +1,9 @@
 // The read side of Store::Impl: lookups under a brief shared lock, then the
 // record read (CRC checked) with no lock held.
 #include <algorithm>
+#include <optional>
+
+#include "core/error.h"
 
 #include "core/store_impl.h"
 
@@ -9,6 +12,7 @@ namespace pyk {
 template <class Fn>
 bool Store::Impl::with_record(std::string_view key, std::string& buffer, bool pin, Fn&& fn) const {
   check_open();
+  if (key.empty()) throw InvalidArgument("empty key");
   std::shared_ptr<Segment> segment;
   Location location;
   {
@@ -48,6 +52,7 @@ std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) 
 
 bool Store::Impl::contains(std::string_view key) const {
   check_open();
+  if (key.empty()) throw InvalidArgument("empty key");
   const std::uint64_t now = now_micros();
   std::shared_lock state_lock(state_mutex_);
   const auto found = keydir_.find(key);
@@ -79,7 +84,7 @@ std::vector<std::string> Store::Impl::keys(std::string_view prefix) const {
 }
 
 void Store::Impl::for_each(
-    const std::function<void(std::string_view, std::string_view)>& fn) const {
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   check_open();
   const std::uint64_t now = now_micros();
   // Snapshot the locations (records never change once written, and the
@@ -94,18 +99,31 @@ void Store::Impl::for_each(
     });
     segments = segments_.segments();
   }
-  read_in_file_order(segments, snapshot,
-                     [&](const CheckedRecord& record) { fn(record.key, record.value); });
+  // A damaged record is skipped, never replaced by an older one of its key.
+  std::optional<CorruptionError> first_damage;
+  std::uint64_t damaged = 0;
+  read_in_file_order(
+      segments, snapshot, [&](const CheckedRecord& record) { return fn(record.key, record.value); },
+      [&](const CorruptionError& e) {
+        log(std::string("for_each skipped a damaged record: ") + e.what());
+        if (!first_damage) first_damage = e;
+        ++damaged;
+      });
+  if (first_damage)
+    throw CorruptionError(std::to_string(damaged) + " damaged record(s) skipped by for_each; the first: " +
+                              first_damage->what(),
+                          first_damage->file(), first_damage->offset());
 }
 
 Stats Store::Impl::stats() const {
   check_open();
+  const std::uint64_t now = now_micros();
   Stats out = recovery_stats_;
   out.merges = merges_;
   std::shared_lock state_lock(state_mutex_);
   out.keys = keydir_.size();
   out.keydir_bytes = keydir_.memory_bytes();
-  segments_.report(out);
+  segments_.report(out, now);
   return out;
 }
 

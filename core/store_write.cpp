@@ -21,9 +21,18 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
 }
 
 void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
-  std::unique_lock state_lock(state_mutex_);
-  segments_.add(id, segment, id);
-  segments_.set_active(id);
+  {
+    std::unique_lock state_lock(state_mutex_);
+    segments_.add(id, segment, id).min_length = format::kFileHeaderSize;
+    segments_.set_active(id);
+  }
+  try {
+    write_manifest();
+  } catch (...) {
+    std::unique_lock state_lock(state_mutex_);
+    segments_.remove(id);
+    throw;
+  }
 }
 
 void Store::Impl::segment_sealed(std::uint32_t id) {

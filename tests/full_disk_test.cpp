@@ -210,6 +210,9 @@ Options full_disk_options(const char* backend, Log& log) {
   options.max_segment_size = 64 * 1024;
   // No automatic merge: one freeing space meanwhile would let the merge
   // meant to fail succeed (automatic_merge_and_hint_on_a_full_disk_fail_once).
+  // A merge takes every sealed segment, so it needs room for an output.
+  options.merge_input_dead_fraction = 0;
+  options.merge_input_dead_bytes = 0;
   options.logger = [&log](std::string_view m) { log.add(m); };
   return options;
 }

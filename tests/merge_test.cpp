@@ -275,6 +275,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(old_segments_left_beside_merge_output_replay_to_ne
   // removed leaves both. Recreate that directory and open it.
   StoreEnv<B> env;
   env.options.max_segment_size = 4096;
+  env.options.merge_input_dead_fraction = 0;  // the merge takes every sealed segment
+  env.options.merge_input_dead_bytes = 0;
   std::map<std::string, std::string> old_files;
   std::map<std::string, std::string> expected;
   {

@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
     if (vm.count("key")) options.key = key;
     options.max_value = vm.count("max-value") ? vm["max-value"].as<std::size_t>() : options.json ? 0 : 80;
     bool damage = false;
-    for (const auto& path : paths) damage |= dump_path(path, options, std::cout).bad_regions > 0;
+    for (const auto& path : paths) {
+      const DumpSummary summary = dump_path(path, options, std::cout);
+      damage |= summary.bad_regions > 0 || summary.damaged_keys > 0;
+    }
     std::cout.flush();
     if (!std::cout) throw pyk::IoError("write to stdout failed", "-", EIO);
     return int(damage ? kFound : kOk);

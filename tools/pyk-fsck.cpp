@@ -36,7 +36,12 @@ int main(int argc, char** argv) {
         "repair", po::bool_switch(&options.repair),
         "fix what was found: cut torn tails, salvage valid records after damage,\n"
         "rebuild bad, stale or missing hint files, move bad bytes and files to\n"
-        "DIR/quarantine (nothing is ever deleted)")(
+        "DIR/quarantine (nothing is ever deleted). A repair after which some key\n"
+        "would show an older value (or none), because its newest record is lost,\n"
+        "lists each such key (reverted_key) and is refused without --accept-reverted")(
+        "accept-reverted", po::bool_switch(&options.accept_reverted),
+        "--repair: apply it even though the keys listed as reverted_key then show\n"
+        "older values (or disappear)")(
         "recovery-mode", po::value(&recovery)->default_value("point_in_time"),
         "the rule for damage in the newest segment, as Store::open applies it:\n"
         "point_in_time (keep the log up to the damage, the rest to quarantine),\n"
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
       if (json) write_report_json(report, std::cout);
       else write_report_text(report, std::cout);
       problems |= report.problems() > 0;
+      if (!report.refused.empty()) std::cerr << "pyk-fsck: " << path << ": " << report.refused << '\n';
     }
     std::cout.flush();
     if (!std::cout) throw pyk::IoError("write to stdout failed", "-", EIO);

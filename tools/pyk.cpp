@@ -1,9 +1,11 @@
 // pyk: the everyday command: get, put, del, keys, stats, merge, export, import.
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "core/directory.h"
 #include "core/error.h"
 #include "core/store.h"
 #include "tools/lib/cli.h"
@@ -23,8 +25,10 @@ constexpr const char* kExamples =
     "  del KEY                 erase KEY (exit 1 if absent)\n"
     "  keys                    list live keys, sorted; --prefix P to filter\n"
     "  stats                   keys, bytes and segments; --json for JSON\n"
-    "  merge                   compact the sealed segments (Store::merge) and print\n"
-    "                          segments and disk bytes before and after; --json for JSON\n"
+    "  merge                   compact the sealed segments past the dead-data thresholds\n"
+    "                          (Store::merge) and print segments and disk bytes before and\n"
+    "                          after; --seal: seal the segment being written first, so a\n"
+    "                          small store is merged too; --json for JSON\n"
     "  export                  live keys as JSON Lines (same objects as pyk-dump --json)\n"
     "  import [FILE|-]         apply JSON Lines from FILE or stdin\n"
     "  import --from-python-pyk FILE   bring the live keys of a Python pyk file in\n"
@@ -35,8 +39,18 @@ constexpr const char* kExamples =
     "  pyk --dir /var/lib/app/db merge\n"
     "  pyk --dir old export | pyk --dir new import\n"
     "  pyk --dir new import --from-python-pyk file.db\n"
-    "\nExit codes: 0 ok, 1 key not found (get, del), 2 usage or I/O error,\n"
+    "\nOnly put and import create a store; the other commands on a missing\n"
+    "directory exit 2.\n"
+    "\nExit codes: 0 ok, 1 key not found (get, del) or export incomplete (damaged keys),\n"
+    "2 usage or I/O error,\n"
     "3 store damaged (run pyk-fsck --repair DIR), 4 another process has the store open.\n";
+
+// The --backend help: every backend open_directory accepts.
+std::string backends_help() {
+  std::string names;
+  for (const auto& name : pyk::backend_names()) names += (names.empty() ? "" : ", ") + name;
+  return "storage backend: " + names + " (default file)";
+}
 
 void need_args(const std::vector<std::string>& args, std::size_t min, std::size_t max,
                const std::string& usage) {
@@ -49,16 +63,17 @@ int main(int argc, char** argv) {
   return run_main("pyk", [&]() -> int {
     std::string dir = ".", backend = "file", ttl, prefix, python_file;
     std::vector<std::string> words;
-    bool json = false, raw = false;
+    bool json = false, raw = false, seal = false;
     po::options_description desc(
         "pyk: read and write a pyk store.\n\nUsage: pyk [options] COMMAND [ARGS]\n\nOptions");
     desc.add_options()(
         "dir,d", po::value(&dir), "store directory (default: current directory)")(
-        "backend,b", po::value(&backend), "storage backend: file or mmap (default file)")(
+        "backend,b", po::value(&backend), backends_help().c_str())(
         "ttl", po::value(&ttl), "put: expire after e.g. 30s, 5m, 2h, 1d, 500ms")(
         "prefix", po::value(&prefix), "keys: only keys starting with this")(
         "json", po::bool_switch(&json), "stats, merge: JSON output")(
         "raw", po::bool_switch(&raw), "get: the value's bytes only, no newline")(
+        "seal", po::bool_switch(&seal), "merge: seal the segment being written first")(
         "from-python-pyk", po::value(&python_file), "import: a file of the Python pyk");
     po::options_description hidden;
     hidden.add_options()("words", po::value(&words));
@@ -72,6 +87,11 @@ int main(int argc, char** argv) {
 
     pyk::Options options;
     options.backend = backend;
+    // Only put and import may create a store; anything else on a missing
+    // directory is an error, not a new empty store.
+    options.create_if_missing = command == "put" || command == "import";
+    if (!options.create_if_missing && !std::filesystem::is_directory(dir))
+      throw pyk::IoError("no store at " + dir + " (only put and import create one)", dir, ENOENT);
     auto open_reader = [&] {
       options.read_only = true;
       options.create_if_missing = false;
@@ -144,9 +164,10 @@ int main(int argc, char** argv) {
                     << " dead bytes\n";
       }
     } else if (command == "merge") {
-      need_args(args, 0, 0, "merge [--json]");
+      need_args(args, 0, 0, "merge [--seal] [--json]");
       auto db = pyk::Store::open(dir, options);
       const auto before = db.stats();
+      if (seal) db.seal_active();
       db.merge();
       const auto after = db.stats();
       db.close();
@@ -162,15 +183,20 @@ int main(int argc, char** argv) {
                   << after.segments.size() << ", disk bytes " << before.disk_bytes << " -> "
                   << after.disk_bytes << '\n';
       } else {
-        std::cout << "nothing to merge: no sealed segment holds dead bytes or expiring keys (the "
-                     "segment being written to is never merged); "
+        std::cout << "nothing to merge: no sealed segment holds enough dead bytes (the segment "
+                     "being written to is merged only with --seal); "
                   << before.segments.size() << " segments, " << before.disk_bytes
                   << " disk bytes\n";
       }
     } else if (command == "export") {
       need_args(args, 0, 0, "export");
-      open_reader().close();  // damage is an error here, not a line in the output
-      export_store(*open_source(dir).directory, std::cout);
+      open_reader().close();  // damage Store::open refuses is an error here
+      if (export_store(*open_source(dir).directory, std::cout).live_incomplete()) {
+        std::cout.flush();
+        std::cerr << "pyk: export incomplete: keys whose newest record is damaged are marked, "
+                     "not exported (check with: pyk-fsck " << dir << ")\n";
+        return kFound;
+      }
     } else if (command == "import") {
       ImportStats stats;
       if (vm.count("from-python-pyk")) {

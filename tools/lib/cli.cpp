@@ -1,6 +1,7 @@
 #include "tools/lib/cli.h"
 
 #include <boost/program_options/errors.hpp>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -39,8 +40,11 @@ int run_main(std::string_view program, const std::function<int()>& body) {
     std::cerr << program << ": " << e.what() << " (see " << program << " --help)\n";
     return kUsage;
   } catch (const CorruptionError& e) {
-    std::cerr << program << ": the store is damaged: " << e.what()
-              << "\n  check it with: pyk-fsck DIR   repair it with: pyk-fsck --repair DIR\n";
+    // The store directory is the damaged file's.
+    const std::string dir = std::filesystem::path(e.file()).parent_path().string();
+    const std::string shown = dir.empty() ? "DIR" : dir;
+    std::cerr << program << ": the store is damaged: " << e.what() << "\n  check it with: pyk-fsck "
+              << shown << "   repair it with: pyk-fsck --repair " << shown << '\n';
     return kCorrupt;
   } catch (const LockError& e) {
     std::cerr << program << ": " << e.what() << " (another process has the store open)\n";

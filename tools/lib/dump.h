@@ -6,8 +6,10 @@
 // Text line:  FILE @OFFSET size=N TYPE time=ISO expiry=ISO|none key="..." value="..." crc=ok
 // Hint entry: FILE @OFFSET size=N hint-TYPE key="..." record=DATAFILE@OFF record_size=N
 //             time=ISO expiry=ISO|none crc=ok|BAD
+// Damaged key (--live): FILE @OFFSET DAMAGED key="..." reason="..."
 // JSON Lines (--json): one object per record, hint entry ("type":"hint"),
-// damage, file and summary; the fields are documented in README.md ("Tools").
+// damage, damaged key, file and summary; the fields are documented in
+// README.md ("Tools").
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,12 @@ struct DumpSummary {
   std::uint64_t bad_regions = 0;
   std::uint64_t bad_bytes = 0;
   std::uint64_t char_length_records = 0;  // Python records whose lengths counted characters
+  // --live: keys whose newest record is damaged or lost (never shown with an
+  // older value), and damaged regions outside a torn tail no key was pinned on.
+  std::uint64_t damaged_keys = 0;
+  std::uint64_t unattributed_damage = 0;
+  // The live keys are not all shown as they are: what export must fail on.
+  bool live_incomplete() const { return damaged_keys > 0 || unattributed_damage > 0; }
 };
 
 // Dumps file `name` of `directory`: a pyk datafile, a hint file (its entries,

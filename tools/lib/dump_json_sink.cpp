@@ -20,6 +20,7 @@ class JsonDumpSink final : public DumpSink {
   void hint_entry(const HintLine& line) override;
   void damage(const DamageLine& line) override;
   void hint_verdict(const HintVerdictLine& line) override;
+  void damaged_key(const DamagedKeyLine& line) override;
   void summary(const DumpSummary& summary) override;
 
  private:
@@ -105,12 +106,19 @@ void JsonDumpSink::hint_verdict(const HintVerdictLine& v) {
        << "}\n";
 }
 
+void JsonDumpSink::damaged_key(const DamagedKeyLine& d) {
+  out_ << "{\"file\":" << json_string(d.file) << ",\"offset\":" << d.offset << ","
+       << bytes_field("damaged_key", d.key) << ",\"damage\":" << json_string(d.reason) << "}\n";
+}
+
 void JsonDumpSink::summary(const DumpSummary& s) {
   out_ << "{\"summary\":{\"files\":" << s.files << ",\"records\":" << s.records
        << ",\"values\":" << s.values << ",\"tombstones\":" << s.tombstones
        << ",\"batches\":" << s.batches << ",\"bytes\":" << s.bytes
        << ",\"bad_regions\":" << s.bad_regions << ",\"bad_bytes\":" << s.bad_bytes
-       << ",\"char_length_records\":" << s.char_length_records << "}}\n";
+       << ",\"char_length_records\":" << s.char_length_records
+       << ",\"damaged_keys\":" << s.damaged_keys
+       << ",\"unattributed_damage\":" << s.unattributed_damage << "}}\n";
 }
 
 }  // namespace

@@ -61,6 +61,14 @@ struct DamageLine {
   std::string_view raw;  // its bytes (the sink shows kMaxHexDamage), only with options.hex
 };
 
+// --live: a key whose newest record is damaged or lost, so no value is shown.
+struct DamagedKeyLine {
+  std::string_view file;
+  std::uint64_t offset = 0;
+  std::string_view key;
+  std::string_view reason;
+};
+
 // hint::check's verdict on a whole hint file.
 struct HintVerdictLine {
   std::string_view file;
@@ -76,6 +84,7 @@ class DumpSink {
   virtual void record(const RecordLine& line) = 0;
   virtual void hint_entry(const HintLine& line) = 0;
   virtual void damage(const DamageLine& line) = 0;
+  virtual void damaged_key(const DamagedKeyLine& line) = 0;
   virtual void hint_verdict(const HintVerdictLine& line) = 0;
   virtual void summary(const DumpSummary& summary) = 0;
 };

@@ -19,6 +19,7 @@ class TextDumpSink final : public DumpSink {
   void hint_entry(const HintLine& line) override;
   void damage(const DamageLine& line) override;
   void hint_verdict(const HintVerdictLine& line) override;
+  void damaged_key(const DamagedKeyLine& line) override;
   void summary(const DumpSummary& summary) override;
 
  private:
@@ -83,11 +84,18 @@ void TextDumpSink::hint_verdict(const HintVerdictLine& v) {
        << '\n';
 }
 
+void TextDumpSink::damaged_key(const DamagedKeyLine& d) {
+  out_ << d.file << " @" << d.offset << " DAMAGED key=\"" << escape_text(d.key) << "\" reason=\""
+       << d.reason << "\" (its newest record is lost: no older value is shown)\n";
+}
+
 void TextDumpSink::summary(const DumpSummary& s) {
   out_ << "summary: files=" << s.files << " records=" << s.records << " values=" << s.values
        << " tombstones=" << s.tombstones << " batches=" << s.batches << " bytes=" << s.bytes
        << " bad_regions=" << s.bad_regions << " bad_bytes=" << s.bad_bytes;
   if (s.char_length_records) out_ << " char_length_records=" << s.char_length_records;
+  if (s.damaged_keys) out_ << " damaged_keys=" << s.damaged_keys;
+  if (s.unattributed_damage) out_ << " unattributed_damage=" << s.unattributed_damage;
   out_ << '\n';
 }
 

@@ -16,13 +16,19 @@ enum class FindingKind {
   torn_tail,
   incomplete_batch,
   temp_file,
-  bad_hint,  // damaged or stale: rebuilt
+  bad_hint,  // damaged, stale or unreadable: rebuilt
   orphan_hint,
   python_char_lengths,
+  bad_manifest,
+  missing_segment,    // listed in the manifest, gone
+  truncated_segment,  // shorter than the manifest lists
+  grown_segment,      // a sealed segment longer than the manifest lists
+  unlisted_datafile,  // not listed: not part of the store
+  reverted_key,       // --repair would show an older value of this key, or none
+
   // Notes.
   python_pyk_file,
   stray_file,
-  stale_lock,
   store_in_use,
   segment_gap,
   missing_hint,  // --repair writes a missing hint of a sealed datafile
@@ -40,6 +46,7 @@ struct Finding {
   FindingKind kind = FindingKind::damaged_region;
   std::string detail;
   std::string action;  // what --repair does (or did) about it
+  std::string key;     // reverted_key: the key (empty: keys that cannot be named)
   bool repaired = false;
   bool problem() const { return is_problem(kind); }
 };

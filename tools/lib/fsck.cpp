@@ -1,6 +1,8 @@
 #include "tools/lib/fsck.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <ostream>
@@ -9,9 +11,12 @@
 #include "core/filename.h"
 #include "core/format.h"
 #include "core/hint_file.h"
+#include "core/manifest.h"
+#include "core/segment_check.h"
 #include "core/replay_order.h"
 #include "tools/lib/fsck_datafile.h"
 #include "tools/lib/hints.h"
+#include "tools/lib/live_set.h"
 #include "tools/lib/python_pyk.h"
 #include "tools/lib/quarantine.h"
 #include "tools/lib/source.h"
@@ -24,6 +29,7 @@ std::string json_finding(const Finding& f) {
   return "{\"file\":" + json_string(f.file) + ",\"offset\":" + std::to_string(f.offset) +
          ",\"length\":" + std::to_string(f.length) + ",\"kind\":\"" + finding_kind_name(f.kind) +
          "\",\"detail\":" + json_string(f.detail) + ",\"action\":" + json_string(f.action) +
+         (f.kind == FindingKind::reverted_key ? ",\"key\":" + json_string(f.key) : std::string()) +
          ",\"problem\":" + (f.problem() ? "true" : "false") +
          ",\"repaired\":" + (f.repaired ? "true" : "false") + "}";
 }
@@ -37,8 +43,42 @@ std::uint64_t FsckReport::repaired() const {
   return std::count_if(findings.begin(), findings.end(), [](const Finding& f) { return f.repaired; });
 }
 
-FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions& options) {
-  if (options.repair && quarantine == nullptr) throw InvalidArgument("repair needs a quarantine directory");
+namespace {
+
+std::uint64_t now_micros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The findings a repair changes the visible value of a key with: a key whose
+// newest record is lost shows an older value afterwards, or none.
+void add_reverted_keys(const LiveView& before, const LiveView& after, FsckReport& report) {
+  for (const auto& [key, d] : before.damaged) {
+    const auto now = after.where.find(key);
+    report.findings.push_back(
+        {.file = d.file,
+         .offset = d.offset,
+         .kind = FindingKind::reverted_key,
+         .detail = "newest record lost (" + d.reason + "); after the repair the key " +
+                   (now == after.where.end()
+                        ? std::string("disappears")
+                        : "shows an older value, from " + now->second.first + " @" +
+                              std::to_string(now->second.second)),
+         .action = "needs --accept-reverted",
+         .key = key});
+  }
+  if (before.unattributed > 0)
+    report.findings.push_back(
+        {.kind = FindingKind::reverted_key,
+         .detail = std::to_string(before.unattributed) +
+                   " damaged region(s) held records whose keys cannot be named (no hint file "
+                   "names them); after the repair such a key may show an older value",
+         .action = "none asked: no key can be named"});
+}
+
+}  // namespace
+
+FsckReport fsck_store(Directory& store, Quarantine& quarantine, const FsckOptions& options) {
   FsckReport report;
   report.target = store.describe();
   report.repair = options.repair;
@@ -49,13 +89,10 @@ FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions
   if (options.repair) {
     lock = store.lock(std::string(filename::kLock));  // LockError: a live writer has it open
   } else if (has_lock_file) {
+    // A LOCK file outlives every clean close (the lock dies with its
+    // process), so only a held one is worth a note.
     try {
-      lock = store.lock(std::string(filename::kLock));
-      report.findings.push_back({.file = std::string(filename::kLock),
-                                 .kind = FindingKind::stale_lock,
-                                 .detail = "lock file present but held by no process (its writer "
-                                           "exited; the lock died with it, so it is harmless)",
-                                 .action = "nothing"});
+      store.lock(std::string(filename::kLock)).reset();
     } catch (const LockError&) {
       report.findings.push_back({.file = std::string(filename::kLock),
                                  .kind = FindingKind::store_in_use,
@@ -63,8 +100,15 @@ FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions
                                            "segment may be growing while fsck reads it",
                                  .action = "none: --repair refuses while the store is open"});
     }
-    lock.reset();
   }
+
+  // Repairs are collected first and applied only once it is known whether
+  // they change what some key shows (then only with --accept-reverted).
+  std::vector<std::pair<std::size_t, std::function<void()>>> repairs;
+  auto add = [&](Finding f, std::function<void()> repair = {}) {
+    if (repair) repairs.emplace_back(report.findings.size(), std::move(repair));
+    report.findings.push_back(std::move(f));
+  };
 
   std::vector<std::pair<std::uint32_t, std::string>> hints;
   for (const auto& name : names) {
@@ -73,114 +117,219 @@ FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions
       case filename::Kind::data: break;  // below, in replay order
       case filename::Kind::hint: hints.emplace_back(parsed.segment_id, name); break;
       case filename::Kind::lock: break;
-      case filename::Kind::temp: {
-        Finding f{.file = name,
-                  .kind = FindingKind::temp_file,
-                  .detail = "unfinished output of an interrupted merge or hint write "
-                            "(Store::open deletes it)",
-                  .action = "move the file to quarantine"};
+      case filename::Kind::manifest: break;  // below
+      case filename::Kind::temp:
         // First, so that rewriting a datafile or a hint never reuses (deletes) its temp name.
-        if (options.repair) {
-          move_to_quarantine(store, *quarantine, name);
-          f.repaired = true;
-        }
-        report.findings.push_back(std::move(f));
+        add({.file = name,
+             .kind = FindingKind::temp_file,
+             .detail = "unfinished output of an interrupted merge, hint or manifest write "
+                       "(Store::open deletes it)",
+             .action = "move the file to quarantine"},
+            [&, name] { move_to_quarantine(store, quarantine.get(), name); });
         break;
-      }
       case filename::Kind::other:
-        report.findings.push_back({.file = name,
-                                   .kind = FindingKind::stray_file,
-                                   .detail = "not a file of a pyk store",
-                                   .action = "nothing (not ours to touch)"});
+        add({.file = name,
+             .kind = FindingKind::stray_file,
+             .detail = "not a file of a pyk store",
+             .action = "nothing (not ours to touch)"});
         break;
     }
-  }
-  // The engine's replay order, (merge rank, id): the last one is the segment
-  // Store::open appends to, whose torn tail it cuts.
-  const std::vector<ReplayPosition> order = replay_order(store);
-  std::vector<std::uint32_t> ids;
-  for (const auto& position : order) ids.push_back(position.id);
-  std::sort(ids.begin(), ids.end());
-  for (std::size_t i = 1; i < ids.size(); ++i) {
-    if (ids[i] != ids[i - 1] + 1)
-      report.findings.push_back({.file = filename::data(ids[i]),
-                                 .kind = FindingKind::segment_gap,
-                                 .detail = "segments " + std::to_string(ids[i - 1] + 1) + ".." +
-                                           std::to_string(ids[i] - 1) +
-                                           " are missing (normal after a merge)",
-                                 .action = "nothing"});
   }
 
-  std::map<std::uint32_t, std::uint64_t> data_sizes;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const std::uint32_t id = order[i].id;
-    const std::string name = filename::data(id);
+  // The segments the store must have (its manifest), as Store::open checks them.
+  std::string manifest_problem;
+  const std::optional<Manifest> listed = manifest::read(store, manifest_problem);
+  const bool manifest_ok = listed && manifest_problem.empty();
+  const std::vector<ReplaySegment> segments = store_segments(store);
+  std::map<std::uint32_t, std::uint64_t> sizes;
+  for (const auto& position : replay_order(store)) sizes[position.id] = position.size;
+  std::set<std::uint32_t> quarantined_hints;  // hints a segment finding already accounts for
+  if (!manifest_problem.empty())
+    add({.file = std::string(filename::kManifest),
+         .kind = FindingKind::bad_manifest,
+         .detail = manifest_problem + " (Store::open refuses the store)",
+         .action = "write a new manifest listing the datafiles present; the old one to quarantine"},
+        [&] { move_to_quarantine(store, quarantine.get(), std::string(filename::kManifest)); });
+  if (manifest_ok) {
+    const SegmentCheck check = check_segments(*listed, sizes);
+    for (const SegmentProblem& p : check.problems) {
+      Finding f{.file = p.file, .offset = p.offset, .detail = p.describe() + " (Store::open refuses the store)"};
+      std::function<void()> repair;
+      if (p.kind == SegmentProblem::Kind::missing) {
+        f.kind = FindingKind::missing_segment;
+        const std::string hint = filename::hint(p.id);
+        f.action = "drop it from the manifest";
+        if (store.exists(hint)) {
+          f.action += "; its hint file (what is left of it) to quarantine";
+          quarantined_hints.insert(p.id);
+          repair = [&, hint] { move_to_quarantine(store, quarantine.get(), hint); };
+        }
+      } else {
+        f.kind = p.kind == SegmentProblem::Kind::truncated ? FindingKind::truncated_segment
+                                                           : FindingKind::grown_segment;
+        f.length = p.kind == SegmentProblem::Kind::truncated ? p.expected - p.actual : p.actual - p.expected;
+        f.action = "list it in the manifest with the length it has now";
+      }
+      add(std::move(f), std::move(repair));
+    }
+    for (const std::uint32_t id : check.unlisted) {
+      const std::string name = filename::data(id);
+      ++report.files;
+      const bool empty = sizes.at(id) == 0;
+      add({.file = name,
+           .kind = empty ? FindingKind::empty_file : FindingKind::unlisted_datafile,
+           .detail = empty ? "datafile is empty (no file header), and not listed in the manifest"
+                           : "not listed in the manifest, so not part of the store (left by an "
+                             "interrupted merge or segment creation); Store::open ignores it",
+           .action = "move the file (and its hint) to quarantine"},
+          [&, id, name] {
+            move_to_quarantine(store, quarantine.get(), name);
+            if (store.exists(filename::hint(id))) move_to_quarantine(store, quarantine.get(), filename::hint(id));
+          });
+      quarantined_hints.insert(id);
+    }
+  } else {
+    std::vector<std::uint32_t> ids;
+    for (const auto& [id, size] : sizes) ids.push_back(id);
+    for (std::size_t i = 1; i < ids.size(); ++i) {
+      if (ids[i] != ids[i - 1] + 1)
+        add({.file = filename::data(ids[i]),
+             .kind = FindingKind::segment_gap,
+             .detail = "segments " + std::to_string(ids[i - 1] + 1) + ".." + std::to_string(ids[i] - 1) +
+                       " are absent: a merge's gap, or lost files (the store has no manifest to "
+                       "tell; its next writer open writes one)",
+             .action = "nothing"});
+    }
+  }
+
+  // What each key shows now, and what it would show once the damage is dropped.
+  const LiveView before = live_view(store, segments, now_micros());
+  std::vector<ReplaySegment> kept;
+  for (const auto& seg : segments)
+    if (seg.present) kept.push_back(seg);
+  const LiveView after = live_view(store, kept, now_micros(), /*attribute=*/false);
+
+  std::map<std::uint32_t, DatafileAnalysis> damaged;
+  for (const ReplaySegment& seg : kept) {
     ++report.files;
     DatafileAnalysis a =
-        analyse_datafile(store, name, id, i + 1 == order.size(), options.recovery);
+        analyse_datafile(store, seg.name, seg.id, seg.tail_allowed, options.recovery);
     report.records += a.records;
     report.bytes += a.size;
-    const bool damaged = !a.findings.empty();
-    if (options.repair && damaged) {
-      repair_datafile(store, *quarantine, name, id, a);
-      for (auto& f : a.findings) f.repaired = true;
+    const bool any = !a.findings.empty();
+    for (std::size_t i = 0; i < a.findings.size(); ++i) {
+      std::function<void()> repair;
+      if (i == 0 && any) {  // one rewrite repairs every finding of the file
+        repair = [&, seg] { repair_datafile(store, quarantine.get(), seg.name, seg.id, damaged.at(seg.id)); };
+      }
+      add(std::move(a.findings[i]), std::move(repair));
     }
-    if (store.exists(name)) data_sizes[id] = store.open(name, OpenMode::read_only)->size();
-    for (auto& f : a.findings) report.findings.push_back(std::move(f));
+    if (any) {
+      a.findings.clear();
+      damaged.emplace(seg.id, std::move(a));
+    }
+  }
+  add_reverted_keys(before, after, report);
+  const bool reverts = !before.damaged.empty();
+  if (options.repair && reverts && !options.accept_reverted) {
+    report.refused = "the repair would change what some keys show (reverted_key findings); "
+                     "nothing was changed: rerun with --accept-reverted to apply it";
+    return report;
+  }
+
+  if (options.repair) {
+    for (auto& [index, repair] : repairs) {
+      repair();
+      report.findings[index].repaired = true;
+    }
+    for (auto& f : report.findings) {
+      if (f.kind == FindingKind::reverted_key) f.repaired = true;
+      // A datafile's findings are all repaired by its one rewrite.
+      if (damaged.contains(filename::parse(f.file).segment_id) &&
+          filename::parse(f.file).kind == filename::Kind::data)
+        f.repaired = true;
+      if (f.kind == FindingKind::missing_segment || f.kind == FindingKind::truncated_segment ||
+          f.kind == FindingKind::grown_segment || f.kind == FindingKind::bad_manifest)
+        f.repaired = true;  // by the manifest written below
+    }
   }
 
   // Hint files, checked by the engine's own checker against their datafiles
   // (as repaired, when repairing). A bad one is only slower to open with
   // (Store::open scans the datafile instead), but it is rebuilt.
-  std::set<std::uint32_t> hinted;
+  std::map<std::uint32_t, std::uint64_t> data_sizes;
+  for (const auto& seg : kept)
+    if (store.exists(seg.name)) data_sizes[seg.id] = store.open(seg.name, OpenMode::read_only)->size();
+  std::set<std::uint32_t> judged;  // one finding per hint file
   for (const auto& [id, name] : hints) {
+    if (quarantined_hints.contains(id)) continue;
     ++report.files;
+    judged.insert(id);
     if (!data_sizes.contains(id)) {
       Finding f{.file = name,
                 .kind = FindingKind::orphan_hint,
-                .detail = "hint file without its datafile (Store::open removes it)",
+                .detail = "hint file without its datafile (Store::open ignores it)",
                 .action = "move the hint file to quarantine"};
       if (options.repair) {
-        move_to_quarantine(store, *quarantine, name);
+        move_to_quarantine(store, quarantine.get(), name);
         f.repaired = true;
       }
       report.findings.push_back(std::move(f));
       continue;
     }
-    const std::string bytes = read_all(store, name);
-    const HintCheck check = check_hint_image(store, id, format::as_bytes(bytes));
-    if (check.problem == nullptr) {
-      hinted.insert(id);
-      continue;
+    std::string bytes;
+    std::string problem;
+    try {
+      bytes = read_all(store, name);
+      const HintCheck check = check_hint_image(store, id, format::as_bytes(bytes));
+      if (check.problem != nullptr) problem = check.problem;
+    } catch (const IoError& e) {
+      problem = std::string("unreadable: ") + e.what();
     }
+    if (problem.empty()) continue;
+    const bool readable = !problem.starts_with("unreadable");
     Finding f{.file = name,
               .length = bytes.size(),
               .kind = FindingKind::bad_hint,
-              .detail = std::string(check.problem) + " (Store::open ignores it and scans the datafile)",
-              .action = "rebuild the hint file from its datafile; the old one to quarantine"};
+              .detail = problem + " (Store::open ignores it and scans the datafile)",
+              .action = readable ? "rebuild the hint file from its datafile; the old one to quarantine"
+                                 : "rebuild the hint file from its datafile (the unreadable one is "
+                                   "replaced: it cannot be copied)"};
     if (options.repair) {
-      move_to_quarantine(store, *quarantine, name);
+      if (readable) move_to_quarantine(store, quarantine.get(), name);
       hint::write(store, id, *store.open(filename::data(id), OpenMode::read_only));
       f.repaired = true;
-      hinted.insert(id);
     }
     report.findings.push_back(std::move(f));
   }
-  // Every sealed datafile (all but the newest in replay order) should have a
-  // hint; the engine writes the missing ones in the background after open.
-  for (std::size_t i = 0; i + 1 < order.size(); ++i) {
-    const std::uint32_t id = order[i].id;
-    if (hinted.contains(id) || !data_sizes.contains(id)) continue;
-    Finding f{.file = filename::hint(id),
+  // Every sealed datafile should have a hint; the engine writes the missing
+  // ones in the background after open.
+  for (const auto& seg : kept) {
+    if (seg.tail_allowed || judged.contains(seg.id) || !data_sizes.contains(seg.id)) continue;
+    Finding f{.file = filename::hint(seg.id),
               .kind = FindingKind::missing_hint,
-              .detail = "sealed datafile " + filename::data(id) +
-                        " has no hint file (Store::open scans it instead)",
+              .detail = "sealed datafile " + seg.name + " has no hint file (Store::open scans it instead)",
               .action = "rebuild the hint file from its datafile"};
     if (options.repair) {
-      hint::write(store, id, *store.open(filename::data(id), OpenMode::read_only));
+      hint::write(store, seg.id, *store.open(seg.name, OpenMode::read_only));
       f.repaired = true;
     }
     report.findings.push_back(std::move(f));
+  }
+
+  // The manifest, as the repaired files are: every listed (or, without a
+  // valid manifest, every) datafile still present, sealed ones at their size.
+  if (options.repair && (listed || !manifest_problem.empty())) {
+    Manifest next;
+    next.generation = manifest_ok ? listed->generation + 1 : 1;
+    for (const auto& seg : kept) {
+      if (!store.exists(seg.name)) continue;
+      const std::uint64_t size = store.open(seg.name, OpenMode::read_only)->size();
+      next.segments.push_back({seg.id, seg.tail_allowed, seg.tail_allowed ? format::kFileHeaderSize : size});
+    }
+    std::sort(next.segments.begin(), next.segments.end(),
+              [](const ManifestEntry& a, const ManifestEntry& b) { return a.id < b.id; });
+    if (!manifest_ok || !listed->same_segments(next)) manifest::write(store, next);
   }
   return report;
 }
@@ -255,23 +404,27 @@ FsckReport fsck_path(const std::string& path, const FsckOptions& options) {
     if (options.repair) throw InvalidArgument("--repair works on a store directory, not a single file");
     return fsck_file(*source.directory, source.file);
   }
-  std::shared_ptr<Directory> quarantine;
-  if (options.repair) quarantine = open_directory("file", path + "/quarantine", true);
-  return fsck_store(*source.directory, quarantine.get(), options);
+  Quarantine quarantine([path] { return open_directory("file", path + "/quarantine", true); });
+  return fsck_store(*source.directory, quarantine, options);
 }
 
 void write_report_text(const FsckReport& report, std::ostream& out) {
   for (const auto& f : report.findings) {
     out << (f.problem() ? "PROBLEM " : "note    ") << f.file << " @" << f.offset;
     if (f.length) out << " length=" << f.length;
-    out << " " << finding_kind_name(f.kind) << ": " << f.detail << " -- " << (f.repaired ? "repaired: " : "repair: ")
+    out << " " << finding_kind_name(f.kind) << ": ";
+    if (f.kind == FindingKind::reverted_key && !f.key.empty()) out << "key \"" << escape_text(f.key) << "\": ";
+    out << f.detail << " -- " << (f.repaired ? "repaired: " : "repair: ")
         << f.action << '\n';
   }
   out << "summary: " << report.target << ": files=" << report.files
       << " records=" << report.records << " bytes=" << report.bytes
       << " problems=" << report.problems();
   if (report.repair) out << " repaired=" << report.repaired();
-  out << (report.problems() == 0 ? " -- clean" : report.repair ? " -- repaired" : " -- run pyk-fsck --repair to fix")
+  out << (report.problems() == 0  ? " -- clean"
+          : !report.refused.empty() ? " -- not repaired: " + report.refused
+          : report.repair           ? " -- repaired"
+                                    : " -- run pyk-fsck --repair to fix")
       << '\n';
 }
 
@@ -279,7 +432,8 @@ void write_report_json(const FsckReport& report, std::ostream& out) {
   out << "{\"target\":" << json_string(report.target) << ",\"files\":" << report.files
       << ",\"records\":" << report.records << ",\"bytes\":" << report.bytes
       << ",\"problems\":" << report.problems() << ",\"repair\":" << (report.repair ? "true" : "false")
-      << ",\"repaired\":" << report.repaired() << ",\"findings\":[";
+      << ",\"repaired\":" << report.repaired() << ",\"refused\":" << json_string(report.refused)
+      << ",\"findings\":[";
   for (std::size_t i = 0; i < report.findings.size(); ++i)
     out << (i ? "," : "") << json_finding(report.findings[i]);
   out << "]}\n";

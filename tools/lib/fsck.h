@@ -20,6 +20,7 @@
 #include "core/directory.h"
 #include "core/options.h"
 #include "tools/lib/finding.h"
+#include "tools/lib/quarantine.h"
 
 namespace pyk::tools {
 
@@ -30,6 +31,9 @@ struct FsckReport {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
   bool repair = false;
+  // Set when --repair was refused because it would change what some keys
+  // show and --accept-reverted was not given: nothing was changed.
+  std::string refused;
   std::uint64_t problems() const;
   std::uint64_t repaired() const;
 };
@@ -39,13 +43,16 @@ struct FsckOptions {
   // The rule for damage in the newest segment, as Store::open applies it
   // (Options::recovery): fsck explains it, --repair applies it.
   RecoveryMode recovery = RecoveryMode::point_in_time;
+  // Apply a repair even though some keys then show an older value (or none)
+  // because their newest record is lost: every such key is a reverted_key finding.
+  bool accept_reverted = false;
 };
 
-// Checks (and with options.repair, repairs) the store in `store`.
-// `quarantine` receives dropped bytes; needed only when repairing.
-// Throws IoError on I/O failure, LockError when repairing a store a live
-// process has open.
-FsckReport fsck_store(Directory& store, Directory* quarantine, const FsckOptions& options);
+// Checks (and with options.repair, repairs) the store in `store`, holding its
+// datafiles to its manifest as Store::open does. `quarantine` receives
+// dropped bytes and files (made only if something is moved). Throws IoError
+// on I/O failure, LockError when repairing a store a live process has open.
+FsckReport fsck_store(Directory& store, Quarantine& quarantine, const FsckOptions& options);
 
 // Checks one file (a datafile or a Python pyk file); never repairs.
 FsckReport fsck_file(Directory& directory, const std::string& name);

@@ -11,12 +11,45 @@ constexpr char kHex[] = "0123456789abcdef";
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 }  // namespace
 
+namespace {
+
+// The length of the valid UTF-8 sequence of a non-ASCII code point at `i`
+// (its value in `cp`), or 0 if the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n;
+  if ((c & 0xe0) == 0xc0) {
+    n = 1, cp = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    n = 2, cp = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    n = 3, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() - i <= n) return 0;
+  for (std::size_t k = 1; k <= n; ++k) {
+    const auto d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF.
+  if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n + 1;
+}
+
+}  // namespace
+
 std::string escape_text(std::string_view bytes, std::size_t max_bytes) {
   const bool cut = max_bytes != 0 && bytes.size() > max_bytes;
   if (cut) bytes = bytes.substr(0, max_bytes);
   std::string out;
   out.reserve(bytes.size() + 8);
-  for (unsigned char c : bytes) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    std::uint32_t cp = 0;
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
@@ -27,6 +60,10 @@ std::string escape_text(std::string_view bytes, std::size_t max_bytes) {
       out += "\\t";
     } else if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
+    } else if (const std::size_t n = c >= 0x80 ? utf8_sequence(bytes, i, cp) : 0;
+               n != 0 && cp >= 0xa0) {  // valid UTF-8 stays as it is (C1 controls do not)
+      out.append(bytes.substr(i, n));
+      i += n - 1;
     } else {
       out += "\\x";
       out += kHex[c >> 4];
@@ -38,34 +75,15 @@ std::string escape_text(std::string_view bytes, std::size_t max_bytes) {
 }
 
 bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (c < 0x80) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp = 0;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1, cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2, cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3, cp = c & 0x07;
+    } else if (const std::size_t n = utf8_sequence(s, i, cp); n != 0) {
+      i += n;
     } else {
       return false;
     }
-    if (s.size() - i <= n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
   }
   return true;
 }

@@ -9,8 +9,9 @@
 
 namespace pyk::tools {
 
-// Printable ASCII as is (backslash doubled), \n \r \t as such, every other
-// byte as \xHH. Cut to `max_bytes` input bytes (0 = no limit), marked "...".
+// Printable ASCII and valid UTF-8 (printable code points) as is, backslash
+// doubled, \n \r \t as such, every other byte as \xHH. Cut to `max_bytes`
+// input bytes (0 = no limit), marked "...".
 std::string escape_text(std::string_view bytes, std::size_t max_bytes = 0);
 
 bool is_valid_utf8(std::string_view bytes);

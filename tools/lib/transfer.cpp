@@ -49,7 +49,7 @@ void put_with_expiry(Store& store, std::string_view key, std::string_view value,
 
 }  // namespace
 
-void export_store(Directory& directory, std::ostream& out, std::uint64_t now_micros) {
+DumpSummary export_store(Directory& directory, std::ostream& out, std::uint64_t now_micros) {
   DumpOptions options;
   options.json = true;
   options.live = true;
@@ -57,26 +57,38 @@ void export_store(Directory& directory, std::ostream& out, std::uint64_t now_mic
   DumpSummary summary;
   dump_store(directory, options, out, summary);
   write_summary(summary, options, out);
+  return summary;
 }
 
 ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micros) {
   const std::uint64_t now = now_or(now_micros);
   ImportStats stats;
+  // Every line is checked before anything is written; then one batch.
+  WriteBatch batch;
   std::string text;
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("line " + std::to_string(stats.lines) + ": " + why + "; nothing imported");
+  };
   while (std::getline(in, text)) {
     ++stats.lines;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
     boost::system::error_code ec;
     const auto value = boost::json::parse(text, ec);
     if (ec || !value.is_object())
-      throw InvalidArgument("line " + std::to_string(stats.lines) + ": not a JSON object" +
-                            (ec ? " (" + ec.message() + ")" : ""));
+      throw bad("not a JSON object" + (ec ? " (" + ec.message() + ")" : std::string()));
     const auto& o = value.get_object();
+    // A damaged region or key of the exported store: its data is not in the
+    // stream, so applying the rest would pass older values off as current.
+    if (o.contains("damage"))
+      throw bad(o.contains("damaged_key") || o.contains("damaged_key_b64")
+                    ? "the export marks damage: a key whose newest value is lost"
+                    : "the export marks damage: data it could not read");
     const auto key = bytes_field(o, "key", stats.lines);
     if (!key) {
-      ++stats.skipped;
+      ++stats.skipped;  // file, summary and hint-verdict lines
       continue;
     }
+    if (key->empty()) throw bad("empty key");
     std::string type = "value";
     if (const auto* t = o.if_contains("type"); t && t->is_string()) type = t->get_string();
     if (type == "hint") {  // pyk-dump --hints: index entries, not data
@@ -84,24 +96,31 @@ ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micro
       continue;
     }
     if (type == "tombstone") {
-      if (store.erase(*key)) ++stats.erases;
+      batch.erase(*key);
+      ++stats.erases;
       continue;
     }
-    if (type != "value") throw InvalidArgument("line " + std::to_string(stats.lines) + ": unknown type " + type);
+    if (type != "value") throw bad("unknown type " + type);
     if (const auto* t = o.if_contains("value_truncated"); t && t->is_bool() && t->get_bool())
-      throw InvalidArgument("line " + std::to_string(stats.lines) +
-                            ": value was cut by --max-value; dump again without it");
+      throw bad("value was cut by --max-value; dump again without it");
     const auto data = bytes_field(o, "value", stats.lines);
-    if (!data) throw InvalidArgument("line " + std::to_string(stats.lines) + ": value missing");
+    if (!data) throw bad("value missing");
     std::uint64_t expiry = 0;
     if (const auto* e = o.if_contains("expiry_us")) {
       if (e->is_uint64()) expiry = e->get_uint64();
       else if (e->is_int64() && e->get_int64() >= 0) expiry = static_cast<std::uint64_t>(e->get_int64());
-      else throw InvalidArgument("line " + std::to_string(stats.lines) + ": bad expiry_us");
+      else throw bad("bad expiry_us");
     }
-    put_with_expiry(store, *key, *data, expiry, now, stats);
+    if (expiry != 0 && expiry <= now) {
+      ++stats.expired;
+      continue;
+    }
+    if (expiry != 0) batch.put(*key, *data, std::chrono::microseconds(expiry - now));
+    else batch.put(*key, *data);
+    ++stats.puts;
   }
   if (in.bad()) throw IoError("read of the import input failed", "-", EIO);
+  store.write(batch);  // all or nothing
   return stats;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/directory.h"
 #include "core/store.h"
+#include "tools/lib/dump.h"
 
 namespace pyk::tools {
 
@@ -22,14 +23,17 @@ struct ImportStats {
 };
 
 // Writes every live key of the store in `directory` as JSON Lines
-// (pyk-dump --json --live without value cutting), then a summary line.
-// REQUIRES: the store opened cleanly (callers open it first so damage is an error).
-void export_store(Directory& directory, std::ostream& out, std::uint64_t now_micros = 0);
+// (pyk-dump --json --live without value cutting), then a summary line. A key
+// whose newest record is damaged is a damaged-key line, never an older value:
+// the summary's live_incomplete() tells the caller to fail.
+DumpSummary export_store(Directory& directory, std::ostream& out, std::uint64_t now_micros = 0);
 
-// Applies JSON Lines to `store` in order: "type":"value" (or no type) puts,
-// "tombstone" erases; expiry_us is kept (an expired record is skipped). Lines
-// without a key (file, damage, summary) and hint entries ("type":"hint") are skipped. Throws InvalidArgument
-// naming the line for malformed JSON, bad base64 or a value cut by --max-value.
+// Applies JSON Lines to `store` as one WriteBatch, all or nothing:
+// "type":"value" (or no type) puts, "tombstone" erases; expiry_us is kept (an
+// expired record is skipped). File, summary and hint lines are skipped.
+// Throws InvalidArgument naming the line, before writing anything, for
+// malformed JSON, bad base64, an empty key, a value cut by --max-value, or a
+// damage line (the export did not hold all the data).
 ImportStats import_jsonl(Store& store, std::istream& in, std::uint64_t now_micros = 0);
 
 // Brings the live keys of a Python pyk file into `store` (see python_pyk.h).
