@@ -3,6 +3,7 @@
 // the same Directory interface the engine uses (so they work in RAM too).
 #pragma once
 
+#include <atomic>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -22,14 +23,20 @@ using AllBackends = boost::mpl::list<FileBackend, MmapBackend, MemoryBackend>;
 using DiskBackends = boost::mpl::list<FileBackend, MmapBackend>;  // real files (fsync, kill)
 
 // A clock the test moves by hand.
+// Atomic: the store's maintenance thread reads it too.
 struct FakeClock {
-  std::shared_ptr<std::chrono::system_clock::time_point> now =
-      std::make_shared<std::chrono::system_clock::time_point>(std::chrono::sys_days{
-          std::chrono::year{2026} / 1 / 1});
-  std::function<std::chrono::system_clock::time_point()> fn() const {
-    return [now = now] { return *now; };
+  using time_point = std::chrono::system_clock::time_point;
+  std::shared_ptr<std::atomic<time_point::rep>> now =
+      std::make_shared<std::atomic<time_point::rep>>(
+          time_point(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1})
+              .time_since_epoch()
+              .count());
+  std::function<time_point()> fn() const {
+    return [now = now] { return time_point(time_point::duration(now->load())); };
   }
-  void advance(std::chrono::microseconds d) const { *now += d; }
+  void advance(std::chrono::microseconds d) const {
+    *now += std::chrono::duration_cast<time_point::duration>(d).count();
+  }
 };
 
 // Both stats describe the same segments with the same live and dead figures

@@ -4,6 +4,7 @@
 // 7: hint file, else datafile; low 3 bits: segment id - 1). Repair must not
 // crash, must write nothing outside the store and its quarantine/, and must
 // leave a store that checks clean and opens.
+#include <cstdio>
 #include <unistd.h>
 
 #include <cstddef>
@@ -58,8 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   repair.repair = true;
   bool repaired = true;
   try {
-    tools::fsck_path(store.string(), repair);
-  } catch (const CorruptionError&) {
+    // A repair that would show older values is refused until accepted.
+    if (!tools::fsck_path(store.string(), repair).refused.empty()) {
+      repair.accept_reverted = true;
+      tools::fsck_path(store.string(), repair);
+    }
+  } catch (const CorruptionError& e) {
+    std::fprintf(stderr, "repair threw CorruptionError: %s\n", e.what());
     std::abort();  // repair exists to handle damage
   } catch (const Error&) {
     repaired = false;  // e.g. an I/O error: reported, not a crash
