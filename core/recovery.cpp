@@ -65,6 +65,10 @@ void Store::Impl::open() {
       options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
+    // A segment a rotation sealed but never synced was opened to cut its torn
+    // tail: seal it now (synced), so the manifest below lists its exact length.
+    for (const SegmentSet::Entry* entry : segments_.in_replay_order())
+      if (order.empty() || entry->stats.id != order.back().id) entry->segment->seal();
     report_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
@@ -171,10 +175,11 @@ std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
 }
 
 bool Store::Impl::may_have_torn_tail(std::uint32_t id, bool is_newest) const {
-  if (!is_newest) return false;
-  if (!manifest_) return true;
+  if (!manifest_) return is_newest;
+  // The active segment, and one a rotation sealed whose background sync had
+  // not been recorded yet.
   const ManifestEntry* entry = manifest_->find(id);
-  return entry != nullptr && entry->active;
+  return entry != nullptr && entry->open_ended();
 }
 
 std::vector<ReplayPosition> Store::Impl::listed_segments(const std::vector<ReplayPosition>& present) {

@@ -183,6 +183,9 @@ class Store::Impl {
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
+  // Syncs segment `id` if a rotation sealed it unsynced, then lists it in the
+  // manifest as sealed, with its exact length. REQUIRES: maintenance_mutex_ held.
+  void sync_sealed(std::uint32_t id);
   // Sealed segments past the automatic merge triggers, and past the input
   // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
@@ -209,6 +212,10 @@ class Store::Impl {
   SegmentSet segments_;
   // The end of the log; a read-only store has none. Guarded by write_mutex_.
   std::optional<LogWriter> writer_;
+  // Segments a rotation sealed without syncing them, oldest first, until the
+  // maintenance thread has synced them (sync_sealed). Every group commit
+  // syncs them before the active segment. Guarded by write_mutex_.
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<Segment>>> unsynced_;
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
 
@@ -224,8 +231,10 @@ class Store::Impl {
   // Durability: counts appends (under write_mutex_) and syncs them in groups.
   GroupCommit commit_{options_.sync, [this] {
                         std::lock_guard write_lock(write_mutex_);
-                        return GroupCommit::Target{writer_ ? writer_->active() : nullptr,
+                        GroupCommit::Target target{writer_ ? writer_->active() : nullptr,
                                                    commit_.appended()};
+                        for (const auto& [id, segment] : unsynced_) target.sealed.push_back(segment);
+                        return target;
                       }};
 };
 
