@@ -18,7 +18,11 @@ void Store::Impl::run_job(const Job& job) {
     // The trigger says when; the inputs are its segments and those past the thresholds.
     for (const std::uint32_t id : merge_inputs())
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-    merge_segments(ids);
+    try {
+      merge_segments(ids, /*throttled=*/true);
+    } catch (const MergeStopped&) {  // its unfinished output is gone, every input kept
+      log("automatic merge stopped: the store is closing");
+    }
   }
 }
 

@@ -82,7 +82,8 @@ void Store::Impl::seal_active() {
   writer_->seal_if_used();
 }
 
-Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
+Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids,
+                                               bool throttled) {
   // 1. The inputs in replay order, and the rank the outputs take.
   std::vector<Input> inputs;
   std::uint32_t output_rank = 0;
@@ -176,6 +177,8 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
                           r.header.expiry);
     out_size += r.size();
     if (pending.size() >= kFlushBytes) {
+      // Paced before each chunk is written: the writers keep the disk.
+      if (throttled && !merge_limiter_.request(pending.size())) throw MergeStopped{};
       out->append(format::as_bytes(pending));
       pending.clear();
     }

@@ -82,6 +82,7 @@ Store::Impl::~Impl() {
 void Store::Impl::close() {
   if (!open_) return;
   commit_.stop_interval();
+  merge_limiter_.cancel();  // a throttled merge stops at its next chunk
   maintenance_.stop();
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now

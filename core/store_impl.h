@@ -31,6 +31,7 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/rate_limiter.h"
 #include "core/manifest.h"
 #include "core/record_read.h"
 #include "core/record_reader.h"
@@ -192,7 +193,10 @@ class Store::Impl {
   std::vector<std::uint32_t> merge_inputs() const;
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
-  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids);
+  // `throttled` (automatic merges): its writes go through merge_limiter_,
+  // and it throws MergeStopped once close cancels that.
+  struct MergeStopped {};
+  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids, bool throttled = false);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
@@ -225,6 +229,8 @@ class Store::Impl {
   bool manifest_unsure_ = false;  // a write failed: the file may hold either version
 
   std::mutex maintenance_mutex_;
+  // Throttles automatic merges; cancelled by close.
+  RateLimiter merge_limiter_{options_.merge_rate_bytes_per_second};
   std::atomic<std::uint64_t> merges_{0};
   MaintenanceQueue maintenance_;
 
