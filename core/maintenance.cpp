@@ -12,7 +12,8 @@ namespace pyk {
 void Store::Impl::run_job(const Job& job) {
   std::lock_guard maintenance(maintenance_mutex_);
   if (job.kind == Job::Kind::hint) {
-    sync_sealed(job.segment_id);  // a hint only ever describes a durable datafile
+    // A hint only ever describes a durable datafile.
+    if (sync_sealed(job.segment_id)) write_manifest();  // now listed sealed, at its exact length
     write_hint(job.segment_id);
   } else if (auto ids = merge_candidates(); !ids.empty()) {
     // The trigger says when; the inputs are its segments and those past the thresholds.
@@ -48,7 +49,7 @@ void Store::Impl::write_hint(std::uint32_t id) {
               });
 }
 
-void Store::Impl::sync_sealed(std::uint32_t id) {
+bool Store::Impl::sync_sealed(std::uint32_t id) {
   auto listed = [&] {
     return std::find_if(unsynced_.begin(), unsynced_.end(), [&](const auto& e) { return e.first == id; });
   };
@@ -56,7 +57,7 @@ void Store::Impl::sync_sealed(std::uint32_t id) {
   {
     std::lock_guard write_lock(write_mutex_);
     const auto it = listed();
-    if (it == unsynced_.end()) return;  // not sealed by a rotation (scanned at open, say)
+    if (it == unsynced_.end()) return false;  // not sealed by a rotation (scanned at open, say)
     segment = it->second;
   }
   segment->sync();  // under no lock: writers go on meanwhile
@@ -66,7 +67,7 @@ void Store::Impl::sync_sealed(std::uint32_t id) {
     std::unique_lock state_lock(state_mutex_);
     if (SegmentSet::Entry* entry = segments_.find(id)) entry->unsynced = false;
   }
-  write_manifest();  // now sealed, with its exact length
+  return true;
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_inputs() const {

@@ -98,10 +98,17 @@ void write(Directory& directory, const Manifest& manifest) {
   const std::string temp_name = filename::temp(final_name);
   const std::string bytes = encode(manifest);
   directory.remove(temp_name);  // a leftover of an interrupted write, if any
-  {
+  try {
     auto file = directory.create(temp_name, bytes.size());
     file->append(std::as_bytes(std::span(bytes)));
     file->seal();  // syncs
+  } catch (...) {
+    // A full disk, say: leave no half-written manifest taking space.
+    try {
+      directory.remove(temp_name);
+    } catch (...) {  // the original error is the one to report; open removes it
+    }
+    throw;
   }
   directory.rename(temp_name, final_name);
   directory.sync();

@@ -105,6 +105,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
   // overwrote, and if that newer record and the input's own copy of the old
   // one were both unsynced, a power cut could take both. A rotation leaves
   // its sync to the background; do it now if that has not run yet.
+  // (The manifest may go on listing them unsynced: that only allows more.)
   for (const Input& input : inputs) sync_sealed(input.id);
 
   // 2. Copy.

@@ -90,7 +90,23 @@ void Store::Impl::open() {
         maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
       start_segment_if_space();  // lists the new segment in the manifest
     }
-    write_manifest();  // a store without one gets it; a change in the active segment is listed
+    try {
+      write_manifest();  // a store without one gets it; a change in the active segment is listed
+    } catch (const IoError& e) {
+      // On a full disk the store must still open. That is safe if the
+      // manifest there lists the same segments: it can only be less strict
+      // than now (a segment still listed unsynced whose background sync ran).
+      const bool same_ids = manifest_ && [&] {
+        std::shared_lock state_lock(state_mutex_);
+        const auto now = segments_.listing();
+        return std::equal(now.begin(), now.end(), manifest_->segments.begin(),
+                          manifest_->segments.end(),
+                          [](const ManifestEntry& a, const ManifestEntry& b) { return a.id == b.id; });
+      }();
+      if (!same_ids || (e.error_code() != ENOSPC && e.error_code() != EDQUOT)) throw;
+      log(std::string("the manifest could not be brought up to date (") + e.what() +
+          "); the one on disk still holds");
+    }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }

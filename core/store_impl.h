@@ -184,9 +184,10 @@ class Store::Impl {
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
-  // Syncs segment `id` if a rotation sealed it unsynced, then lists it in the
-  // manifest as sealed, with its exact length. REQUIRES: maintenance_mutex_ held.
-  void sync_sealed(std::uint32_t id);
+  // Syncs segment `id` if a rotation sealed it unsynced (true then); the next
+  // manifest rewrite lists it as sealed, with its exact length.
+  // REQUIRES: maintenance_mutex_ held.
+  bool sync_sealed(std::uint32_t id);
   // Sealed segments past the automatic merge triggers, and past the input
   // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
