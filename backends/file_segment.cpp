@@ -158,6 +158,13 @@ void FileSegment::seal() {
   sealed_ = true;
 }
 
+void FileSegment::seal_unsynced() {
+  std::lock_guard lock(mu_);
+  if (!writable_ || sealed_) return;
+  flush_locked();  // to the OS: a later sync() is then an fdatasync only
+  sealed_ = true;
+}
+
 bool FileSegment::sealed() const {
   if (!writable_) return true;
   std::lock_guard lock(mu_);

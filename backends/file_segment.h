@@ -49,6 +49,7 @@ class FileSegment final : public Segment {
   void sync() override;
   void truncate(std::uint64_t new_size) override;
   void seal() override;
+  void seal_unsynced() override;
   bool sealed() const override;
   const std::string& name() const override { return name_; }
   std::string describe() const override { return path_; }

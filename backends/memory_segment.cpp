@@ -107,6 +107,8 @@ void MemorySegment::truncate(std::uint64_t new_size) {
   file_->truncate(new_size);
 }
 
+void MemorySegment::seal_unsynced() { sealed_.store(true); }
+
 void MemorySegment::seal() {
   if (sealed()) return;
   sync();

@@ -77,6 +77,7 @@ class MemorySegment final : public Segment {
   void sync() override;
   void truncate(std::uint64_t new_size) override;
   void seal() override;
+  void seal_unsynced() override;
   bool sealed() const override { return !writable_ || sealed_.load(); }
   const std::string& name() const override { return name_; }
   std::string describe() const override { return file_->label(); }

@@ -141,6 +141,11 @@ void MmapSegment::seal() {
   sealed_.store(true);
 }
 
+void MmapSegment::seal_unsynced() {
+  if (sealed()) return;
+  sealed_.store(true);  // appends went through pwrite: the file is already its logical length
+}
+
 bool MmapSegment::sealed() const { return !writable_ || sealed_.load(); }
 
 }  // namespace pyk

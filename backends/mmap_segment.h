@@ -62,6 +62,7 @@ class MmapSegment final : public Segment {
   // Cuts the file itself: the pages past new_size leave the mapping's backing.
   void truncate(std::uint64_t new_size) override;
   void seal() override;
+  void seal_unsynced() override;
   bool sealed() const override;
   const std::string& name() const override { return name_; }
   std::string describe() const override { return path_; }

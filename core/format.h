@@ -58,8 +58,11 @@
 //  24  entries, kManifestEntrySize bytes each, ascending segment id:
 //        0 u32 segment id
 //        4 u32 flags        bit 0: the active segment (appended to)
-//        8 u64 length       sealed: the exact file size; active: a minimum
-//                           (its header; recovery never cuts it shorter)
+//                           bit 1: sealed by a rotation but not yet synced
+//                           (the sync runs in the background): like the
+//                           active one it may end in a torn tail
+//        8 u64 length       sealed: the exact file size; active or unsynced:
+//                           a minimum (its header; recovery never cuts it shorter)
 //  end u32 crc32c           of every byte before it
 #pragma once
 
@@ -82,7 +85,8 @@ inline constexpr std::string_view kHintMagic = "pyk-hint";
 inline constexpr std::string_view kManifestMagic = "pyk-mani";
 inline constexpr std::size_t kManifestHeaderSize = 24;
 inline constexpr std::size_t kManifestEntrySize = 16;
-inline constexpr std::uint32_t kManifestActive = 1;  // entry flag
+inline constexpr std::uint32_t kManifestActive = 1;    // entry flag
+inline constexpr std::uint32_t kManifestUnsynced = 2;  // entry flag
 
 // Hard limits of the format; Options can set lower ones.
 inline constexpr std::uint32_t kMaxKeySize = 64 * 1024;
@@ -117,8 +121,8 @@ struct RecordHeader {
 inline constexpr std::size_t kHintEntryHeaderSize = 40;
 
 enum class HintType : std::uint8_t {
-  value = 1,      // key's newest record in the segment is a value
-  tombstone = 2,  // key's newest record in the segment is a tombstone
+  value = 1,      // a value record of the segment
+  tombstone = 2,  // a tombstone record of the segment
   end = 3,        // last entry of a complete hint file
 };
 

@@ -39,9 +39,9 @@ void GroupCommit::sync_to(std::uint64_t sequence) {
     Target target;
     std::chrono::steady_clock::time_point sync_start;
     try {
-      // Segments before the active one were synced when they were sealed.
       target = current_();
       sync_start = std::chrono::steady_clock::now();
+      for (const auto& sealed : target.sealed) sealed->sync();
       if (target.segment) target.segment->sync();
     } catch (...) {
       sync_lock.lock();

@@ -18,6 +18,7 @@
 #include <stop_token>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "core/options.h"
 #include "core/segment.h"
@@ -27,10 +28,14 @@ namespace pyk {
 class GroupCommit {
  public:
   // What a sync covers: the segment taking appends (null once the store is
-  // closed: sealing synced it) and the appends made so far, read together.
+  // closed: sealing synced it) and the appends made so far, read together;
+  // and segments a rotation sealed without syncing (Segment::seal_unsynced)
+  // that are not yet known durable, oldest first. Those are synced first, so
+  // that what is durable is always a prefix of the log.
   struct Target {
     std::shared_ptr<Segment> segment;
     std::uint64_t sequence = 0;
+    std::vector<std::shared_ptr<Segment>> sealed;
   };
   // `current` returns the Target under the store's write mutex.
   GroupCommit(SyncPolicy policy, std::function<Target()> current);

@@ -13,73 +13,85 @@
 namespace pyk::hint {
 namespace {
 
-struct Newest {
-  std::uint64_t key_pos;  // into the key arena
-  std::uint32_t key_size;
-  format::HintEntry entry;  // key left empty until written
-};
+// Hint bytes collect here and go to the file in pieces of about this size.
+constexpr std::size_t kWriteChunk = 1 << 20;
+// HintCursor reads windows of at least this many bytes.
+constexpr std::size_t kReadChunk = 1 << 20;
 
 }  // namespace
 
-void write(Directory& directory, std::uint32_t id, const Segment& segment) {
-  // Collect every record, then keep the last one per key: sorting is simpler
-  // and steadier than a hash map of millions of short strings.
-  std::string keys;
-  std::vector<Newest> records;
-  // A sealed segment must be whole; a batch in it is complete.
-  LogReader reader(segment, LogReader::Mode::strict);
-  while (reader.next()) {
-    for (const Record& r : reader.unit().records) {
-      format::HintEntry e;
-      e.type = r.header.type == format::RecordType::value ? format::HintType::value
-                                                           : format::HintType::tombstone;
-      e.record_size = static_cast<std::uint32_t>(r.size());
-      e.offset = r.offset;
-      e.timestamp = r.header.timestamp;
-      e.expiry = r.header.expiry;
-      records.push_back({keys.size(), r.header.key_size, e});
-      keys.append(r.key);
-    }
-  }
-  auto key_of = [&](const Newest& n) { return std::string_view(keys).substr(n.key_pos, n.key_size); };
-  std::vector<std::uint32_t> order(records.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const int c = key_of(records[a]).compare(key_of(records[b]));
-    return c != 0 ? c < 0 : a < b;
-  });
-  std::vector<std::uint32_t> newest;
-  newest.reserve(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const bool last_of_key =
-        i + 1 == order.size() || key_of(records[order[i]]) != key_of(records[order[i + 1]]);
-    if (last_of_key) newest.push_back(order[i]);
-  }
-  std::sort(newest.begin(), newest.end());  // file order: reads at open stay sequential
-
-  std::string out;
-  const auto header = format::encode_file_header(format::kHintMagic, id);
-  out.append(reinterpret_cast<const char*>(header.data()), header.size());
-  for (const std::uint32_t i : newest) {
-    format::HintEntry e = records[i].entry;
-    e.key = key_of(records[i]);
-    format::encode_hint_entry(out, e);
-  }
-  format::HintEntry end;
-  end.type = format::HintType::end;
-  // The datafile size this hint describes: all of it. Zero-filled space past
-  // the last record (strict reading allows nothing else there) reads as the
-  // end of data, so the hint of such a file is not stale.
-  end.offset = segment.size();
-  end.timestamp = newest.size();
-  format::encode_hint_entry(out, end);
-
+void write(Directory& directory, std::uint32_t id, const Segment& segment,
+           const SupersededFn& superseded) {
+  // Entries in file order, streamed to the file a chunk at a time: memory
+  // stays at one chunk however big the segment (keeping exactly each key's
+  // newest record would need every key of the segment in memory at once).
   const std::string final_name = filename::hint(id);
   const std::string temp_name = filename::temp(final_name);
   directory.remove(temp_name);  // a leftover of an interrupted write, if any
   try {
-    auto file = directory.create(temp_name, out.size());
-    file->append(format::as_bytes(out));
+    auto file = directory.create(temp_name, 0);
+    std::string chunk, kept;
+    std::vector<std::size_t> starts;  // of the chunk's value entries
+    std::vector<HintQuery> queries;
+    std::vector<bool> drop;
+    std::uint64_t count = 0;
+    auto flush = [&] {
+      if (superseded && !starts.empty()) {
+        queries.clear();
+        for (const std::size_t at : starts) {
+          const auto* p = reinterpret_cast<const std::byte*>(chunk.data()) + at;
+          queries.push_back({std::string_view(chunk).substr(at + format::kHintEntryHeaderSize,
+                                                            format::load_le<std::uint32_t>(p + 8)),
+                             format::load_le<std::uint64_t>(p + 16)});
+        }
+        drop.assign(queries.size(), false);
+        superseded(queries, drop);
+        // Copy the chunk without the dropped entries.
+        kept.clear();
+        std::size_t from = 0;
+        for (std::size_t i = 0; i < starts.size(); ++i) {
+          if (!drop[i]) continue;
+          kept.append(chunk, from, starts[i] - from);
+          from = starts[i] + format::kHintEntryHeaderSize + queries[i].key.size();
+          --count;
+        }
+        kept.append(chunk, from);
+        chunk.swap(kept);
+      }
+      file->append(format::as_bytes(chunk));
+      chunk.clear();
+      starts.clear();
+    };
+    const auto header = format::encode_file_header(format::kHintMagic, id);
+    chunk.append(reinterpret_cast<const char*>(header.data()), header.size());
+    // A sealed segment must be whole; a batch in it is complete.
+    LogReader reader(segment, LogReader::Mode::strict);
+    while (reader.next()) {
+      for (const Record& r : reader.unit().records) {
+        format::HintEntry e;
+        const bool value = r.header.type == format::RecordType::value;
+        e.type = value ? format::HintType::value : format::HintType::tombstone;
+        e.record_size = static_cast<std::uint32_t>(r.size());
+        e.offset = r.offset;
+        e.timestamp = r.header.timestamp;
+        e.expiry = r.header.expiry;
+        e.key = r.key;
+        if (value) starts.push_back(chunk.size());
+        format::encode_hint_entry(chunk, e);
+        ++count;
+      }
+      if (chunk.size() >= kWriteChunk) flush();
+    }
+    flush();
+    format::HintEntry end;
+    end.type = format::HintType::end;
+    // The datafile size this hint describes: all of it. Zero-filled space past
+    // the last record (strict reading allows nothing else there) reads as the
+    // end of data, so the hint of such a file is not stale.
+    end.offset = segment.size();
+    end.timestamp = count;
+    format::encode_hint_entry(chunk, end);
+    file->append(format::as_bytes(chunk));
     file->seal();  // syncs
   } catch (...) {
     // A full disk, say: leave no half-written hint taking space.
@@ -91,6 +103,36 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment) {
   }
   directory.rename(temp_name, final_name);
   directory.sync();
+}
+
+HintCursor::HintCursor(const Segment& file) : file_(file), end_(file.size()) {}
+
+bool HintCursor::window(std::size_t n) {
+  if (window_.size() - at_ >= n) return true;
+  const std::uint64_t from = base_ + at_;
+  if (end_ - from < n) return false;
+  const auto length = static_cast<std::size_t>(
+      std::min<std::uint64_t>(end_ - from, std::max(n, kReadChunk)));
+  if (scratch_.size() < length) scratch_.resize(length);
+  window_ = file_.read(from, length, scratch_);
+  base_ = from;
+  at_ = 0;
+  return true;
+}
+
+const char* HintCursor::next(format::HintEntry& entry, bool verify_crc) {
+  if (!window(format::kHintEntryHeaderSize)) {
+    return base_ + at_ == end_ ? kNoMore : "truncated hint entry";
+  }
+  const std::uint32_t key_size = format::load_le<std::uint32_t>(window_.data() + at_ + 8);
+  std::size_t size = format::kHintEntryHeaderSize;
+  if (key_size <= format::kMaxKeySize && !window(format::kHintEntryHeaderSize + key_size)) {
+    return "hint entry runs past the end";
+  }
+  if (const char* reason = format::decode_hint_entry(window_.subspan(at_), entry, size, verify_crc))
+    return reason;
+  at_ += size;
+  return nullptr;
 }
 
 const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
@@ -137,26 +179,48 @@ std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
                                  size / format::kHintEntryHeaderSize);
 }
 
+const char* check(const Segment& file, std::uint32_t id, std::uint64_t data_size,
+                  std::uint64_t& count) {
+  const FileHeaderCheck header = check_file_header(file, format::kHintMagic, id);
+  if (!header.ok()) return describe(header.problem, format::kHintMagic);
+  HintCursor cursor(file);
+  cursor.skip_header();
+  format::HintEntry e;
+  count = 0;
+  for (;;) {
+    const char* reason = cursor.next(e, /*verify_crc=*/true);
+    if (reason == HintCursor::kNoMore) return "no end entry (truncated)";
+    if (reason != nullptr) return reason;
+    if (e.type == format::HintType::end) break;
+    if (e.offset < format::kFileHeaderSize || e.offset > data_size ||
+        e.record_size > data_size - e.offset)
+      return "hint entry points outside the datafile";
+    ++count;
+  }
+  if (!cursor.at_end()) return "bytes after the end entry";
+  if (e.timestamp != count) return "entry count in the end entry does not match";
+  if (e.offset != data_size) return "stale: written for a datafile of another size";
+  return nullptr;
+}
+
 std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,
                                        std::uint64_t data_size, std::string& problem) {
   const std::string name = filename::hint(id);
-  std::unique_ptr<Segment> file;
   HintFile out;
   // A hint is only an optimisation: one that cannot be read (no permission,
   // an I/O error) is reported like a damaged one, never fatal.
   try {
-    file = directory.open(name, OpenMode::read_only);
-    const std::uint64_t size = file->size();
-    PinnedBytes pinned = file->pin(0, size);
-    out.keep_alive_ = std::move(pinned.keep_alive);
-    out.bytes_ = pinned.bytes;
+    out.file_ = directory.open(name, OpenMode::read_only);
+    // Checked whole before any entry is applied, reading it in windows (not
+    // all at once: a hint of a big segment is tens of MiB). for_each reads
+    // it again; the second pass comes from the page cache.
+    if (const char* reason = check(*out.file_, id, data_size, out.count_)) {
+      problem = std::string("hint ") + out.file_->describe() + " ignored: " + reason;
+      return std::nullopt;
+    }
   } catch (const IoError& e) {
     problem = e.error_code() == ENOENT ? std::string(kMissing)
                                        : "hint " + name + " unreadable (" + e.what() + ")";
-    return std::nullopt;
-  }
-  if (const char* reason = check(out.bytes_, id, data_size, out.count_)) {
-    problem = std::string("hint ") + file->describe() + " ignored: " + reason;
     return std::nullopt;
   }
   return out;

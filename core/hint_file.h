@@ -5,24 +5,43 @@
 // is reported by the caller and the datafile is scanned instead.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/directory.h"
 #include "core/format.h"
 
 namespace pyk::hint {
 
-// Scans datafile `segment` (segment `id`, sealed: nothing may be appended
-// meanwhile) and writes filename::hint(id) durably: a temp name, sync,
-// rename, directory sync. Lists each key's newest record in the segment,
-// tombstones included (they shadow older segments at replay), in file order.
+// A value entry about to be written: its key and record offset.
+struct HintQuery {
+  std::string_view key;
+  std::uint64_t offset;
+};
+// Sets superseded[i] for each value that a later record of the same key in
+// the same segment replaces (the store answers from its keydir); such
+// entries are left out. It may leave any flag false: an entry too many only
+// costs the replay a step. Called a chunk of entries at a time.
+using SupersededFn =
+    std::function<void(std::span<const HintQuery>, std::vector<bool>& superseded)>;
+
+// Scans datafile `segment` (segment `id`, sealed and durable: nothing may be
+// appended meanwhile) and writes filename::hint(id) durably: a temp name,
+// sync, rename, directory sync. Lists the segment's records in file order,
+// tombstones included (they shadow older segments at replay), but for the
+// values `superseded` flags, so that replaying the hint gives what scanning
+// the datafile gives. Without `superseded`, every record. Memory: one chunk
+// of about 1 MiB, whatever the segment's size.
 // Throws CorruptionError if the datafile is damaged, IoError.
-void write(Directory& directory, std::uint32_t id, const Segment& segment);
+void write(Directory& directory, std::uint32_t id, const Segment& segment,
+           const SupersededFn& superseded = {});
 
 // Checks a whole hint file image for segment `id` whose datafile is
 // `data_size` bytes: header, every entry's CRC and bounds, the end entry and
@@ -37,10 +56,43 @@ std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id);
 // The problem HintFile::load reports for a missing hint file.
 inline constexpr std::string_view kMissing = "no hint file";
 
-// A hint file held in memory, already checked.
+// Reads the entries of a hint file in windows of about 1 MiB (zero-copy
+// where the backend allows), never the whole file at once.
+class HintCursor {
+ public:
+  // next() returns this at the end of the file (not an error by itself).
+  static constexpr const char* kNoMore = "end of hint file";
+
+  // `file` must outlive the cursor and not change meanwhile.
+  explicit HintCursor(const Segment& file);
+  // REQUIRES: before the first next().
+  void skip_header() { base_ = std::min<std::uint64_t>(end_, format::kFileHeaderSize); }
+  // Decodes the next entry into `entry` (its key points into the cursor,
+  // valid until the next call): nullptr, kNoMore, or the reason it is bad.
+  const char* next(format::HintEntry& entry, bool verify_crc);
+  bool at_end() const { return base_ + at_ == end_; }
+
+ private:
+  // Makes n bytes from the current position readable in window_; false if
+  // the file ends first.
+  bool window(std::size_t n);
+  const Segment& file_;
+  const std::uint64_t end_;
+  std::uint64_t base_ = 0;  // file offset of window_[0]
+  std::size_t at_ = 0;      // position in window_
+  std::span<const std::byte> window_;
+  std::vector<std::byte> scratch_;
+};
+
+// The same check over a hint file read in windows (what HintFile::load runs).
+const char* check(const Segment& file, std::uint32_t id, std::uint64_t data_size,
+                  std::uint64_t& count);
+
+// A hint file, already checked whole; its entries are read again (in
+// windows) by for_each.
 class HintFile {
  public:
-  // Loads and checks filename::hint(id). nullopt with `problem` set when it is
+  // Opens and checks filename::hint(id). nullopt with `problem` set when it is
   // missing, unreadable, damaged or stale; never throws for the hint itself.
   static std::optional<HintFile> load(Directory& directory, std::uint32_t id,
                                       std::uint64_t data_size, std::string& problem);
@@ -48,35 +100,25 @@ class HintFile {
   std::uint64_t entry_count() const { return count_; }
 
   // fn(const format::HintEntry&) for every entry but the end entry, in file
-  // order. Keys point into this object.
+  // order. Keys are valid during the call only. Throws IoError if the file
+  // that load() read whole cannot be read again.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    // load() checked every entry (CRC, sizes, type), so only the fields are
-    // read here; the bounds check stays, so that bytes changed underneath
-    // (a mapping of a file another process rewrote) cannot read out of range.
-    const std::byte* p = bytes_.data() + format::kFileHeaderSize;
-    const std::byte* const end = bytes_.data() + bytes_.size();
+    HintCursor cursor(*file_);
+    cursor.skip_header();
     format::HintEntry entry;
+    // load() checked every entry (CRC, sizes, type), so only the fields are
+    // read here; decoding keeps its bounds checks, so that bytes changed
+    // underneath (a file another process rewrote) cannot read out of range.
     for (std::uint64_t i = 0; i < count_; ++i) {
-      if (end - p < static_cast<std::ptrdiff_t>(format::kHintEntryHeaderSize)) break;
-      const std::uint32_t key_size = format::load_le<std::uint32_t>(p + 8);
-      if (static_cast<std::uint64_t>(end - p) - format::kHintEntryHeaderSize < key_size) break;
-      entry.type = static_cast<format::HintType>(std::to_integer<std::uint8_t>(p[4]));
-      entry.record_size = format::load_le<std::uint32_t>(p + 12);
-      entry.offset = format::load_le<std::uint64_t>(p + 16);
-      entry.timestamp = format::load_le<std::uint64_t>(p + 24);
-      entry.expiry = format::load_le<std::uint64_t>(p + 32);
-      entry.key = std::string_view(reinterpret_cast<const char*>(p + format::kHintEntryHeaderSize),
-                                   key_size);
+      if (cursor.next(entry, /*verify_crc=*/false) != nullptr) break;
       fn(entry);
-      p += format::kHintEntryHeaderSize + key_size;
     }
   }
 
  private:
   HintFile() = default;
-  std::shared_ptr<const void> keep_alive_;  // owns bytes_: a pinned mapping or a copy
-  std::span<const std::byte> bytes_;
+  std::shared_ptr<const Segment> file_;
   std::uint64_t count_ = 0;
 };
 

@@ -98,7 +98,9 @@ void LogWriter::rotate() {
   // did this part; since then a merge may even have taken the segment away,
   // so it must not be touched again.
   if (!active_->sealed()) {
-    active_->seal();
+    // No fsync here, on the writer's path: the store syncs the segment in
+    // the background, and any sync() before that covers it (GroupCommit).
+    active_->seal_unsynced();
     events_.sealed(active_id_);
   }
   start_segment();

@@ -27,7 +27,8 @@ class LogWriter {
     // store and list it in the manifest). If it throws, the segment is not
     // used, but stays: empty, with a durable header.
     std::function<void(std::uint32_t id, const std::shared_ptr<Segment>& segment)> started;
-    // The active segment `id` was sealed by a rotation (hint it, maybe merge).
+    // The active segment `id` was sealed by a rotation, without a sync (sync
+    // it in the background, then hint it; maybe merge).
     std::function<void(std::uint32_t id)> sealed;
   };
 

@@ -12,12 +12,18 @@ namespace pyk {
 void Store::Impl::run_job(const Job& job) {
   std::lock_guard maintenance(maintenance_mutex_);
   if (job.kind == Job::Kind::hint) {
+    // A hint only ever describes a durable datafile.
+    if (sync_sealed(job.segment_id)) write_manifest();  // now listed sealed, at its exact length
     write_hint(job.segment_id);
   } else if (auto ids = merge_candidates(); !ids.empty()) {
     // The trigger says when; the inputs are its segments and those past the thresholds.
     for (const std::uint32_t id : merge_inputs())
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-    merge_segments(ids);
+    try {
+      merge_segments(ids, /*throttled=*/true);
+    } catch (const MergeStopped&) {  // its unfinished output is gone, every input kept
+      log("automatic merge stopped: the store is closing");
+    }
   }
 }
 
@@ -29,7 +35,39 @@ void Store::Impl::write_hint(std::uint32_t id) {
     if (entry == nullptr) return;  // merged away since it was queued
     segment = entry->segment;
   }
-  hint::write(*directory_, id, *segment);
+  // Values a later record of the same segment replaces are left out: the
+  // keydir points at that later record. Only the same segment counts: it is
+  // durable as a whole before its hint is written, whereas a newer segment
+  // may still lose its tail to a power cut, and the older value with it.
+  hint::write(*directory_, id, *segment,
+              [this, id](std::span<const hint::HintQuery> queries, std::vector<bool>& superseded) {
+                std::shared_lock state_lock(state_mutex_);
+                for (std::size_t i = 0; i < queries.size(); ++i) {
+                  const auto at = keydir_.find(queries[i].key);
+                  superseded[i] = at && at->segment == id && at->offset != queries[i].offset;
+                }
+              });
+}
+
+bool Store::Impl::sync_sealed(std::uint32_t id) {
+  auto listed = [&] {
+    return std::find_if(unsynced_.begin(), unsynced_.end(), [&](const auto& e) { return e.first == id; });
+  };
+  std::shared_ptr<Segment> segment;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    const auto it = listed();
+    if (it == unsynced_.end()) return false;  // not sealed by a rotation (scanned at open, say)
+    segment = it->second;
+  }
+  segment->sync();  // under no lock: writers go on meanwhile
+  {
+    std::lock_guard write_lock(write_mutex_);
+    if (const auto it = listed(); it != unsynced_.end()) unsynced_.erase(it);
+    StateWriteLock state_lock(*this);
+    if (SegmentSet::Entry* entry = segments_.find(id)) entry->unsynced = false;
+  }
+  return true;
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_inputs() const {

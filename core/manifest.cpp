@@ -32,7 +32,8 @@ std::string encode(const Manifest& m) {
   std::byte* e = p + format::kManifestHeaderSize;
   for (const ManifestEntry& entry : m.segments) {
     format::store_le<std::uint32_t>(e, entry.id);
-    format::store_le<std::uint32_t>(e + 4, entry.active ? format::kManifestActive : 0);
+    format::store_le<std::uint32_t>(e + 4, (entry.active ? format::kManifestActive : 0) |
+                                               (entry.unsynced ? format::kManifestUnsynced : 0));
     format::store_le<std::uint64_t>(e + 8, entry.length);
     e += format::kManifestEntrySize;
   }
@@ -61,9 +62,12 @@ const char* decode(std::span<const std::byte> bytes, Manifest& out) {
     entry.id = format::load_le<std::uint32_t>(e);
     const auto flags = format::load_le<std::uint32_t>(e + 4);
     entry.active = (flags & format::kManifestActive) != 0;
+    entry.unsynced = (flags & format::kManifestUnsynced) != 0;
     entry.length = format::load_le<std::uint64_t>(e + 8);
     if (entry.id <= previous) return "manifest segment ids not ascending";
-    if ((flags & ~format::kManifestActive) != 0) return "unknown manifest entry flags";
+    if ((flags & ~(format::kManifestActive | format::kManifestUnsynced)) != 0)
+      return "unknown manifest entry flags";
+    if (entry.active && entry.unsynced) return "manifest entry both active and sealed";
     if (entry.active && seen_active) return "manifest lists two active segments";
     seen_active |= entry.active;
     previous = entry.id;
@@ -94,10 +98,17 @@ void write(Directory& directory, const Manifest& manifest) {
   const std::string temp_name = filename::temp(final_name);
   const std::string bytes = encode(manifest);
   directory.remove(temp_name);  // a leftover of an interrupted write, if any
-  {
+  try {
     auto file = directory.create(temp_name, bytes.size());
     file->append(std::as_bytes(std::span(bytes)));
     file->seal();  // syncs
+  } catch (...) {
+    // A full disk, say: leave no half-written manifest taking space.
+    try {
+      directory.remove(temp_name);
+    } catch (...) {  // the original error is the one to report; open removes it
+    }
+    throw;
   }
   directory.rename(temp_name, final_name);
   directory.sync();

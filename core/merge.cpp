@@ -7,6 +7,8 @@
 //   every segment written since the merge began. So while inputs and outputs
 //   coexist (a crash before the inputs are removed) replay still ends at each
 //   key's newest record.
+// - Inputs are durable before anything is copied (a rotation leaves its
+//   sync to the background: merge does it first if that has not run yet).
 // - An output is written under a .tmp name, sealed (synced), renamed, and the
 //   directory synced before any input is removed.
 // - Outputs are listed in the manifest, and the inputs left out of it, in
@@ -80,7 +82,8 @@ void Store::Impl::seal_active() {
   writer_->seal_if_used();
 }
 
-Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids) {
+Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids,
+                                               bool throttled) {
   // 1. The inputs in replay order, and the rank the outputs take.
   std::vector<Input> inputs;
   std::uint32_t output_rank = 0;
@@ -98,6 +101,12 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     }
   }
   if (inputs.empty()) return {};
+  // Inputs must be durable: the outputs leave out what a newer record
+  // overwrote, and if that newer record and the input's own copy of the old
+  // one were both unsynced, a power cut could take both. A rotation leaves
+  // its sync to the background; do it now if that has not run yet.
+  // (The manifest may go on listing them unsynced: that only allows more.)
+  for (const Input& input : inputs) sync_sealed(input.id);
 
   // 2. Copy.
   const std::uint64_t now = now_micros();
@@ -169,6 +178,8 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
                           r.header.expiry);
     out_size += r.size();
     if (pending.size() >= kFlushBytes) {
+      // Paced before each chunk is written: the writers keep the disk.
+      if (throttled && !merge_limiter_.request(pending.size())) throw MergeStopped{};
       out->append(format::as_bytes(pending));
       pending.clear();
     }

@@ -65,6 +65,10 @@ void Store::Impl::open() {
       options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
+    // A segment a rotation sealed but never synced was opened to cut its torn
+    // tail: seal it now (synced), so the manifest below lists its exact length.
+    for (const SegmentSet::Entry* entry : segments_.in_replay_order())
+      if (order.empty() || entry->stats.id != order.back().id) entry->segment->seal();
     report_orphan_hints();
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
@@ -86,7 +90,23 @@ void Store::Impl::open() {
         maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
       start_segment_if_space();  // lists the new segment in the manifest
     }
-    write_manifest();  // a store without one gets it; a change in the active segment is listed
+    try {
+      write_manifest();  // a store without one gets it; a change in the active segment is listed
+    } catch (const IoError& e) {
+      // On a full disk the store must still open. That is safe if the
+      // manifest there lists the same segments: it can only be less strict
+      // than now (a segment still listed unsynced whose background sync ran).
+      const bool same_ids = manifest_ && [&] {
+        std::shared_lock state_lock(state_mutex_);
+        const auto now = segments_.listing();
+        return std::equal(now.begin(), now.end(), manifest_->segments.begin(),
+                          manifest_->segments.end(),
+                          [](const ManifestEntry& a, const ManifestEntry& b) { return a.id == b.id; });
+      }();
+      if (!same_ids || (e.error_code() != ENOSPC && e.error_code() != EDQUOT)) throw;
+      log(std::string("the manifest could not be brought up to date (") + e.what() +
+          "); the one on disk still holds");
+    }
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
@@ -171,10 +191,11 @@ std::uint32_t Store::Impl::read_rank(std::uint32_t id) {
 }
 
 bool Store::Impl::may_have_torn_tail(std::uint32_t id, bool is_newest) const {
-  if (!is_newest) return false;
-  if (!manifest_) return true;
+  if (!manifest_) return is_newest;
+  // The active segment, and one a rotation sealed whose background sync had
+  // not been recorded yet.
   const ManifestEntry* entry = manifest_->find(id);
-  return entry != nullptr && entry->active;
+  return entry != nullptr && entry->open_ended();
 }
 
 std::vector<ReplayPosition> Store::Impl::listed_segments(const std::vector<ReplayPosition>& present) {

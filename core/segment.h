@@ -98,7 +98,7 @@ class Segment {
 
   // Makes every byte appended before the call durable (flush buffers, then
   // fsync/msync). Readers never wait for the fsync itself. A no-op on a
-  // segment opened read-only or sealed (seal() synced it).
+  // segment opened read-only; on one sealed by seal_unsynced() it syncs.
   virtual void sync() = 0;
 
   // Cuts the segment to `new_size` bytes (used to drop a torn tail); appends
@@ -112,6 +112,10 @@ class Segment {
   // Ends appends for good: syncs, trims any preallocated space, and makes the
   // segment read-only. Sealing twice is a no-op.
   virtual void seal() = 0;
+  // seal() but for the sync: the bytes reach the OS, not the disk, until a
+  // later sync() (which may run on another thread: a rotation leaves the
+  // sync to the background). A no-op if already sealed.
+  virtual void seal_unsynced() = 0;
   // A segment opened read-only counts as sealed: it can never be appended to.
   virtual bool sealed() const = 0;
 

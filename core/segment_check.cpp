@@ -40,7 +40,7 @@ SegmentCheck check_segments(const Manifest& manifest,
       out.problems.push_back(std::move(p));
       continue;
     }
-    if (!entry.active && p.actual > entry.length) {
+    if (!entry.open_ended() && p.actual > entry.length) {
       p.kind = SegmentProblem::Kind::grown;
       p.offset = entry.length;
       out.problems.push_back(std::move(p));

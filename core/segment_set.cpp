@@ -190,7 +190,11 @@ std::vector<ManifestEntry> SegmentSet::listing() const {
   for (const auto& [id, entry] : entries_) {
     if (entry.retired) continue;
     const bool active = &entry == active_;
-    out.push_back({id, active, active ? entry.min_length : entry.segment->size()});
+    const bool unsynced = !active && entry.unsynced;
+    out.push_back({.id = id,
+                   .active = active,
+                   .length = active || unsynced ? entry.min_length : entry.segment->size(),
+                   .unsynced = unsynced});
   }
   return out;
 }

@@ -33,6 +33,9 @@ class SegmentSet {
     bool retired = false;
     // The active segment's length in the manifest, a minimum (format.h).
     std::uint64_t min_length = 0;
+    // Sealed by a rotation without a sync (the background syncs it): listed
+    // in the manifest as unsynced, with min_length, until then.
+    bool unsynced = false;
     // The keys and bytes among stats.live_* that expire, by expiry time.
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> expiring;
   };

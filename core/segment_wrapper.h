@@ -40,6 +40,7 @@ class SegmentWrapper : public Segment {
   void sync() override { target_->sync(); }
   void truncate(std::uint64_t new_size) override { target_->truncate(new_size); }
   void seal() override { target_->seal(); }
+  void seal_unsynced() override { target_->seal_unsynced(); }
   bool sealed() const override { return target_->sealed(); }
   const std::string& name() const override { return target_->name(); }
   std::string describe() const override { return target_->describe(); }

@@ -92,6 +92,7 @@ Store::Impl::~Impl() {
 void Store::Impl::close() {
   if (!open_) return;
   commit_.stop_interval();
+  merge_limiter_.cancel();  // a throttled merge stops at its next chunk
   maintenance_.stop();
   std::lock_guard maintenance(maintenance_mutex_);  // let a merge on another thread finish
   open_ = false;  // even if sealing fails below, the store is unusable now
@@ -121,7 +122,7 @@ void Store::Impl::close() {
     bool sealed_for_good = false;
     if (active.size() >= seal_at_close_bytes()) {
       try {
-        hint::write(*directory_, id, active);
+        write_hint(id);
         sealed_for_good = true;
       } catch (const std::exception& e) {  // only costs the next open a scan
         log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());

@@ -34,6 +34,7 @@
 #include "core/keydir.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
+#include "core/rate_limiter.h"
 #include "core/manifest.h"
 #include "core/read_gate.h"
 #include "core/replay_order.h"
@@ -205,13 +206,20 @@ class Store::Impl {
   void run_job(const Job& job);
   // REQUIRES: maintenance_mutex_ held.
   void write_hint(std::uint32_t id);
+  // Syncs segment `id` if a rotation sealed it unsynced (true then); the next
+  // manifest rewrite lists it as sealed, with its exact length.
+  // REQUIRES: maintenance_mutex_ held.
+  bool sync_sealed(std::uint32_t id);
   // Sealed segments past the automatic merge triggers, and past the input
   // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
   std::vector<std::uint32_t> merge_inputs() const;
 
   // merge.cpp. REQUIRES: maintenance_mutex_ held; ids name sealed segments.
-  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids);
+  // `throttled` (automatic merges): its writes go through merge_limiter_,
+  // and it throws MergeStopped once close cancels that.
+  struct MergeStopped {};
+  Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids, bool throttled = false);
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }
@@ -232,6 +240,10 @@ class Store::Impl {
   SegmentSet segments_;
   // The end of the log; a read-only store has none. Guarded by write_mutex_.
   std::optional<LogWriter> writer_;
+  // Segments a rotation sealed without syncing them, oldest first, until the
+  // maintenance thread has synced them (sync_sealed). Every group commit
+  // syncs them before the active segment. Guarded by write_mutex_.
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<Segment>>> unsynced_;
   // Ids are never reused: rotation and merge outputs both take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
 
@@ -241,14 +253,18 @@ class Store::Impl {
   bool manifest_unsure_ = false;  // a write failed: the file may hold either version
 
   std::mutex maintenance_mutex_;
+  // Throttles automatic merges; cancelled by close.
+  RateLimiter merge_limiter_{options_.merge_rate_bytes_per_second};
   std::atomic<std::uint64_t> merges_{0};
   MaintenanceQueue maintenance_;
 
   // Durability: counts appends (under write_mutex_) and syncs them in groups.
   GroupCommit commit_{options_.sync, [this] {
                         std::lock_guard write_lock(write_mutex_);
-                        return GroupCommit::Target{writer_ ? writer_->active() : nullptr,
+                        GroupCommit::Target target{writer_ ? writer_->active() : nullptr,
                                                    commit_.appended()};
+                        for (const auto& [id, segment] : unsynced_) target.sealed.push_back(segment);
+                        return target;
                       }};
 };
 

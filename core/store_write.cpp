@@ -39,6 +39,11 @@ void Store::Impl::segment_sealed(std::uint32_t id) {
   {
     StateWriteLock state_lock(*this);
     segments_.clear_active();
+    // Listed as unsynced (a torn tail allowed) until sync_sealed has synced it.
+    if (SegmentSet::Entry* entry = segments_.find(id)) {
+      entry->unsynced = true;
+      unsynced_.emplace_back(id, entry->segment);
+    }
   }
   maintenance_.enqueue({Job::Kind::hint, id});
   if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {

@@ -171,6 +171,11 @@ class FaultInjectionSegment final : public SegmentWrapper {
     if (sealed()) return;  // sealing twice is a no-op, and no I/O
     mutate(FaultOp::seal, [&] { synced([&] { target().seal(); }); });
   }
+  // Nothing becomes durable: a power cut keeps what the last sync covered.
+  void seal_unsynced() override {
+    if (sealed()) return;
+    mutate(FaultOp::seal, [&] { target().seal_unsynced(); });
+  }
 
  private:
   void check(FaultOp op) const {

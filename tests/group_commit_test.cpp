@@ -105,4 +105,34 @@ BOOST_AUTO_TEST_CASE(sync_to_an_already_durable_sequence_does_not_sync_again) {
   BOOST_TEST(segment->syncs().size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(segments_sealed_unsynced_are_synced_first_oldest_first) {
+  test::TempDir dir;
+  auto directory = open_directory("memory", dir.str(), true);
+  std::atomic<std::uint64_t> appended_seen{0};
+  std::vector<std::string> order;
+  std::mutex order_mutex;
+  struct Named final : SegmentWrapper {
+    Named(std::unique_ptr<Segment> t, std::string n, std::vector<std::string>& o, std::mutex& m)
+        : SegmentWrapper(std::move(t)), label(std::move(n)), out(o), mu(m) {}
+    void sync() override {
+      std::lock_guard lock(mu);
+      out.push_back(label);
+    }
+    std::string label;
+    std::vector<std::string>& out;
+    std::mutex& mu;
+  };
+  auto first = std::make_shared<Named>(directory->create("1", 0), "1", order, order_mutex);
+  auto second = std::make_shared<Named>(directory->create("2", 0), "2", order, order_mutex);
+  auto active = std::make_shared<Named>(directory->create("3", 0), "3", order, order_mutex);
+  GroupCommit* commit_ptr = nullptr;
+  GroupCommit commit(SyncPolicy::none, [&] {
+    return GroupCommit::Target{active, commit_ptr->appended(), {first, second}};
+  });
+  commit_ptr = &commit;
+  commit.count_append();
+  commit.sync_all();  // Store::sync(): everything before it, rotated segments included
+  BOOST_TEST(order == (std::vector<std::string>{"1", "2", "3"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -326,6 +326,33 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(dead_fraction_trigger_merges_in_the_background, B,
   BOOST_TEST(contents(db) == expected);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_keeping_every_input,
+                              B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4u << 20;
+  env.options.merge_dead_fraction = 0.2;
+  env.options.merge_rate_bytes_per_second = 1000;  // its second 1 MiB chunk would wait 17 minutes
+  const std::string value(1000, 'v');
+  std::map<std::string, std::string> expected;
+  auto db = env.open();
+  // Segment 1: 4000 keys; a quarter of them overwritten in segment 2, whose
+  // rotation starts the automatic merge of segment 1 (3 MB live: the first
+  // 1 MiB chunk goes in the burst, the second waits).
+  for (int k = 0; k < 4000; ++k) db.put("key" + std::to_string(k), value + std::to_string(k));
+  for (int k = 0; db.stats().segments.size() < 3; ++k)
+    db.put("key" + std::to_string(k % 1000), value + "new" + std::to_string(k));
+  BOOST_TEST_REQUIRE(wait_until([&] { return !ids_of(*env.directory(), filename::Kind::temp).empty(); }));
+  expected = contents(db);
+  const auto start = std::chrono::steady_clock::now();
+  db.close();  // must not wait for the throttled merge
+  BOOST_CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  BOOST_TEST(env.log.find("automatic merge stopped: the store is closing") != std::string::npos, env.log);
+  BOOST_TEST(ids_of(*env.directory(), filename::Kind::temp).empty());  // its unfinished output went
+  auto again = env.open();
+  BOOST_TEST(again.stats().merges == 0u);
+  BOOST_TEST(contents(again) == expected);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(dead_bytes_trigger_merges_in_the_background, B, AllBackends) {
   StoreEnv<B> env;
   env.options.max_segment_size = 4096;

@@ -23,6 +23,7 @@
 
 #include "backends/file_segment.h"
 #include "backends/memory_directory.h"
+#include "backends/posix_io.h"
 #include "core/directory.h"
 #include "core/error.h"
 #include "tests/fault_injection.h"
@@ -299,6 +300,32 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(seal_stops_appends_and_is_idempotent, B, Backends)
   BOOST_CHECK(segment->sealed());
   BOOST_CHECK_EQUAL(segment->size(), 777u);
   check_pattern(*segment, 0, 777);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(seal_unsynced_stops_appends_and_a_later_sync_still_syncs, B,
+                              Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 1 << 20);
+  append_pattern(*segment, 5000);
+  static std::atomic<std::uint64_t> synced_bytes;
+  synced_bytes = 0;
+  posix::set_sync_observer([](const std::string&, std::uint64_t n) { synced_bytes = n; });
+  segment->seal_unsynced();
+  BOOST_CHECK(segment->sealed());
+  BOOST_CHECK_EQUAL(synced_bytes.load(), 0u);  // no fsync on the caller's path
+  if constexpr (std::is_same_v<B, FaultInjectionSegments>)
+    BOOST_CHECK_EQUAL(b.faulty->synced_size("seg"), 0u);  // a power cut would take it all
+  BOOST_CHECK_THROW(segment->append(bytes_of("x")), InvalidArgument);
+  BOOST_CHECK_THROW(segment->truncate(10), InvalidArgument);
+  segment->seal_unsynced();
+  segment->seal();  // already sealed: a no-op
+  check_pattern(*segment, 0, 5000);
+  segment->sync();  // where the sealed bytes become durable
+  posix::set_sync_observer(nullptr);
+  if constexpr (B::on_disk) BOOST_CHECK_EQUAL(synced_bytes.load(), 5000u);
+  if constexpr (B::on_disk) BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("seg")), 5000u);
+  if constexpr (std::is_same_v<B, FaultInjectionSegments>)
+    BOOST_CHECK_EQUAL(b.faulty->synced_size("seg"), 5000u);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(reopen_after_seal_has_exact_logical_length, B, Backends) {

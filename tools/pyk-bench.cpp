@@ -28,6 +28,7 @@ constexpr const char* kExamples = R"(Examples:
   pyk-bench --value-size 100,4096 --json out.json
   pyk-bench --engines pyk-file,leveldb --workloads fillrandom,readrandom --num 200000
   pyk-bench --value-size 4096 --num 100000 --sync-num 5000
+  pyk-bench --num 10000000 --engines pyk-file,tkrzw --workloads fillrandom,overwrite,delete10,close,reopen
   pyk-bench --list                            engines compiled in and their settings
 )";
 

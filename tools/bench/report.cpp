@@ -86,6 +86,25 @@ void print_goals(std::ostream& out, const std::vector<Result>& rs, std::size_t v
     if (reopen)
       out << "- reopen, " << engine << ": **" << fmt("%.1f", reopen->seconds * 1e3)
           << " ms** for " << reopen->keys << " keys (goal < 150 ms)\n";
+    const Result* close = find(rs, engine, "close", value_size);
+    if (close)
+      out << "- close, " << engine << ": **" << fmt("%.1f", close->seconds * 1e3) << " ms** for "
+          << close->keys << " keys (goal <= 100 ms at 1M keys)\n";
+    // Live data: key + value bytes of the keys the store holds.
+    if (close && close->keys && close->disk_bytes)
+      out << "- disk after close, " << engine << ": " << fmt("%.1f", close->disk_bytes / 1e6)
+          << " MB = **" << fmt("%.2f", double(close->disk_bytes) / (close->keys * (16.0 + value_size)))
+          << "x** the live data (goal <= 2x after overwrite and delete10)\n";
+  }
+  // Peak RSS over the whole run of each engine: its largest per-workload peak.
+  std::map<std::string, std::uint64_t> peaks;
+  for (const Result& r : rs)
+    if (r.value_size == value_size && r.error.empty())
+      peaks[r.engine] = std::max(peaks[r.engine], r.peak_rss);
+  if (!peaks.empty()) {
+    out << "- peak RSS over all workloads:";
+    for (const auto& [engine, peak] : peaks) out << ' ' << engine << ' ' << fmt("%.0f", peak / 1e6) << " MB;";
+    out << "\n";
   }
 }
 
@@ -120,7 +139,7 @@ void print_markdown(std::ostream& out, const std::vector<Result>& rs) {
           if (x.engine == e && x.workload == w && x.value_size == size) r = &x;
         if (!r) out << " |";
         else if (!r->error.empty()) out << " error |";
-        else if (w == "reopen") out << ' ' << fmt("%.1f ms", r->seconds * 1e3) << " |";
+        else if (w == "reopen" || w == "close") out << ' ' << fmt("%.1f ms", r->seconds * 1e3) << " |";
         else out << ' ' << human(r->ops_per_sec()) << " |";
       }
       out << '\n';

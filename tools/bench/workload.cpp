@@ -128,18 +128,30 @@ Timed run_threads(Engine& engine, int threads, std::uint64_t ops, std::uint64_t 
   return out;
 }
 
-bool needs_data(const std::string& w) {
-  return w == "overwrite" || w == "readrandom" || w == "getmany16" || w == "readmissing" || w == "readseq" ||
-         w.rfind("mixed", 0) == 0 || w == "reopen" || w == "deleterandom";
+// What the store holds between workloads.
+enum class Data {
+  none,       // nothing known (empty, or emptied by deleterandom, or after a failure)
+  all,        // keys 0..n-1
+  most,       // keys 0..n-1 but those delete10 took (i % 10 == 9)
+};
+
+// Workloads that need every key present (they check what they find).
+bool needs_all(const std::string& w) {
+  return w == "readrandom" || w == "readrandom2" || w == "getmany16" || w == "readmissing" || w == "readseq" ||
+         w.rfind("mixed", 0) == 0 || w == "delete10";
+}
+// Workloads that need keys 0..n-1 written, some maybe deleted since.
+bool needs_some(const std::string& w) {
+  return w == "overwrite" || w == "close" || w == "reopen" || w == "deleterandom";
 }
 
 }  // namespace
 
 const std::vector<std::string>& workload_names() {
   static const std::vector<std::string> names = {
-      "fillseq",  "fillrandom",   "overwrite",   "readrandom",  "readmissing",
-      "getmany16", "readseq",  "mixed",        "reopen",      "deleterandom", "fillsync1",
-      "fillsync2", "fillsync4"};
+      "fillseq",   "fillrandom", "overwrite", "readrandom", "readrandom2", "getmany16",
+      "readmissing", "readseq", "mixed",    "delete10",   "close",       "reopen",
+      "deleterandom", "fillsync1", "fillsync2", "fillsync4"};
   return names;
 }
 
@@ -161,7 +173,7 @@ void run_engine(const EngineInfo& info, const Params& params,
   const Values values(params.seed, params.value_size);
   const std::string dir = params.dir + "/" + info.name;
   std::unique_ptr<Engine> engine;
-  bool filled = false;  // the store holds keys 0..n-1
+  Data data = Data::none;
 
   auto open = [&](bool fresh, bool sync, std::uint64_t keys) {
     engine.reset();
@@ -189,15 +201,21 @@ void run_engine(const EngineInfo& info, const Params& params,
     r.value_size = params.value_size;
     r.keys = n;
     try {
-      if (needs_data(name) && !filled) {  // untimed setup when run on its own
+      const bool setup_needed = needs_all(name) ? data != Data::all
+                                : needs_some(name) ? data == Data::none
+                                                   : false;
+      if (setup_needed) {  // untimed setup when run on its own
         open(true, false, n);
         Progress setup(info.name + " (setup fill)", n);
         run_threads(*engine, 1, n, params.seed, setup,
                     [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
                       fill(s, rng, i, b, f, nullptr);
                     });
-        filled = true;
+        data = Data::all;
       }
+      if (data == Data::most) r.keys = n - n / 10;
+      // close and reopen leave the engine closed / reopen it; the rest need it open.
+      if (!engine && name != "reopen" && (needs_all(name) || needs_some(name))) open(false, false, n);
       Progress progress(info.name + " " + name, name.rfind("fillsync", 0) == 0 ? params.sync_num
                                    : name == "getmany16"          ? n / 16
                                                                   : n);
@@ -210,7 +228,7 @@ void run_engine(const EngineInfo& info, const Params& params,
                         [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
                           fill(s, rng, i, b, f, order.empty() ? nullptr : &order);
                         });
-        filled = true;
+        data = Data::all;
       } else if (name == "overwrite") {
         t = run_threads(*engine, 1, n, params.seed + 1, progress,
                         [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t&) {
@@ -220,9 +238,10 @@ void run_engine(const EngineInfo& info, const Params& params,
                           s.put({key, 16}, value);
                           b += 16 + value.size();
                         });
-      } else if (name == "readrandom" || name == "readmissing") {
+      } else if (name == "readrandom" || name == "readrandom2" || name == "readmissing") {
         const bool missing = name == "readmissing";
-        t = run_threads(*engine, 1, n, params.seed + 2, progress,
+        r.threads = name == "readrandom2" ? 2 : 1;
+        t = run_threads(*engine, r.threads, n, params.seed + 2, progress,
                         [&](Session& s, Rng& rng, std::uint64_t, std::uint64_t& b, std::uint64_t& f) {
                           thread_local std::string value;
                           char key[16];
@@ -278,15 +297,35 @@ void run_engine(const EngineInfo& info, const Params& params,
                             b += 16 + value.size();
                           }
                         });
-      } else if (name == "reopen") {
+      } else if (name == "delete10") {
+        // Every tenth key (i % 10 == 9), in random order: the deletes of the
+        // "disk after overwrite, deletes and close" figure.
+        const auto order = permutation(n / 10, params.seed + 6);
+        t = run_threads(*engine, 1, n / 10, params.seed + 6, progress,
+                        [&](Session& s, Rng&, std::uint64_t i, std::uint64_t& b, std::uint64_t&) {
+                          char key[16];
+                          make_key(std::uint64_t{order[i]} * 10 + 9, key);
+                          s.erase({key, 16});
+                          b += 16;
+                        });
+        data = Data::most;
+        r.keys = n - n / 10;
+      } else if (name == "close") {
+        const auto begin = Clock::now();
         engine->close();
+        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9));
+        engine.reset();
+        r.ops = 1;
+      } else if (name == "reopen") {
+        if (engine) engine->close();  // untimed: the close workload times it
         engine.reset();
         reset_peak_rss();
         const auto begin = Clock::now();
         open(false, false, n);
         std::string value;
         char key[16];
-        make_key(n / 2, key);
+        make_key(n / 2 / 10 * 10, key);  // a key delete10 leaves
         if (!engine->session()->get({key, 16}, value)) throw std::runtime_error("reopen lost keys");
         t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
         t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9));
@@ -300,7 +339,7 @@ void run_engine(const EngineInfo& info, const Params& params,
                           s.erase({key, 16});
                           b += 16;
                         });
-        filled = false;
+        data = Data::none;
         r.keys = 0;
       } else if (name.rfind("fillsync", 0) == 0) {
         const int threads = std::stoi(name.substr(8));
@@ -311,7 +350,7 @@ void run_engine(const EngineInfo& info, const Params& params,
                         [&](Session& s, Rng& rng, std::uint64_t i, std::uint64_t& b, std::uint64_t& f) {
                           fill(s, rng, i, b, f, nullptr);
                         });
-        filled = false;
+        data = Data::none;
       } else {
         throw std::runtime_error("unknown workload " + name);
       }
@@ -324,12 +363,13 @@ void run_engine(const EngineInfo& info, const Params& params,
       r.p99_us = t.histogram.percentile(0.99) / 1e3;
       r.p999_us = t.histogram.percentile(0.999) / 1e3;
       r.peak_rss = peak_rss();
-      r.disk_bytes = engine->disk_bytes();
-      r.keydir_bytes = engine->keydir_bytes();
+      // After close: the files it left (0 for the memory backend, which has none).
+      r.disk_bytes = engine ? engine->disk_bytes() : info.name == "pyk-memory" ? 0 : directory_bytes(dir);
+      r.keydir_bytes = engine ? engine->keydir_bytes() : 0;
     } catch (const std::exception& e) {
       r.error = e.what();
       engine.reset();
-      filled = false;
+      data = Data::none;
     }
     emit(r);
   }

@@ -325,7 +325,15 @@ FsckReport fsck_store(Directory& store, Quarantine& quarantine, const FsckOption
     for (const auto& seg : kept) {
       if (!store.exists(seg.name)) continue;
       const std::uint64_t size = store.open(seg.name, OpenMode::read_only)->size();
-      next.segments.push_back({seg.id, seg.tail_allowed, seg.tail_allowed ? format::kFileHeaderSize : size});
+      // Open-ended as listed: the active one, or one whose background sync
+      // was still to come (without a manifest, the newest is the active one).
+      const ManifestEntry* was = manifest_ok ? listed->find(seg.id) : nullptr;
+      const bool active = was != nullptr ? was->active : seg.tail_allowed;
+      const bool unsynced = was != nullptr && was->unsynced;
+      next.segments.push_back({.id = seg.id,
+                               .active = active,
+                               .length = active || unsynced ? format::kFileHeaderSize : size,
+                               .unsynced = unsynced});
     }
     std::sort(next.segments.begin(), next.segments.end(),
               [](const ManifestEntry& a, const ManifestEntry& b) { return a.id < b.id; });

@@ -90,8 +90,8 @@ std::vector<ReplaySegment> store_segments(Directory& directory) {
   for (const auto& p : positions) {
     const ManifestEntry& e = *listed->find(p.id);
     const bool present = std::any_of(order.begin(), order.end(), [&](const auto& q) { return q.id == p.id; });
-    out.push_back({filename::data(p.id), p.id, present, e.active,
-                   e.active ? std::nullopt : std::optional<std::uint64_t>(e.length)});
+    out.push_back({filename::data(p.id), p.id, present, e.open_ended(),
+                   e.open_ended() ? std::nullopt : std::optional<std::uint64_t>(e.length)});
   }
   return out;
 }
