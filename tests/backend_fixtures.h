@@ -59,6 +59,9 @@ class StoreEnv {
   StoreEnv() {
     options.backend = Backend::name;
     options.logger = [this](std::string_view m) { log += std::string(m) + "\n"; };
+    // No automatic merge unless a test asks for one: tests count files and merges.
+    options.merge_dead_fraction = 0;
+    options.merge_dead_bytes = 0;
   }
 
   Store open() const { return Store::open(dir.str(), options); }

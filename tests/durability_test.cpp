@@ -33,6 +33,10 @@ struct Recorded {
     o.sync = policy;
     o.max_segment_size = 4096;  // rotate every few writes: new segments are covered too
     o.logger = [](std::string_view) {};
+    // Merges only where a test asks: the recorder holds every file to the
+    // promise, and a background merge's unfinished output is not a write.
+    o.merge_dead_fraction = 0;
+    o.merge_dead_bytes = 0;
     return o;
   }
   TempDir dir;
