@@ -211,7 +211,10 @@ Options full_disk_options(const char* backend, Log& log) {
   options.sync = SyncPolicy::always;
   options.max_segment_size = 64 * 1024;
   // No automatic merge: one freeing space meanwhile would let the merge
-  // meant to fail succeed (automatic_merge_and_hint_on_a_full_disk_fail_once).
+  // meant to fail succeed, or keep the disk from filling at all
+  // (automatic_merge_and_hint_on_a_full_disk_fail_once turns it on).
+  options.merge_dead_fraction = 0;
+  options.merge_dead_bytes = 0;
   // A merge takes every sealed segment, so it needs room for an output.
   options.merge_input_dead_fraction = 0;
   options.merge_input_dead_bytes = 0;

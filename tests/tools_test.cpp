@@ -112,6 +112,8 @@ struct MergedStore {
     options.logger = [](std::string_view) {};
     options.merge_input_dead_fraction = 0;  // the merge takes every sealed segment
     options.merge_input_dead_bytes = 0;
+    options.merge_dead_fraction = 0;  // and is the only one: no automatic merge
+    options.merge_dead_bytes = 0;
     auto db = Store::open(dir.str(), options);
     for (int round = 0; round < 2; ++round)
       for (int k = 0; k < kKeys; ++k) db.put(key(k), "round" + std::to_string(round) + std::string(60, 'x'));
