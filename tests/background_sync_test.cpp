@@ -105,6 +105,9 @@ struct Env {
     options.directory = std::make_shared<HoldingDirectory>(faulty, gate);
     options.max_segment_size = 4096;
     options.sync = SyncPolicy::none;
+    // The background sync alone (an automatic merge would sync its inputs).
+    options.merge_dead_fraction = 0;
+    options.merge_dead_bytes = 0;
     options.logger = [mu = log_mu, log = log](std::string_view m) {
       std::lock_guard lock(*mu);
       *log += std::string(m) + "\n";
