@@ -135,28 +135,48 @@ const char* HintCursor::next(format::HintEntry& entry, bool verify_crc) {
   return nullptr;
 }
 
-const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
-                  std::uint64_t& count) {
-  const FileHeaderCheck header = check_file_header(bytes, format::kHintMagic, id);
-  if (!header.ok()) return describe(header.problem, format::kHintMagic);
-  std::span<const std::byte> rest = bytes.subspan(format::kFileHeaderSize);
+namespace {
+
+// The rules a hint's entries must follow, however its bytes are read:
+// next(e) yields the next entry (HintCursor::kNoMore past the last byte),
+// at_end() says whether nothing follows the end entry.
+template <class Next, class AtEnd>
+const char* check_entries(Next&& next, AtEnd&& at_end, std::uint64_t data_size,
+                          std::uint64_t& count) {
   format::HintEntry e;
-  std::size_t size = 0;
   count = 0;
   for (;;) {
-    if (rest.empty()) return "no end entry (truncated)";
-    if (const char* reason = format::decode_hint_entry(rest, e, size)) return reason;
-    rest = rest.subspan(size);
+    const char* reason = next(e);
+    if (reason == HintCursor::kNoMore) return "no end entry (truncated)";
+    if (reason != nullptr) return reason;
     if (e.type == format::HintType::end) break;
     if (e.offset < format::kFileHeaderSize || e.offset > data_size ||
         e.record_size > data_size - e.offset)
       return "hint entry points outside the datafile";
     ++count;
   }
-  if (!rest.empty()) return "bytes after the end entry";
+  if (!at_end()) return "bytes after the end entry";
   if (e.timestamp != count) return "entry count in the end entry does not match";
   if (e.offset != data_size) return "stale: written for a datafile of another size";
   return nullptr;
+}
+
+}  // namespace
+
+const char* check(std::span<const std::byte> bytes, std::uint32_t id, std::uint64_t data_size,
+                  std::uint64_t& count) {
+  const FileHeaderCheck header = check_file_header(bytes, format::kHintMagic, id);
+  if (!header.ok()) return describe(header.problem, format::kHintMagic);
+  std::span<const std::byte> rest = bytes.subspan(format::kFileHeaderSize);
+  return check_entries(
+      [&](format::HintEntry& e) -> const char* {
+        if (rest.empty()) return HintCursor::kNoMore;
+        std::size_t size = 0;
+        if (const char* reason = format::decode_hint_entry(rest, e, size)) return reason;
+        rest = rest.subspan(size);
+        return nullptr;
+      },
+      [&] { return rest.empty(); }, data_size, count);
 }
 
 std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
@@ -185,22 +205,8 @@ const char* check(const Segment& file, std::uint32_t id, std::uint64_t data_size
   if (!header.ok()) return describe(header.problem, format::kHintMagic);
   HintCursor cursor(file);
   cursor.skip_header();
-  format::HintEntry e;
-  count = 0;
-  for (;;) {
-    const char* reason = cursor.next(e, /*verify_crc=*/true);
-    if (reason == HintCursor::kNoMore) return "no end entry (truncated)";
-    if (reason != nullptr) return reason;
-    if (e.type == format::HintType::end) break;
-    if (e.offset < format::kFileHeaderSize || e.offset > data_size ||
-        e.record_size > data_size - e.offset)
-      return "hint entry points outside the datafile";
-    ++count;
-  }
-  if (!cursor.at_end()) return "bytes after the end entry";
-  if (e.timestamp != count) return "entry count in the end entry does not match";
-  if (e.offset != data_size) return "stale: written for a datafile of another size";
-  return nullptr;
+  return check_entries([&](format::HintEntry& e) { return cursor.next(e, /*verify_crc=*/true); },
+                       [&] { return cursor.at_end(); }, data_size, count);
 }
 
 std::optional<HintFile> HintFile::load(Directory& directory, std::uint32_t id,

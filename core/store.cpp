@@ -168,4 +168,8 @@ void Store::Impl::check_writable() const {
   if (options_.read_only) throw InvalidArgument("store " + path_ + " is open read-only");
 }
 
+void Store::Impl::check_key(std::string_view key) {
+  if (key.empty()) throw InvalidArgument("empty key");
+}
+
 }  // namespace pyk

@@ -170,6 +170,8 @@ class Store::Impl {
 
   void check_open() const;
   void check_writable() const;
+  // The empty key is invalid in every call (InvalidArgument).
+  static void check_key(std::string_view key);
   void validate(std::string_view key, std::string_view value) const;
   // LogWriter events: a new active segment, the old one sealed by a rotation.
   // REQUIRES: write_mutex_ held (or open() running).

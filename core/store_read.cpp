@@ -13,7 +13,7 @@ namespace pyk {
 template <class Fn>
 bool Store::Impl::with_record(std::string_view key, Fn&& fn) const {
   check_open();
-  if (key.empty()) throw InvalidArgument("empty key");
+  check_key(key);
   // Holds the segment found below alive through the read, with no reference
   // count; the lookup itself writes only this thread's gate slot.
   const ReadGate::Reading reading(gate_);
@@ -66,7 +66,7 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
                                 std::vector<std::optional<std::string>>& out) const {
   check_open();
   for (const std::string_view key : keys)
-    if (key.empty()) throw InvalidArgument("empty key");  // as in with_record
+    check_key(key);
   out.resize(keys.size());
   const ReadGate::Reading reading(gate_);  // every segment found stays readable
   // In windows, so a lookup pass keeps a writer waiting for kWindow lookups at most.
@@ -117,7 +117,7 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
 
 bool Store::Impl::contains(std::string_view key) const {
   check_open();
-  if (key.empty()) throw InvalidArgument("empty key");
+  check_key(key);
   const std::uint64_t now = now_micros();
   std::shared_lock state_lock(state_mutex_);
   const auto found = keydir_.find(key);

@@ -10,7 +10,7 @@
 namespace pyk {
 
 void Store::Impl::validate(std::string_view key, std::string_view value) const {
-  if (key.empty()) throw InvalidArgument("empty key");
+  check_key(key);
   if (key.size() > options_.max_key_size)
     throw InvalidArgument("key of " + std::to_string(key.size()) + " bytes exceeds max_key_size " +
                           std::to_string(options_.max_key_size));
@@ -71,7 +71,7 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
 
 bool Store::Impl::erase(std::string_view key) {
   check_writable();
-  if (key.empty()) throw InvalidArgument("empty key");
+  check_key(key);
   thread_local std::string encoded;
   encoded.clear();
   const std::uint64_t now = now_micros();
