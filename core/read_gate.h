@@ -11,7 +11,8 @@
 //    cannot change them. A writer holds state_mutex_ exclusively (which
 //    keeps out the readers of the slow path, who lock it shared) and then
 //    closes the gate: it raises a flag and waits until no slot counts a
-//    lookup. A reader that sees the flag falls back to state_mutex_ shared.
+//    lookup. A reader that sees the flag spins briefly for it to drop, then
+//    falls back to state_mutex_ shared.
 //    Lookups hold no lock, do no I/O and never block, so the wait is short.
 //  - Reading: segments found by a lookup stay alive (readable through a raw
 //    pointer) until the Reading ends, with no reference count: a segment
@@ -28,6 +29,8 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+
+#include "core/spinning_mutex.h"
 
 namespace pyk {
 
@@ -47,16 +50,24 @@ class ReadGate {
   template <class Fn>
   auto lookup(std::shared_mutex& state_mutex, Fn&& fn) const {
     Slot& slot = my_slot();
-    slot.lookups.fetch_add(1, std::memory_order_seq_cst);
-    if (!writer_.load(std::memory_order_seq_cst)) {
-      struct Leave {
-        Slot& slot;
-        ~Leave() { slot.lookups.fetch_sub(1, std::memory_order_release); }
-      } leave{slot};
-      return fn();
+    for (int attempt = 0;; ++attempt) {
+      slot.lookups.fetch_add(1, std::memory_order_seq_cst);
+      if (!writer_.load(std::memory_order_seq_cst)) {
+        struct Leave {
+          Slot& slot;
+          ~Leave() { slot.lookups.fetch_sub(1, std::memory_order_release); }
+        } leave{slot};
+        return fn();
+      }
+      slot.lookups.fetch_sub(1, std::memory_order_release);
+      if (attempt == kSpinAttempts) break;
+      // A put holds the gate closed for one keydir update, well under a
+      // microsecond: waiting for it spinning costs far less than sleeping in
+      // state_mutex (a futex wait and a wake-up for every write a read meets).
+      for (int spins = 0; spins < kSpinsPerAttempt && writer_.load(std::memory_order_relaxed); ++spins)
+        cpu_relax();
     }
-    slot.lookups.fetch_sub(1, std::memory_order_release);
-    std::shared_lock state_lock(state_mutex);  // a writer is in: wait for it
+    std::shared_lock state_lock(state_mutex);  // a long writer (merge, refresh): wait for it
     return fn();
   }
 
@@ -102,6 +113,9 @@ class ReadGate {
   }
 
  private:
+  // How long lookup() spins on a closed gate before it sleeps in state_mutex.
+  static constexpr int kSpinAttempts = 4;
+  static constexpr int kSpinsPerAttempt = 256;
   static void wait_until_zero(const std::atomic<std::uint32_t>& count) {
     for (int spins = 0; count.load(std::memory_order_acquire) != 0; ++spins) {
       if (spins >= 64) std::this_thread::yield();  // the reader may be descheduled

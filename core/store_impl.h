@@ -43,6 +43,7 @@
 #include "core/recovery_rule.h"
 #include "core/segment_check.h"
 #include "core/segment_set.h"
+#include "core/spinning_mutex.h"
 #include "core/store.h"
 
 namespace pyk {
@@ -233,7 +234,7 @@ class Store::Impl {
   std::atomic<bool> open_{false};  // read by every call, written by open() and close()
   Stats recovery_stats_;  // torn-tail counters from open
 
-  mutable std::mutex write_mutex_;
+  mutable SpinningMutex write_mutex_;  // held briefly per put: spins before it sleeps
   mutable std::shared_mutex state_mutex_;
   ReadGate gate_;
   // One logger call at a time: the caller's threads and the background ones all log.
