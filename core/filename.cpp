@@ -21,6 +21,7 @@ std::string temp(std::string_view final_name) { return std::string(final_name) +
 Parsed parse(std::string_view name) {
   if (name == kLock) return {Kind::lock, 0};
   if (name == kManifest) return {Kind::manifest, 0};
+  if (name == kKeydirSnapshot) return {Kind::keydir_snapshot, 0};
   if (name.ends_with(".tmp")) return {Kind::temp, 0};
   Kind kind;
   if (name.ends_with(".data")) {

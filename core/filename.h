@@ -3,6 +3,7 @@
 //   0000000001.hint   hint file of segment 1
 //   LOCK              the writer lock
 //   MANIFEST          the segments the store must have (core/manifest.h)
+//   KEYDIR            the keydir saved by close (core/keydir_snapshot.h)
 //   *.tmp             unfinished output of merge or hint writing; removed on open
 #pragma once
 
@@ -13,7 +14,7 @@
 
 namespace pyk::filename {
 
-enum class Kind { data, hint, lock, manifest, temp, other };
+enum class Kind { data, hint, lock, manifest, keydir_snapshot, temp, other };
 
 struct Parsed {
   Kind kind = Kind::other;
@@ -22,6 +23,7 @@ struct Parsed {
 
 inline constexpr std::string_view kLock = "LOCK";
 inline constexpr std::string_view kManifest = "MANIFEST";
+inline constexpr std::string_view kKeydirSnapshot = "KEYDIR";
 
 std::string data(std::uint32_t segment_id);
 std::string hint(std::uint32_t segment_id);

@@ -64,6 +64,27 @@
 //        8 u64 length       sealed: the exact file size; active or unsynced:
 //                           a minimum (its header; recovery never cuts it shorter)
 //  end u32 crc32c           of every byte before it
+//
+// Keydir snapshot (file KEYDIR): the keydir as a clean close left it, so that
+// open loads it instead of replaying every hint file (core/keydir_snapshot.h).
+// Written after close synced every segment, to KEYDIR.tmp, renamed (neither
+// synced: a torn or stale one is detected and ignored). Open uses it only if
+// the manifest's generation and listing and every datafile's size are what
+// it records; otherwise, or if it does not check, the hints are replayed.
+//   0  char[8] magic        "pyk-kdir"
+//   8  u32     version      kFormatVersion
+//  12  u32     segment count
+//  16  u64     manifest generation
+//  24  u64     live keys
+//  32  u64     arena chunk count
+//  40  segments, kSnapshotSegmentSize bytes each, ascending id:
+//        0 u32 segment id
+//        4 u32 flags        the manifest entry's flags (bit 0 active, bit 1 unsynced)
+//        8 u64 manifest length
+//       16 u64 datafile size
+//      then the chunks, in order: u32 used bytes (at most 1 MiB), then those
+//      bytes of the keydir's arena (entry layout in core/keydir.h)
+//  end u32 crc32c           of every byte before it
 #pragma once
 
 #include <array>
@@ -87,6 +108,9 @@ inline constexpr std::size_t kManifestHeaderSize = 24;
 inline constexpr std::size_t kManifestEntrySize = 16;
 inline constexpr std::uint32_t kManifestActive = 1;    // entry flag
 inline constexpr std::uint32_t kManifestUnsynced = 2;  // entry flag
+inline constexpr std::string_view kSnapshotMagic = "pyk-kdir";
+inline constexpr std::size_t kSnapshotHeaderSize = 40;
+inline constexpr std::size_t kSnapshotSegmentSize = 24;
 
 // Hard limits of the format; Options can set lower ones.
 inline constexpr std::uint32_t kMaxKeySize = 64 * 1024;

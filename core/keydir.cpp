@@ -215,6 +215,15 @@ std::size_t KeyDir::memory_bytes() const {
   return chunks_.size() * kChunkSize + slots * sizeof(std::uint32_t) + (slots / 15 + 1) * 16;
 }
 
+std::span<std::byte> KeyDir::add_chunk(std::size_t used) {
+  if (used > kChunkSize || (chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
+    throw InvalidArgument("keydir chunk of " + std::to_string(used) + " bytes cannot be added");
+  if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
+  chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkSize));
+  chunk_used_ = used;
+  return {chunks_.back().get(), used};
+}
+
 void KeyDir::clear() {
   table_.clear();
   chunks_.clear();

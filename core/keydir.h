@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -66,6 +67,38 @@ class KeyDir {
         offset += bytes;
       }
     }
+  }
+
+  // The keydir snapshot (core/keydir_snapshot.h) saves the arena as it is,
+  // chunk by chunk (dead entries included), and rebuilds a keydir from it:
+  // positions stay what they were, so only the table is rebuilt.
+  std::size_t chunk_count() const { return chunks_.size(); }
+  std::span<const std::byte> chunk(std::size_t i) const {
+    return {chunks_[i].get(), i + 1 < chunks_.size() ? chunk_ends_[i] : chunk_used_};
+  }
+  // Appends a chunk of `used` bytes for the caller to fill, then index it
+  // with index_last_chunk. REQUIRES: used <= kChunkSize, and every chunk
+  // added so far indexed.
+  std::span<std::byte> add_chunk(std::size_t used);
+  // Indexes the live entries of the chunk just filled. False if an entry is
+  // malformed, a key is live twice or accept(location) is false; the keydir
+  // must then be cleared.
+  template <class Accept>
+  bool index_last_chunk(Accept&& accept) {
+    const std::size_t chunk = chunks_.size() - 1, used = chunk_used_;
+    const std::byte* base = chunks_[chunk].get();
+    for (std::size_t offset = 0; offset < used;) {
+      const std::size_t bytes = bounded_entry_size(base + offset, used - offset);
+      if (bytes == 0) return false;
+      if (entry_dead(base + offset)) {
+        garbage_bytes_ += bytes;
+      } else {
+        const auto position = static_cast<std::uint32_t>(chunk * kChunkSize + offset);
+        if (!accept(entry_location(base + offset)) || !table_.insert(position).second) return false;
+      }
+      offset += bytes;
+    }
+    return true;
   }
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena

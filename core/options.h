@@ -72,6 +72,12 @@ struct Options {
   // about 10 bytes per expected key up front. 0 = grow as needed.
   std::uint64_t expected_keys = 0;
 
+  // close saves the keydir to the file KEYDIR (about the keydir's size), and
+  // the next open loads it at memory speed instead of replaying every hint
+  // file, when the store is exactly as that close left it (else the hints
+  // are replayed as before). See core/keydir_snapshot.h.
+  bool keydir_snapshot = true;
+
   // Limits, checked on every put. Cannot exceed the format's hard limits
   // (format::kMaxKeySize, format::kMaxValueSize).
   std::uint32_t max_key_size = 64 * 1024;

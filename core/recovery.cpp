@@ -11,6 +11,7 @@
 #include "core/filename.h"
 #include "core/file_header.h"
 #include "core/hint_file.h"
+#include "core/keydir_snapshot.h"
 #include "core/log_reader.h"
 #include "core/manifest.h"
 #include "core/quarantine.h"
@@ -70,6 +71,9 @@ void Store::Impl::open() {
     for (const SegmentSet::Entry* entry : segments_.in_replay_order())
       if (order.empty() || entry->stats.id != order.back().id) entry->segment->seal();
     report_orphan_hints();
+    // The store changes from here on: its snapshot would soon be stale (and
+    // would be told so at the next open, but need not take space until close).
+    keydir_snapshot::remove(*directory_);
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
     // a torn creation that got removed, not one sealed with a hint at close.
@@ -140,19 +144,27 @@ std::vector<ReplayPosition> Store::Impl::load_segments() {
     next_segment_id_ = std::max(next_segment_id_.load(), manifest_->newest_id() + 1);
     order = listed_segments(order);
   }
+  // A clean close saved the keydir: if the store is as it left it, its keys
+  // come from there and no hint is read (core/keydir_snapshot.h).
+  const bool from_snapshot = load_snapshot(order);
   // Size the keydir once: growing it rehashes every key, reading each back
   // from the arena (most of the time of a large open).
   std::uint64_t hinted_keys = 0;
-  for (const auto& position : order) hinted_keys += hint::peek_entry_count(*directory_, position.id);
+  if (!from_snapshot) {
+    for (const auto& position : order) hinted_keys += hint::peek_entry_count(*directory_, position.id);
+  }
   try {
-    keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
+    if (std::max(hinted_keys, options_.expected_keys) > keydir_.size())
+      keydir_.reserve(std::max(hinted_keys, options_.expected_keys));
   } catch (const std::exception&) {  // bad_alloc, length_error: more than memory can hold
     throw InvalidArgument("expected_keys " + std::to_string(options_.expected_keys) +
                           " cannot be honoured: no memory for a table of that size");
   }
   for (std::size_t i = 0; i < order.size(); ++i) {
-    load_segment(order[i].id, i + 1 == order.size());
+    load_segment(order[i].id, i + 1 == order.size(),
+                 from_snapshot ? std::optional(order[i].size) : std::nullopt);
   }
+  if (from_snapshot) count_snapshot_keys();
   segments_.derive_dead_bytes();
   return order;
 }
@@ -240,7 +252,8 @@ std::vector<ReplayPosition> Store::Impl::listed_segments(const std::vector<Repla
   return out;
 }
 
-void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
+void Store::Impl::load_segment(std::uint32_t id, bool is_newest,
+                               std::optional<std::uint64_t> snapshot_size) {
   const std::string name = filename::data(id);
   const bool tail_allowed = may_have_torn_tail(id, is_newest);
   // Only the newest segment in replay order may be appended to, and only if
@@ -284,6 +297,11 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest) {
   SegmentSet::Entry& state = segments_.add(id, segment, replay_rank(header.header, id));
   const ManifestEntry* listed = manifest_ ? manifest_->find(id) : nullptr;
   state.min_length = listed != nullptr && listed->active ? listed->length : format::kFileHeaderSize;
+
+  if (snapshot_size) {
+    load_covered_by_snapshot(state, is_newest, *snapshot_size);
+    return;
+  }
 
   // The newest segment has a hint only if a clean close sealed it (see
   // Impl::close); its size then matches exactly, so there is no torn tail.

@@ -106,7 +106,7 @@ bool Store::Impl::refresh_appended() {
       }
     }
     for (std::size_t i = loaded.size(); i < order.size(); ++i)
-      load_segment(order[i].id, i + 1 == order.size());
+      load_segment(order[i].id, i + 1 == order.size(), std::nullopt);
     segments_.derive_dead_bytes();
   }
   // Readers that found the old handle keep reading through it until done.

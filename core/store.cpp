@@ -142,6 +142,8 @@ void Store::Impl::close() {
       }
     }
   }
+  // Every segment is sealed (synced) now, the active one too.
+  if (writer_ && options_.keydir_snapshot) write_snapshot();
 }
 
 std::uint64_t Store::Impl::now_micros() const {

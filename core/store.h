@@ -54,6 +54,7 @@ struct Stats {
   std::uint64_t ranges_set_aside = 0;
   std::uint64_t bytes_set_aside = 0;
   std::uint64_t segments_from_hints = 0; // sealed segments loaded from hint files at open
+  std::uint64_t keys_from_snapshot = 0;  // keys loaded from the keydir snapshot (KEYDIR) at open
   std::uint64_t merges = 0;             // merges completed since open
   std::vector<SegmentStats> segments;   // oldest first (replay order)
 };

@@ -106,7 +106,9 @@ class Store::Impl {
   // The datafiles of `present` the manifest lists, after checking each listed
   // one is there with its length; the unlisted ones are set aside.
   std::vector<ReplayPosition> listed_segments(const std::vector<ReplayPosition>& present);
-  void load_segment(std::uint32_t id, bool is_newest);
+  // Loads segment `id`; with `snapshot_size`, its keys came from the keydir
+  // snapshot, which describes it at that size.
+  void load_segment(std::uint32_t id, bool is_newest, std::optional<std::uint64_t> snapshot_size);
   // Replays segment `id` from its hint file; false (reported) if it has no usable one.
   bool load_from_hint(std::uint32_t id, bool report_missing);
   // Starts the first active segment; on a full disk, logs and leaves none.
@@ -123,6 +125,18 @@ class Store::Impl {
   bool set_aside_bad_header(std::shared_ptr<Segment>& segment, const FileHeaderCheck& header);
   // Moves the bytes of `segment` past decision.keep_end to the quarantine.
   void set_aside(const Segment& segment, const RecoveryDecision& decision);
+
+  // store_snapshot.cpp: the keydir snapshot (core/keydir_snapshot.h).
+  // Loads it into the empty keydir if it describes the segments of `order`
+  // and the manifest exactly; false (and reported, unless there is none) if not.
+  bool load_snapshot(const std::vector<ReplayPosition>& order);
+  // A segment whose keys the snapshot holds: opened, not replayed.
+  void load_covered_by_snapshot(SegmentSet::Entry& state, bool is_newest, std::uint64_t size);
+  // The segment accounting of the keys the snapshot brought.
+  void count_snapshot_keys();
+  // At close: saves the keydir if every segment is synced and listed as it
+  // is; a failure is logged (the next open replays the hints).
+  void write_snapshot();
 
   // refresh.cpp: a read-only store beside a live writer.
   // load_segments(), starting over while a segment vanishes under it

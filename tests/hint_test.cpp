@@ -18,6 +18,13 @@ using namespace pyk::test;
 
 namespace {
 
+// The hint files are under test: open must replay them, not load the
+// keydir snapshot that stands in for them (tests/keydir_snapshot_test.cpp).
+template <class B>
+struct HintEnv : StoreEnv<B> {
+  HintEnv() { this->options.keydir_snapshot = false; }
+};
+
 // Fills several small segments: overwrites, an erase, a batch, then closes
 // cleanly. Returns the number of datafiles, all of them hinted by then.
 template <class B>
@@ -60,7 +67,7 @@ BOOST_AUTO_TEST_SUITE(hint_files)
 // An expiry read from a hint file is the one in the record: a key loaded
 // from hints still expires on time, and its neighbour without a TTL does not.
 BOOST_AUTO_TEST_CASE_TEMPLATE(expiry_survives_loading_from_hints, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   FakeClock clock;
   env.options.clock = clock.fn();
   env.options.max_segment_size = 4096;
@@ -92,7 +99,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(expiry_survives_loading_from_hints, B, AllBackends
 // A hint is trusted without rereading its datafile, so damage behind it
 // shows only when the value is read: the read checks the record's CRC.
 BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_value_behind_a_hint_fails_its_read, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   fill(env);
   const std::string wanted = value_of(39, 2);
   bool flipped = false;
@@ -113,7 +120,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_value_behind_a_hint_fails_its_read, B, All
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segments_get_hints_in_the_background, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   env.options.max_segment_size = 4096;
   auto db = env.open();
   for (int k = 0; db.stats().segments.size() < 4; ++k) db.put("key" + std::to_string(k), value_of(k, 0));
@@ -129,7 +136,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(sealed_segments_get_hints_in_the_background, B, Al
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(clean_close_hints_a_big_active_segment_and_seals_it, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);  // its last segment is over half full
   {
     auto db = env.open();
@@ -144,7 +151,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(clean_close_hints_a_big_active_segment_and_seals_i
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(small_active_segment_is_scanned_and_appended_to, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   { auto db = env.open(); db.put("a", "1"); }
   BOOST_TEST(!env.directory()->exists(filename::hint(1)));
   auto db = env.open();
@@ -154,7 +161,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(small_active_segment_is_scanned_and_appended_to, B
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(open_replays_hints_instead_of_scanning, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> scanned;
   {
@@ -175,7 +182,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(open_replays_hints_instead_of_scanning, B, AllBack
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(stats_from_hints_equal_stats_from_scan, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   fill(env);
   Stats from_hints;
   {
@@ -193,7 +200,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_from_hints_equal_stats_from_scan, B, AllBack
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> before;
   {
@@ -209,7 +216,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, 
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(hint_damaged_near_its_end_leaves_no_entry_applied, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> before;
   {
@@ -257,7 +264,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(hint_damaged_near_its_end_leaves_no_entry_applied,
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> before;
   {
@@ -274,7 +281,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(stale_hint_is_reported_and_datafile_scanned, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> before;
   {
@@ -290,7 +297,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stale_hint_is_reported_and_datafile_scanned, B, Al
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(missing_hint_is_reported_scanned_and_rewritten, B, AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   const std::size_t files = fill(env);
   std::map<std::string, std::string> before;
   {
@@ -312,7 +319,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(missing_hint_is_reported_scanned_and_rewritten, B,
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(hint_of_a_sealed_tombstone_keeps_an_older_value_deleted, B,
                               AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   env.options.max_segment_size = 4096;
   {
     auto db = env.open();
@@ -366,7 +373,7 @@ BOOST_AUTO_TEST_CASE(hint_check_rejects_every_single_byte_flip) {
 BOOST_AUTO_TEST_CASE_TEMPLATE(hint_of_a_datafile_with_a_zero_tail_is_not_stale, B, AllBackends) {
   // Found by fuzzing pyk-fsck --repair: zeros past the last record (a power
   // cut's zeroed range, older preallocation) made every rebuilt hint stale.
-  StoreEnv<B> env;
+  HintEnv<B> env;
   fill(env);
   std::string bytes = env.read_file(filename::data(1));
   bytes.append(300, '\0');
@@ -451,7 +458,7 @@ BOOST_AUTO_TEST_CASE(hint_lists_every_record_and_is_read_in_windows_not_whole) {
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(hint_leaves_out_values_replaced_in_their_segment_but_not_beyond, B,
                               AllBackends) {
-  StoreEnv<B> env;
+  HintEnv<B> env;
   env.options.max_segment_size = 4096;
   auto entries_of_k = [&] {
     std::string problem;

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/keydir_snapshot.h"
 #include "core/format.h"
 #include "core/hint_file.h"
 #include "core/manifest.h"
@@ -118,6 +119,7 @@ FsckReport fsck_store(Directory& store, Quarantine& quarantine, const FsckOption
       case filename::Kind::hint: hints.emplace_back(parsed.segment_id, name); break;
       case filename::Kind::lock: break;
       case filename::Kind::manifest: break;  // below
+      case filename::Kind::keydir_snapshot: break;  // checked by open, which ignores a bad one
       case filename::Kind::temp:
         // First, so that rewriting a datafile or a hint never reuses (deletes) its temp name.
         add({.file = name,
@@ -238,6 +240,9 @@ FsckReport fsck_store(Directory& store, Quarantine& quarantine, const FsckOption
   }
 
   if (options.repair) {
+    // Files may change (hints are rebuilt below): the next open must not
+    // take its keys from a snapshot of before.
+    keydir_snapshot::remove(store);
     for (auto& [index, repair] : repairs) {
       repair();
       report.findings[index].repaired = true;

@@ -1,0 +1,48 @@
+// The keydir snapshot (file KEYDIR, layout in format.h "Keydir snapshot"):
+// close saves the keydir's arena as it is, and the next open loads it at
+// close to memory speed instead of replaying every hint file (the index
+// checkpoint of FASTER; basho/bitcask#81: folding hints dominates startup).
+// Only the table is rebuilt: arena positions stay what they were.
+//
+// A snapshot is an optimisation, never the truth: open uses it only if the
+// manifest (generation and listing) and every datafile's size are exactly
+// what it records, and it checks; anything else (stale, torn, damaged) is
+// reported through `problem` and the hints are replayed as before.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/directory.h"
+#include "core/keydir.h"
+#include "core/manifest.h"
+
+namespace pyk::keydir_snapshot {
+
+// A listed segment and its datafile size, ascending id.
+struct SegmentSize {
+  std::uint32_t id = 0;
+  std::uint64_t size = 0;
+};
+
+inline constexpr std::string_view kMissing = "no keydir snapshot";
+
+// Writes KEYDIR (to KEYDIR.tmp, renamed over it; nothing is synced). On
+// failure no KEYDIR is left. REQUIRES: `manifest` is the store's MANIFEST
+// and `sizes` its segments' sizes, all synced. Throws IoError.
+void write(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
+           std::span<const SegmentSize> sizes);
+
+// Removes KEYDIR if there is one (a store about to change the files it describes).
+void remove(Directory& directory);
+
+// Loads KEYDIR into `keydir` (REQUIRES: empty) if it describes exactly
+// `manifest` and `sizes` and every byte checks, and every location it holds
+// lies inside its segment. Returns false with `problem` set (kMissing if
+// there is none) and `keydir` cleared otherwise. Throws IoError.
+bool load(Directory& directory, const Manifest& manifest, std::span<const SegmentSize> sizes,
+          KeyDir& keydir, std::string& problem);
+
+}  // namespace pyk::keydir_snapshot

@@ -1,0 +1,90 @@
+// The keydir snapshot's side of Store::Impl: saved by close, loaded by open
+// (format.h "Keydir snapshot"; core/keydir_snapshot.h says when it is used).
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/filename.h"
+#include "core/keydir_snapshot.h"
+#include "core/store_impl.h"
+
+namespace pyk {
+
+bool Store::Impl::load_snapshot(const std::vector<ReplayPosition>& order) {
+  if (!manifest_ || !options_.keydir_snapshot) return false;
+  std::vector<keydir_snapshot::SegmentSize> sizes;
+  for (const auto& position : order) {
+    // It stands in for the hints: a segment without one is scanned (every
+    // record checked), which the snapshot must not skip.
+    if (!directory_->exists(filename::hint(position.id))) {
+      if (directory_->exists(std::string(filename::kKeydirSnapshot)))
+        log(std::string(filename::kKeydirSnapshot) + " not used: " + filename::data(position.id) +
+            " has no hint file; replaying the hint files and scanning it");
+      return false;
+    }
+    sizes.push_back({position.id, position.size});
+  }
+  std::sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::string problem;
+  if (keydir_snapshot::load(*directory_, *manifest_, sizes, keydir_, problem)) {
+    recovery_stats_.keys_from_snapshot = keydir_.size();
+    return true;
+  }
+  if (problem != keydir_snapshot::kMissing)
+    log(std::string(filename::kKeydirSnapshot) + " not used: " + problem + "; replaying the hint files");
+  return false;
+}
+
+void Store::Impl::load_covered_by_snapshot(SegmentSet::Entry& state, bool is_newest,
+                                           std::uint64_t size) {
+  // The writer holds the lock, so nothing has appended since the listing;
+  // a read-only store beside a writer covers up to `size`, and refresh()
+  // replays what follows.
+  if (!options_.read_only && state.segment->size() != size)
+    throw CorruptionError("datafile changed size while the store was being opened",
+                          state.segment->describe(), size);
+  state.stats.bytes = size;
+  state.hinted = directory_->exists(filename::hint(state.stats.id));
+  // As after a scan: a sealed segment without a hint gets one.
+  if (!state.hinted && !is_newest && !options_.read_only)
+    maintenance_.enqueue({Job::Kind::hint, state.stats.id});
+}
+
+void Store::Impl::count_snapshot_keys() {
+  SegmentSet::Entry* home = nullptr;  // locations come in runs of one segment
+  keydir_.for_each([&](std::string_view, const Location& l) {
+    if (home == nullptr || home->stats.id != l.segment) home = segments_.find(l.segment);
+    // Only a segment with a damaged header is left out of the set (recovery
+    // mode point_in_time set it aside): the snapshot cannot be trusted then.
+    if (home == nullptr)
+      throw CorruptionError("the keydir snapshot points into segment " + std::to_string(l.segment) +
+                                ", which did not open",
+                            directory_->describe() + "/" + filename::data(l.segment), 0);
+    segments_.count_put(*home, std::nullopt, l);
+  });
+}
+
+void Store::Impl::write_snapshot() {
+  // Only for a store whose manifest lists every segment as it is, each one
+  // synced: then the files it describes are what the next open finds, even
+  // after a power cut, or their sizes tell that they are not. And only if
+  // every segment is sealed with a hint: the snapshot then stands for the
+  // replay of those hints, and trusts no more than they do. (A small active
+  // segment left open at close is scanned at open, which checks each record.)
+  if (!manifest_ || manifest_unsure_) return;
+  const std::vector<ManifestEntry> listing = segments_.listing();
+  if (listing != manifest_->segments) return;
+  std::vector<keydir_snapshot::SegmentSize> sizes;
+  for (const ManifestEntry& entry : listing) {
+    const SegmentSet::Entry* segment = segments_.find(entry.id);
+    if (entry.open_ended() || segment->unsynced || !directory_->exists(filename::hint(entry.id)))
+      return;
+    sizes.push_back({entry.id, segment->segment->size()});
+  }
+  try {
+    keydir_snapshot::write(*directory_, keydir_, *manifest_, sizes);
+  } catch (const std::exception& e) {  // only costs the next open its hint replay
+    log("writing " + std::string(filename::kKeydirSnapshot) + " at close failed: " + e.what());
+  }
+}
+
+}  // namespace pyk

@@ -1,0 +1,286 @@
+// The keydir snapshot (KEYDIR, core/keydir_snapshot.h): close saves the
+// keydir, the next open loads it instead of replaying hints; a snapshot that
+// does not describe the store exactly, or does not check, is never used.
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "core/crc32c.h"
+#include "core/filename.h"
+#include "tests/backend_fixtures.h"
+
+using namespace pyk;
+using namespace pyk::test;
+
+namespace {
+
+const std::string kSnapshot(filename::kKeydirSnapshot);
+
+// Close seals (and hints) an active segment of half max_segment_size or
+// more; only then does it write a snapshot (every segment hinted).
+void fill_active(Store& store, std::map<std::string, std::string>& model) {
+  const auto active_bytes = [&] {
+    for (const SegmentStats& s : store.stats().segments)
+      if (s.active) return s.bytes;
+    return std::uint64_t{0};
+  };
+  for (int i = 0; active_bytes() < 9 * 1024; ++i) {
+    const std::string key = "pad" + std::to_string(model.size()) + "." + std::to_string(i);
+    store.put(key, std::string(100, 'p'));
+    model[key] = std::string(100, 'p');
+  }
+}
+
+// Several sealed (hinted) segments and an active one, with overwrites,
+// erases and keys that expire; `model` is what the store must hold.
+template <class E>
+void fill(E& env, std::map<std::string, std::string>& model) {
+  Store store = env.open();
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = "key" + std::to_string(i % 1200);
+    const std::string value = std::string(40 + i % 50, static_cast<char>('a' + i % 26));
+    store.put(key, value);
+    model[key] = value;
+    if (i % 7 == 0) {
+      store.erase("key" + std::to_string((i * 13) % 1200));
+      model.erase("key" + std::to_string((i * 13) % 1200));
+    }
+  }
+  for (int i = 0; i < 50; ++i) {
+    store.put("ttl" + std::to_string(i), "expiring", std::chrono::hours(1));
+    model["ttl" + std::to_string(i)] = "expiring";
+  }
+  fill_active(store, model);
+  store.close();
+}
+
+void check_holds(const Store& store, const std::map<std::string, std::string>& model) {
+  BOOST_TEST(store.size() == model.size());
+  for (const auto& [key, value] : model) BOOST_TEST(store.get(key).value_or("<absent>") == value, key);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : model) keys.push_back(key);
+  BOOST_TEST(store.keys() == keys);
+  BOOST_TEST(!store.get("key1200").has_value());
+  BOOST_TEST((store.ttl("ttl3").state == KeyTtl::State::expiring));
+}
+
+template <class E>
+struct SnapshotEnv : StoreEnv<E> {
+  SnapshotEnv() {
+    this->options.max_segment_size = 16 * 1024;
+    this->options.clock = clock.fn();
+  }
+  FakeClock clock;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(keydir_snapshot)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(open_after_a_clean_close_loads_the_snapshot_and_matches_a_replay, E,
+                              AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  BOOST_TEST_REQUIRE(env.directory()->exists(kSnapshot));
+  // The same files, read twice without changing them: replaying the hints,
+  // then from the snapshot.
+  Options read_only = env.options;
+  read_only.read_only = true;
+  Options replay = read_only;
+  replay.keydir_snapshot = false;
+  Stats replayed;
+  {
+    Store store = env.open(replay);
+    replayed = store.stats();
+    BOOST_TEST(replayed.keys_from_snapshot == 0u);
+    BOOST_TEST(replayed.segments_from_hints > 2u);
+    check_holds(store, model);
+  }
+  {
+    Store store = env.open(read_only);
+    const Stats loaded = store.stats();
+    BOOST_TEST(loaded.keys_from_snapshot == model.size());
+    BOOST_TEST(loaded.segments_from_hints == 0u);  // no hint was read
+    check_same_segment_stats(loaded, replayed);
+    check_holds(store, model);
+  }
+  BOOST_TEST(env.directory()->exists(kSnapshot));  // a read-only store leaves it
+  {
+    Store store = env.open();
+    BOOST_TEST(store.stats().keys_from_snapshot == model.size());
+    check_holds(store, model);
+    // A writer changes the store: no snapshot until its close.
+    BOOST_TEST(!env.directory()->exists(kSnapshot));
+    store.put("after", "reopen");
+    model["after"] = "reopen";
+  }
+  Options off = env.options;
+  off.keydir_snapshot = false;
+  {
+    Store store = env.open(off);
+    BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+    check_holds(store, model);
+  }
+  BOOST_TEST(!env.directory()->exists(kSnapshot));  // keydir_snapshot = false writes none
+  Store store = env.open();
+  BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+  check_holds(store, model);
+}
+
+// Puts back a snapshot saved before the store changed: every way the store
+// can differ from it makes open replay the hints instead.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_stale_snapshot_is_never_used, E, AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  const std::string old_snapshot = env.read_file(kSnapshot);
+  const auto reopen_with_old_snapshot = [&](const char* what) {
+    BOOST_TEST_CONTEXT(what) {
+      env.write_file(kSnapshot, old_snapshot);
+      env.log.clear();
+      Store store = env.open();
+      BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+      BOOST_TEST(env.log.find("KEYDIR not used") != std::string::npos, env.log);
+      check_holds(store, model);
+    }
+  };
+  {  // written to: a newer segment, another manifest
+    Store store = env.open();
+    store.put("key5", "newer");
+    model["key5"] = "newer";
+    fill_active(store, model);
+  }
+  BOOST_TEST_REQUIRE(env.read_file(kSnapshot) != old_snapshot);
+  reopen_with_old_snapshot("after writes");
+  {  // merged: other segments
+    Store store = env.open();
+    store.erase("key6");
+    model.erase("key6");
+    store.seal_active();
+    store.merge();
+    fill_active(store, model);
+  }
+  reopen_with_old_snapshot("after a merge");
+}
+
+// The same files under another manifest generation (or with another size
+// recorded for a segment): a snapshot whose checksum is right, but which
+// describes another store, is stale.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_of_another_generation_or_size_is_stale, E, AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  const std::string good = env.read_file(kSnapshot);
+  const auto patched = [&](std::size_t at) {
+    std::string bytes = good;
+    bytes[at] ^= 0x01;
+    const std::uint32_t crc =
+        crc32c::value(std::as_bytes(std::span(bytes.data(), bytes.size() - 4)));
+    std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+    return bytes;
+  };
+  for (const auto& [what, at] : {std::pair{"generation", 16}, std::pair{"a segment's size", 40 + 16}}) {
+    BOOST_TEST_CONTEXT(what) {
+      env.write_file(kSnapshot, patched(at));
+      env.log.clear();
+      Options read_only = env.options;
+      read_only.read_only = true;
+      Store store = env.open(read_only);
+      BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+      BOOST_TEST(env.log.find("(stale)") != std::string::npos, env.log);
+      check_holds(store, model);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_damaged_or_torn_snapshot_is_ignored, E, AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  const std::string good = env.read_file(kSnapshot);
+  BOOST_TEST_REQUIRE(good.size() > 1000u);
+  struct Damage {
+    const char* what;
+    std::string bytes;
+    const char* reason;
+  };
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x20;  // inside an arena chunk
+  std::string header_flipped = good;
+  header_flipped[30] ^= 0x01;  // the key count
+  const std::vector<Damage> damages = {
+      {"a flipped byte", flipped, "checksum"},
+      {"a flipped key count", header_flipped, ""},
+      {"cut short", good.substr(0, good.size() / 3), ""},
+      {"one byte short", good.substr(0, good.size() - 1), ""},
+      {"zeroed", std::string(good.size(), '\0'), ""},
+      {"empty", "", ""},
+  };
+  for (const Damage& d : damages) {
+    BOOST_TEST_CONTEXT(d.what) {
+      env.write_file(kSnapshot, d.bytes);
+      env.log.clear();
+      Options read_only = env.options;
+      read_only.read_only = true;
+      Store store = env.open(read_only);
+      BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+      BOOST_TEST(env.log.find("KEYDIR not used") != std::string::npos, env.log);
+      BOOST_TEST(env.log.find(d.reason) != std::string::npos, env.log);
+      check_holds(store, model);
+    }
+  }
+  env.write_file(kSnapshot, good);  // and the good one is used again
+  Store store = env.open();
+  BOOST_TEST(store.stats().keys_from_snapshot == model.size());
+  check_holds(store, model);
+}
+
+// A small active segment stays open at close and is scanned at the next
+// open (each record checked): no snapshot then, which would skip that scan.
+BOOST_AUTO_TEST_CASE_TEMPLATE(no_snapshot_while_a_segment_stays_active, E, AllBackends) {
+  SnapshotEnv<E> env;
+  {
+    Store store = env.open();
+    store.put("a", "1");
+  }
+  BOOST_TEST(!env.directory()->exists(kSnapshot));
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  BOOST_TEST(env.directory()->exists(kSnapshot));
+  {
+    Store store = env.open();
+    store.put("b", "2");  // into the fresh active segment open started
+  }
+  BOOST_TEST(!env.directory()->exists(kSnapshot));
+}
+
+// A crash (no close) after a writer opened: the snapshot was removed at
+// open, so what the writer appended is replayed, not hidden.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_writer_that_crashes_leaves_no_snapshot_behind, E, DiskBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  {
+    Store store = env.open();
+    store.put("key7", "written, then a crash");
+    store.sync();
+    BOOST_TEST(!env.directory()->exists(kSnapshot));
+    // The files as a crash leaves them: copy them aside while the store is open.
+    std::filesystem::copy(env.dir.str(), env.dir.str() + ".crashed",
+                          std::filesystem::copy_options::recursive);
+  }
+  model["key7"] = "written, then a crash";
+  StoreEnv<E> crashed;
+  crashed.options = env.options;
+  std::filesystem::remove_all(crashed.dir.str());
+  std::filesystem::rename(env.dir.str() + ".crashed", crashed.dir.str());
+  std::filesystem::remove(crashed.dir.str() + "/LOCK");
+  Store store = crashed.open();
+  BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+  check_holds(store, model);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
