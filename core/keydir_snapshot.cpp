@@ -94,11 +94,13 @@ void write(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
 
 void remove(Directory& directory) { directory.remove(std::string(filename::kKeydirSnapshot)); }
 
-bool load(Directory& directory, const Manifest& manifest, std::span<const SegmentSize> sizes,
-          KeyDir& keydir, std::string& problem) {
+bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize> sizes,
+          KeyDir& keydir, std::vector<Location>& expiring, std::string& problem) {
   const std::string name(filename::kKeydirSnapshot);
   const auto fail = [&](std::string why) {
     keydir.clear();
+    expiring.clear();
+    for (SegmentSize& s : sizes) s.live_keys = s.live_bytes = 0;
     problem = std::move(why);
     return false;
   };
@@ -130,7 +132,7 @@ bool load(Directory& directory, const Manifest& manifest, std::span<const Segmen
   keydir.reserve(keys);
 
   std::uint64_t offset = expected.size();
-  const SegmentSize* last = nullptr;  // locations come in runs of one segment
+  SegmentSize* last = nullptr;  // locations come in runs of one segment
   const auto inside = [&](const Location& l) {
     if (last == nullptr || last->id != l.segment) {
       const auto it = std::lower_bound(sizes.begin(), sizes.end(), l.segment,
@@ -138,8 +140,16 @@ bool load(Directory& directory, const Manifest& manifest, std::span<const Segmen
       if (it == sizes.end() || it->id != l.segment) return false;
       last = &*it;
     }
-    return l.offset >= format::kFileHeaderSize && l.size > format::kRecordHeaderSize &&
-           std::uint64_t{l.offset} + l.size <= last->size;
+    if (l.offset < format::kFileHeaderSize || l.size <= format::kRecordHeaderSize ||
+        std::uint64_t{l.offset} + l.size > last->size)
+      return false;
+    if (l.expiry != 0) {
+      expiring.push_back(l);
+    } else {
+      ++last->live_keys;
+      last->live_bytes += l.size;
+    }
+    return true;
   };
   for (std::uint64_t i = 0; i < chunks; ++i) {
     std::array<std::byte, 4> used_scratch;

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/directory.h"
 #include "core/keydir.h"
@@ -21,10 +22,13 @@
 
 namespace pyk::keydir_snapshot {
 
-// A listed segment and its datafile size, ascending id.
+// A listed segment and its datafile size, ascending id; load() adds up the
+// keys (without an expiry) whose newest record it holds, and their bytes.
 struct SegmentSize {
   std::uint32_t id = 0;
   std::uint64_t size = 0;
+  std::uint64_t live_keys = 0;
+  std::uint64_t live_bytes = 0;
 };
 
 inline constexpr std::string_view kMissing = "no keydir snapshot";
@@ -40,9 +44,11 @@ void remove(Directory& directory);
 
 // Loads KEYDIR into `keydir` (REQUIRES: empty) if it describes exactly
 // `manifest` and `sizes` and every byte checks, and every location it holds
-// lies inside its segment. Returns false with `problem` set (kMissing if
-// there is none) and `keydir` cleared otherwise. Throws IoError.
-bool load(Directory& directory, const Manifest& manifest, std::span<const SegmentSize> sizes,
-          KeyDir& keydir, std::string& problem);
+// lies inside its segment; counts the live keys into `sizes`, and gives
+// the locations of keys with an expiry in `expiring`. Returns false with
+// `problem` set (kMissing if there is none) and `keydir` cleared otherwise.
+// Throws IoError.
+bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize> sizes,
+          KeyDir& keydir, std::vector<Location>& expiring, std::string& problem);
 
 }  // namespace pyk::keydir_snapshot

@@ -11,7 +11,6 @@
 #include "core/filename.h"
 #include "core/file_header.h"
 #include "core/hint_file.h"
-#include "core/keydir_snapshot.h"
 #include "core/log_reader.h"
 #include "core/manifest.h"
 #include "core/quarantine.h"
@@ -71,9 +70,6 @@ void Store::Impl::open() {
     for (const SegmentSet::Entry* entry : segments_.in_replay_order())
       if (order.empty() || entry->stats.id != order.back().id) entry->segment->seal();
     report_orphan_hints();
-    // The store changes from here on: its snapshot would soon be stale (and
-    // would be told so at the next open, but need not take space until close).
-    keydir_snapshot::remove(*directory_);
     // Keep appending to the newest segment if it has room, else start one.
     // Only a segment opened for appending qualifies: not a merge output, not
     // a torn creation that got removed, not one sealed with a hint at close.
@@ -92,7 +88,10 @@ void Store::Impl::open() {
       if (opened_writable) newest->segment->seal();
       if (newest && !newest->hinted && newest->rank == newest->stats.id)
         maintenance_.enqueue({Job::Kind::hint, newest->stats.id});
-      start_segment_if_space();  // lists the new segment in the manifest
+      // Sealed with a hint by a clean close: the first write starts the next
+      // segment (LogWriter::append), so a store opened and closed without a
+      // write keeps its files, manifest and keydir snapshot as they are.
+      if (!(newest && newest->hinted)) start_segment_if_space();  // lists it in the manifest
     }
     try {
       write_manifest();  // a store without one gets it; a change in the active segment is listed

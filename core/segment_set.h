@@ -82,6 +82,12 @@ class SegmentSet {
   void count_put(Entry& home, const std::optional<Location>& replaced, const Location& added);
   // `home` received a tombstone of `size` bytes, which erased `replaced`.
   void count_erase(Entry& home, const std::optional<Location>& replaced, std::uint32_t size);
+  // `keys` records of `bytes` in all, none of them expiring, are live in
+  // `home` (the keydir snapshot's keys, counted per segment as it loads).
+  void count_live(Entry& home, std::uint64_t keys, std::uint64_t bytes) {
+    home.stats.live_keys += keys;
+    home.stats.live_bytes += bytes;
+  }
   // Bytes in `home` that never hold a live record (a batch header).
   void count_dead(Entry& home, std::uint64_t bytes) { home.stats.dead_bytes += bytes; }
   // Merge pointed a key at its copy `to`, away from `from`.

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/keydir_snapshot.h"
 #include "core/guarded.h"
 #include "core/hint_file.h"
 #include "core/store_impl.h"
@@ -118,9 +119,11 @@ void Store::Impl::close() {
     const std::uint32_t id = writer_->active_id();
     writer_->active()->seal();
     // A big active segment is hinted (and so sealed for good), so that the
-    // next open reads hints only.
+    // next open reads hints only (or the keydir snapshot). So is an empty
+    // one: the next write starts a segment anyway (open starts none after
+    // a segment sealed for good), and nothing is left to scan at open.
     bool sealed_for_good = false;
-    if (active.size() >= seal_at_close_bytes()) {
+    if (active.size() >= seal_at_close_bytes() || active.size() <= format::kFileHeaderSize) {
       try {
         write_hint(id);
         sealed_for_good = true;
@@ -144,6 +147,7 @@ void Store::Impl::close() {
   }
   // Every segment is sealed (synced) now, the active one too.
   if (writer_ && options_.keydir_snapshot) write_snapshot();
+  if (writer_ && !options_.keydir_snapshot) keydir_snapshot::remove(*directory_);  // none to go stale
 }
 
 std::uint64_t Store::Impl::now_micros() const {

@@ -32,6 +32,7 @@
 #include "core/format.h"
 #include "core/group_commit.h"
 #include "core/keydir.h"
+#include "core/keydir_snapshot.h"
 #include "core/log_writer.h"
 #include "core/maintenance_queue.h"
 #include "core/rate_limiter.h"
@@ -268,6 +269,11 @@ class Store::Impl {
   // As last written (or read at open). GUARDED_BY(manifest_mutex_) once open.
   std::optional<Manifest> manifest_;
   bool manifest_unsure_ = false;  // a write failed: the file may hold either version
+  // The manifest generation of the KEYDIR open loaded (0: none): while the
+  // manifest has it, KEYDIR still describes the store and close keeps it.
+  std::uint64_t snapshot_generation_ = 0;
+  // What load_snapshot counted, for count_snapshot_keys once the segments are open.
+  std::pair<std::vector<keydir_snapshot::SegmentSize>, std::vector<Location>> snapshot_counts_;
 
   std::mutex maintenance_mutex_;
   // Throttles automatic merges; cancelled by close.

@@ -10,6 +10,7 @@
 namespace pyk {
 
 bool Store::Impl::load_snapshot(const std::vector<ReplayPosition>& order) {
+  snapshot_generation_ = 0;
   if (!manifest_ || !options_.keydir_snapshot) return false;
   std::vector<keydir_snapshot::SegmentSize> sizes;
   for (const auto& position : order) {
@@ -25,8 +26,11 @@ bool Store::Impl::load_snapshot(const std::vector<ReplayPosition>& order) {
   }
   std::sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   std::string problem;
-  if (keydir_snapshot::load(*directory_, *manifest_, sizes, keydir_, problem)) {
+  std::vector<Location> expiring;
+  if (keydir_snapshot::load(*directory_, *manifest_, sizes, keydir_, expiring, problem)) {
     recovery_stats_.keys_from_snapshot = keydir_.size();
+    snapshot_generation_ = manifest_->generation;
+    snapshot_counts_ = {std::move(sizes), std::move(expiring)};
     return true;
   }
   if (problem != keydir_snapshot::kMissing)
@@ -50,17 +54,21 @@ void Store::Impl::load_covered_by_snapshot(SegmentSet::Entry& state, bool is_new
 }
 
 void Store::Impl::count_snapshot_keys() {
-  SegmentSet::Entry* home = nullptr;  // locations come in runs of one segment
-  keydir_.for_each([&](std::string_view, const Location& l) {
-    if (home == nullptr || home->stats.id != l.segment) home = segments_.find(l.segment);
+  const auto home = [&](std::uint32_t id) -> SegmentSet::Entry& {
+    SegmentSet::Entry* entry = segments_.find(id);
     // Only a segment with a damaged header is left out of the set (recovery
     // mode point_in_time set it aside): the snapshot cannot be trusted then.
-    if (home == nullptr)
-      throw CorruptionError("the keydir snapshot points into segment " + std::to_string(l.segment) +
+    if (entry == nullptr)
+      throw CorruptionError("the keydir snapshot points into segment " + std::to_string(id) +
                                 ", which did not open",
-                            directory_->describe() + "/" + filename::data(l.segment), 0);
-    segments_.count_put(*home, std::nullopt, l);
-  });
+                            directory_->describe() + "/" + filename::data(id), 0);
+    return *entry;
+  };
+  auto& [sizes, expiring] = snapshot_counts_;
+  for (const auto& s : sizes)
+    if (s.live_keys != 0) segments_.count_live(home(s.id), s.live_keys, s.live_bytes);
+  for (const Location& l : expiring) segments_.count_put(home(l.segment), std::nullopt, l);
+  snapshot_counts_ = {};
 }
 
 void Store::Impl::write_snapshot() {
@@ -70,17 +78,30 @@ void Store::Impl::write_snapshot() {
   // every segment is sealed with a hint: the snapshot then stands for the
   // replay of those hints, and trusts no more than they do. (A small active
   // segment left open at close is scanned at open, which checks each record.)
+  //
+  // Every segment changes the manifest when it is created, and a merge when
+  // it lists its outputs: the snapshot open loaded still describes a store
+  // whose manifest is the one it was loaded with.
   if (!manifest_ || manifest_unsure_) return;
-  const std::vector<ManifestEntry> listing = segments_.listing();
-  if (listing != manifest_->segments) return;
-  std::vector<keydir_snapshot::SegmentSize> sizes;
-  for (const ManifestEntry& entry : listing) {
-    const SegmentSet::Entry* segment = segments_.find(entry.id);
-    if (entry.open_ended() || segment->unsynced || !directory_->exists(filename::hint(entry.id)))
-      return;
-    sizes.push_back({entry.id, segment->segment->size()});
-  }
+  if (snapshot_generation_ == manifest_->generation) return;  // KEYDIR is still exact
+  const auto wanted = [&] {
+    const std::vector<ManifestEntry> listing = segments_.listing();
+    if (listing != manifest_->segments) return std::vector<keydir_snapshot::SegmentSize>{};
+    std::vector<keydir_snapshot::SegmentSize> sizes;
+    for (const ManifestEntry& entry : listing) {
+      const SegmentSet::Entry* segment = segments_.find(entry.id);
+      if (entry.open_ended() || segment->unsynced || !directory_->exists(filename::hint(entry.id)))
+        return std::vector<keydir_snapshot::SegmentSize>{};
+      sizes.push_back({entry.id, segment->segment->size()});
+    }
+    return sizes;
+  };
+  const std::vector<keydir_snapshot::SegmentSize> sizes = wanted();
   try {
+    if (sizes.empty()) {
+      keydir_snapshot::remove(*directory_);  // stale: no need to keep it on disk
+      return;
+    }
     keydir_snapshot::write(*directory_, keydir_, *manifest_, sizes);
   } catch (const std::exception& e) {  // only costs the next open its hint replay
     log("writing " + std::string(filename::kKeydirSnapshot) + " at close failed: " + e.what());

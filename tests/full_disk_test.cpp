@@ -297,8 +297,9 @@ void automatic_maintenance_on_a_full_disk() {
 }
 
 // A store closed with its active segment sealed (big enough to get a hint)
-// needs a new segment at the next open: no room for one must not keep the
-// data from being read.
+// needs a new segment for its next write: no room for one must not keep the
+// store from opening and serving reads (open starts none: the first write
+// does, and fails with ENOSPC until space is freed).
 template <class Backend>
 void open_without_room_for_a_new_segment() {
   StoreEnv<Backend> env;
@@ -314,7 +315,7 @@ void open_without_room_for_a_new_segment() {
   }
   faulty->faults().fail_always(FaultOp::create, ENOSPC);
   Store db = Store::open(env.dir.str(), options);
-  BOOST_TEST(count(log, "no space to start a new segment") == 1u, log.text());
+  BOOST_TEST(count(log, "no space") == 0u, log.text());
   for (int k = 0; k < 60; ++k) BOOST_TEST(db.get("k" + std::to_string(k)).value_or("") == value_of(k, 0));
   try {
     db.put("late", "value");
