@@ -82,7 +82,7 @@
 //        4 u32 flags        the manifest entry's flags (bit 0 active, bit 1 unsynced)
 //        8 u64 manifest length
 //       16 u64 datafile size
-//      then the chunks, in order: u32 used bytes (at most 1 MiB), then those
+//      then the chunks, in order: u32 used bytes (at most one 2 MiB chunk), then those
 //      bytes of the keydir's arena (entry layout in core/keydir.h)
 //  end u32 crc32c           of every byte before it
 #pragma once

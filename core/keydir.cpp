@@ -124,7 +124,7 @@ std::uint32_t KeyDir::allocate(std::size_t bytes) {
     if ((chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
       throw InvalidArgument("keydir full: more keys than pyk can index in memory");
     if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
-    chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkSize));
+    chunks_.push_back(new_chunk(false));
     chunk_used_ = 0;
   }
   const std::size_t byte = (chunks_.size() - 1) * kChunkSize + chunk_used_;
@@ -219,7 +219,7 @@ std::span<std::byte> KeyDir::add_chunk(std::size_t used) {
   if (used > kChunkSize || (chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
     throw InvalidArgument("keydir chunk of " + std::to_string(used) + " bytes cannot be added");
   if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
-  chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkSize));
+  chunks_.push_back(new_chunk(true));
   chunk_used_ = used;
   return {chunks_.back().get(), used};
 }
@@ -235,7 +235,8 @@ void KeyDir::clear() {
 
 void KeyDir::compact_if_wasteful() {
   const std::size_t arena = chunks_.size() * kChunkSize;
-  if (garbage_bytes_ < 4 * kChunkSize || garbage_bytes_ * 2 < arena) return;
+  constexpr std::size_t kCompactFrom = 4u << 20;  // garbage bytes: not worth a rebuild below
+  if (garbage_bytes_ < kCompactFrom || garbage_bytes_ * 2 < arena) return;
   // Rebuild into a fresh arena; the erased entries' bytes are left behind.
   KeyDir fresh;
   fresh.table_.reserve(table_.size());
@@ -248,8 +249,8 @@ void KeyDir::compact_if_wasteful() {
   if (++generation_ == 0) generation_ = 1;  // cursors of the old layout start over
   garbage_bytes_ = 0;
   // The fresh table's functors point at `fresh`; rebuild ours over the moved arena.
-  boost::unordered_flat_set<std::uint32_t, Hash, Equal> table(fresh.table_.size(), Hash{this},
-                                                              Equal{this});
+  Table table(fresh.table_.size(), Hash{this},
+              Equal{this});
   for (const std::uint32_t position : fresh.table_) table.insert(position);
   fresh.table_.clear();
   table_ = std::move(table);

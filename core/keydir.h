@@ -1,8 +1,9 @@
 // KeyDir: the in-memory index of a Bitcask, mapping every live key to the
 // location of its newest record. All keys live in RAM, so bytes per key
-// matter: keys and locations are packed into an arena of 1 MiB chunks and
+// matter: keys and locations are packed into an arena of 2 MiB chunks and
 // the hash table holds only 4-byte arena positions (hashing reads the key
-// back from the arena); entries are packed byte by byte (no alignment). See README "Memory per key".
+// back from the arena); entries are packed byte by byte (no alignment). Both
+// live in huge pages (core/keydir_memory.h). See README "Memory per key".
 //
 // Not thread-safe: Store guards it with its keydir mutex.
 #pragma once
@@ -15,6 +16,8 @@
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "core/keydir_memory.h"
 
 namespace pyk {
 
@@ -155,7 +158,17 @@ class KeyDir {
   // A 16-byte key without expiry takes 1 + 16 + 8 + 2 bytes (records of
   // 128 bytes to 16 KiB).
   static constexpr std::uint8_t kDead = 0x80, kHasExpiry = 0x40, kKeySizeMask = 0x3f;
-  static constexpr std::size_t kChunkSize = 1 << 20;
+  // One huge page (core/keydir_memory.h).
+  static constexpr std::size_t kChunkSize = 2u << 20;
+  struct ChunkFree {
+    void operator()(std::byte* p) const noexcept { keydir_memory::deallocate(p, kChunkSize); }
+  };
+  using Chunk = std::unique_ptr<std::byte[], ChunkFree>;
+  // A fresh chunk; `whole` for one filled at once (loading a snapshot),
+  // whose pages are faulted in together.
+  static Chunk new_chunk(bool whole) {
+    return Chunk(static_cast<std::byte*>(keydir_memory::allocate(kChunkSize, whole)));
+  }
   static std::size_t varint_size(std::uint32_t v) {
     std::size_t n = 1;
     for (; v >= 0x80; v >>= 7) ++n;
@@ -213,12 +226,14 @@ class KeyDir {
   static constexpr std::uint64_t kWalkEnd = UINT64_MAX;
   std::optional<std::uint32_t> next_entry(std::uint64_t& position) const;
 
-  std::vector<std::unique_ptr<std::byte[]>> chunks_;
+  std::vector<Chunk> chunks_;
   std::size_t chunk_used_ = kChunkSize;  // bytes used in the last chunk
   std::size_t garbage_bytes_ = 0;        // arena bytes of erased or moved entries
   std::vector<std::size_t> chunk_ends_;  // bytes used in each full chunk (walk skips the rest)
   std::uint32_t generation_ = 1;         // bumped by each compaction (walk cursors); never 0
-  boost::unordered_flat_set<std::uint32_t, Hash, Equal> table_;
+  using Table = boost::unordered_flat_set<std::uint32_t, Hash, Equal,
+                                          keydir_memory::Allocator<std::uint32_t>>;
+  Table table_;
 };
 
 }  // namespace pyk

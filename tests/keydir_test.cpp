@@ -1,4 +1,6 @@
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <fstream>
 #include <set>
 #include <map>
 #include <random>
@@ -218,6 +220,35 @@ BOOST_AUTO_TEST_CASE(a_forged_cursor_reports_only_entries_the_table_holds) {
       BOOST_TEST_REQUIRE((*found == l));
     });
   }
+}
+
+// The arena and the table are mapped from the OS (core/keydir_memory.h):
+// a destroyed keydir gives its memory back at once, where glibc's heap kept
+// it (a reopened store's RSS then added to the closed one's).
+BOOST_AUTO_TEST_CASE(a_destroyed_keydir_gives_its_memory_back) {
+  const auto resident = [] {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t total = 0, pages = 0;
+    statm >> total >> pages;
+    return pages * 4096;
+  };
+  const std::size_t before = resident();
+  std::size_t during = 0;
+  {
+    KeyDir kd;
+    kd.reserve(400000);
+    char key[17];
+    for (std::uint32_t i = 0; i < 400000; ++i) {
+      std::snprintf(key, sizeof key, "%016u", i);
+      kd.put(key, {1, 32 + i * 100, 100, 0});
+    }
+    BOOST_TEST(kd.find("0000000000399999")->offset == 32u + 399999u * 100);
+    during = resident();
+  }
+  const std::size_t after = resident();
+  BOOST_TEST_REQUIRE(during > before + (8u << 20));  // ~11 MB arena, ~2.5 MB table
+  BOOST_TEST(after < before + (during - before) / 4, "after " << after << ", before " << before
+                                                               << ", during " << during);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

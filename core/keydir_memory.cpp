@@ -1,0 +1,49 @@
+#include "core/keydir_memory.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+
+namespace pyk::keydir_memory {
+namespace {
+
+constexpr std::size_t kHugePage = 2u << 20;
+constexpr std::size_t kPage = 4096;
+
+std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+void* allocate(std::size_t bytes, bool populate) {
+  if (bytes < kMapFrom) return ::operator new(bytes);
+  const std::size_t length = round_up(bytes, kPage);
+  // Over-map by a huge page, then trim to a 2 MiB aligned start: the kernel
+  // backs a region with huge pages only where it is aligned.
+  const std::size_t mapped = length + kHugePage;
+  void* raw = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = round_up(start, kHugePage);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  const std::uintptr_t end = start + mapped, used_end = aligned + length;
+  if (end > used_end) ::munmap(reinterpret_cast<void*>(used_end), end - used_end);
+#ifdef MADV_HUGEPAGE
+  // Only a hint: where huge pages are off, 4 KiB pages serve as before.
+  if (bytes >= kHugeFrom) (void)::madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  if (populate) (void)::madvise(reinterpret_cast<void*>(aligned), length, MADV_POPULATE_WRITE);
+#endif
+  return reinterpret_cast<void*>(aligned);
+}
+
+void deallocate(void* p, std::size_t bytes) noexcept {
+  if (p == nullptr) return;
+  if (bytes < kMapFrom) {
+    ::operator delete(p);
+    return;
+  }
+  ::munmap(p, round_up(bytes, kPage));
+}
+
+}  // namespace pyk::keydir_memory
