@@ -1,6 +1,8 @@
 #include "core/record_read.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <optional>
 
 #include "core/error.h"
@@ -47,6 +49,41 @@ CheckedRecord read_pinned_record(const Segment& segment, const Location& locatio
   return out;
 }
 
+namespace {
+
+// Sorts by position (file order): an LSD radix sort, a byte at a time, over
+// only the bytes in which positions differ (a store's few segment ids and
+// offsets below 2^28 leave about five): for 1M records several times faster
+// than std::sort, which for_each after an overwrite spent most of its time in.
+void sort_in_file_order(std::vector<RecordRef>& refs) {
+  if (refs.size() < 256) {
+    std::sort(refs.begin(), refs.end(),
+              [](const RecordRef& a, const RecordRef& b) { return a.position < b.position; });
+    return;
+  }
+  std::uint64_t all_or = 0, all_and = ~std::uint64_t{0};
+  for (const RecordRef& r : refs) {
+    all_or |= r.position;
+    all_and &= r.position;
+  }
+  const std::uint64_t varying = all_or ^ all_and;
+  const std::size_t n = refs.size();
+  const auto spare = std::make_unique_for_overwrite<RecordRef[]>(n);  // not zeroed: written whole
+  RecordRef* from = refs.data();
+  RecordRef* to = spare.get();
+  for (int shift = 0; shift < 64; shift += 8) {
+    if (((varying >> shift) & 0xff) == 0) continue;  // the same byte in every position
+    std::array<std::size_t, 257> start{};
+    for (std::size_t i = 0; i < n; ++i) ++start[((from[i].position >> shift) & 0xff) + 1];
+    for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    for (std::size_t i = 0; i < n; ++i) to[start[(from[i].position >> shift) & 0xff]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != refs.data()) std::copy(from, from + n, refs.data());
+}
+
+}  // namespace
+
 void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>& segments,
                         std::vector<RecordRef>& refs,
                         const std::function<bool(const CheckedRecord&)>& fn,
@@ -56,8 +93,7 @@ void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>&
   };
   // The keydir hands them over in arena order, which for a store written in
   // order is file order already: check in one pass before sorting.
-  if (!std::is_sorted(refs.begin(), refs.end(), in_file_order))
-    std::sort(refs.begin(), refs.end(), in_file_order);
+  if (!std::is_sorted(refs.begin(), refs.end(), in_file_order)) sort_in_file_order(refs);
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
   std::string scratch;
   std::span<const std::byte> window;
