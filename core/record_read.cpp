@@ -28,11 +28,24 @@ CheckedRecord read_record(const Segment& segment, const Location& location, std:
       segment.read(location.offset, location.size, std::as_writable_bytes(std::span(scratch))));
 }
 
-void read_value_into(const Segment& segment, const Location& location, std::string& out) {
+namespace {
+
+void check_holds_key(const CheckedRecord& record, std::string_view key, const Segment& segment,
+                     std::uint64_t offset) {
+  if (record.key != key)
+    throw CorruptionError("the record the keydir points at holds another key", segment.describe(),
+                          offset);
+}
+
+}  // namespace
+
+void read_value_into(const Segment& segment, const Location& location, std::string_view key,
+                     std::string& out) {
   out.resize(location.size);
   const auto bytes =
       segment.read(location.offset, location.size, std::as_writable_bytes(std::span(out)));
   const CheckedRecord record = check_record(segment, location.offset, bytes);
+  check_holds_key(record, key, segment, location.offset);
   if (bytes.data() != reinterpret_cast<const std::byte*>(out.data())) {
     out.assign(record.value);  // within the size just set: no allocation
     return;
@@ -42,9 +55,11 @@ void read_value_into(const Segment& segment, const Location& location, std::stri
   out.resize(record.value.size());
 }
 
-CheckedRecord read_pinned_record(const Segment& segment, const Location& location) {
+CheckedRecord read_pinned_record(const Segment& segment, const Location& location,
+                                 std::string_view key) {
   PinnedBytes pinned = segment.pin(location.offset, location.size);
   CheckedRecord out = check_record(segment, location.offset, pinned.bytes);
+  check_holds_key(out, key, segment, location.offset);
   out.pinned = std::move(pinned);
   return out;
 }

@@ -34,14 +34,18 @@ CheckedRecord check_record(const Segment& segment, std::uint64_t offset,
 // `scratch` (valid until it changes).
 CheckedRecord read_record(const Segment& segment, const Location& location,
                           std::string& scratch);
-// The value of the record at `location` in `out` (its capacity reused), with
-// one copy: a backend without zero-copy reads the whole record straight into
-// `out`, where its CRC is checked and the value moved to the front; a
-// zero-copy one's value is copied out of its memory. On a throw, `out` holds
-// unspecified bytes.
-void read_value_into(const Segment& segment, const Location& location, std::string& out);
+// The value of `key`'s record at `location` in `out` (its capacity reused),
+// with one copy: a backend without zero-copy reads the whole record straight
+// into `out`, where its CRC is checked and the value moved to the front; a
+// zero-copy one's value is copied out of its memory. A record that holds
+// another key is a CorruptionError: whatever led the keydir there (a damaged
+// hint or keydir snapshot, a bug), another key's value is never served. On
+// a throw, `out` holds unspecified bytes.
+void read_value_into(const Segment& segment, const Location& location, std::string_view key,
+                     std::string& out);
 // The same, held by `pinned.keep_alive`: valid whatever happens to the store.
-CheckedRecord read_pinned_record(const Segment& segment, const Location& location);
+CheckedRecord read_pinned_record(const Segment& segment, const Location& location,
+                                 std::string_view key);
 
 // Where one record lies, for read_in_file_order.
 struct RecordRef {

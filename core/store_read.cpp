@@ -42,21 +42,21 @@ bool Store::Impl::with_record(std::string_view key, Fn&& fn) const {
 std::optional<std::string> Store::Impl::get(std::string_view key) const {
   std::optional<std::string> out;
   with_record(key, [&](const Segment& segment, const Location& location) {
-    read_value_into(segment, location, out.emplace());
+    read_value_into(segment, location, key, out.emplace());
   });
   return out;
 }
 
 bool Store::Impl::get_into(std::string_view key, std::string& out) const {
   return with_record(key, [&](const Segment& segment, const Location& location) {
-    read_value_into(segment, location, out);
+    read_value_into(segment, location, key, out);
   });
 }
 
 std::optional<Store::PinnedValue> Store::Impl::get_pinned(std::string_view key) const {
   std::optional<Store::PinnedValue> out;
   with_record(key, [&](const Segment& segment, const Location& location) {
-    const CheckedRecord r = read_pinned_record(segment, location);
+    const CheckedRecord r = read_pinned_record(segment, location, key);
     out = Store::PinnedValue{r.value, r.pinned.keep_alive};
   });
   return out;
@@ -110,7 +110,7 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
         continue;
       }
       if (!value) value.emplace();
-      read_value_into(*f.segment, f.location, *value);  // reuses the string's capacity
+      read_value_into(*f.segment, f.location, keys[base + i], *value);  // reuses the string's capacity
     }
   }
 }
