@@ -128,7 +128,10 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
   const std::uint64_t keys = load_le<std::uint64_t>(head.data() + 24);
   const std::uint64_t chunks = load_le<std::uint64_t>(head.data() + 32);
   std::uint32_t crc = crc32c::extend(0, head);
-  if (keys > UINT32_MAX) return fail("it holds more keys than a keydir can");
+  // Checked before the table is sized for them: an entry takes at least
+  // 11 bytes (head, a 1-byte key, segment, offset, size).
+  if (keys > UINT32_MAX || keys > file_size / 11)
+    return fail("it claims more keys than it can hold");
   keydir.reserve(keys);
 
   std::uint64_t offset = expected.size();

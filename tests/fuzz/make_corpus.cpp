@@ -186,6 +186,15 @@ int main(int argc, char** argv) {
     write(root / target, "whole_segment", first);
     write(root / target, "whole_segment_zero_tail", second + std::string(300, '\0'));
   }
+  // Edits of a good keydir snapshot (keydir_snapshot_fuzz input: flags,
+  // optional u16 length, then u16 offset + u8 xor triples).
+  const auto snapshot_dir = root / "keydir_snapshot";
+  write(snapshot_dir, "unchanged", std::string(1, '\0'));
+  write(snapshot_dir, "one_flip", std::string("\0\x30\0\x01", 4));
+  write(snapshot_dir, "flip_crc_fixed", std::string("\x01\x30\0\x01\x60\x01\x80", 7));
+  write(snapshot_dir, "header_crc_fixed", std::string("\x01\x10\0\x01", 4));
+  write(snapshot_dir, "cut", std::string("\x02\x40\0", 3));
+  write(snapshot_dir, "cut_crc_fixed", std::string("\x03\x00\x01", 3));
   write_open_seeds(root / "open");
   write_python_seeds(root / "python_pyk");
   return 0;

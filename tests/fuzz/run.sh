@@ -15,9 +15,10 @@ runs=${PYK_FUZZ_RUNS:-20000}
 out=bin/fuzz
 mkdir -p "$out/obj"
 common=(-std=c++20 -O1 -g -I. -fno-sanitize-recover=all -fsanitize=address,undefined -pthread)
-# The engine's decoders, Store::open over whole directories, and the tools'
-# parsers: the Python pyk reader, JSON import, fsck --repair.
-read -r -a targets <<<"${PYK_FUZZ_TARGETS:-record_reader open hint python_pyk import fsck}"
+# The engine's decoders, Store::open over whole directories and over edited
+# keydir snapshots, and the tools' parsers: the Python pyk reader, JSON
+# import, fsck --repair.
+read -r -a targets <<<"${PYK_FUZZ_TARGETS:-record_reader open hint keydir_snapshot python_pyk import fsck}"
 # Inputs up to this many bytes (a multi-segment store needs room).
 max_len() { case $1 in open | fsck) echo 40000 ;; *) echo 8192 ;; esac; }
 # Targets that need the tools' library on top of the engine.
