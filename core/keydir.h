@@ -76,6 +76,8 @@ class KeyDir {
   // chunk by chunk (dead entries included), and rebuilds a keydir from it:
   // positions stay what they were, so only the table is rebuilt.
   std::size_t chunk_count() const { return chunks_.size(); }
+  // The smallest arena entry: a 1-byte key, no expiry, a 1-byte size varint.
+  static constexpr std::size_t kMinEntryBytes = 1 + 1 + 8 + 1;
   std::span<const std::byte> chunk(std::size_t i) const {
     return {chunks_[i].get(), i + 1 < chunks_.size() ? chunk_ends_[i] : chunk_used_};
   }

@@ -17,6 +17,9 @@ namespace {
 using format::load_le;
 using format::store_le;
 
+// Header offset of the live-key count (then the chunk count), format.h.
+constexpr std::size_t kCountsAt = 24;
+
 std::uint32_t manifest_flags(const ManifestEntry& e) {
   return (e.active ? format::kManifestActive : 0) | (e.unsynced ? format::kManifestUnsynced : 0);
 }
@@ -30,8 +33,8 @@ std::string encode_head(const Manifest& manifest, std::span<const SegmentSize> s
   store_le<std::uint32_t>(p + 8, format::kFormatVersion);
   store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(sizes.size()));
   store_le<std::uint64_t>(p + 16, manifest.generation);
-  store_le<std::uint64_t>(p + 24, keys);
-  store_le<std::uint64_t>(p + 32, chunks);
+  store_le<std::uint64_t>(p + kCountsAt, keys);
+  store_le<std::uint64_t>(p + kCountsAt + 8, chunks);
   p += format::kSnapshotHeaderSize;
   for (const SegmentSize& s : sizes) {
     const ManifestEntry* listed = manifest.find(s.id);
@@ -121,16 +124,16 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
   std::vector<std::byte> head_scratch(expected.size());
   const auto head = file->read(0, expected.size(), head_scratch);
   const auto want = bytes_of(expected);
-  // Bytes 24-40 (key and chunk counts) are the snapshot's own.
-  if (!std::equal(head.begin(), head.begin() + 24, want.begin()) ||
-      !std::equal(head.begin() + 40, head.end(), want.begin() + 40))
+  // The key and chunk counts are the snapshot's own; all else must match.
+  if (!std::equal(head.begin(), head.begin() + kCountsAt, want.begin()) ||
+      !std::equal(head.begin() + format::kSnapshotHeaderSize, head.end(),
+                  want.begin() + format::kSnapshotHeaderSize))
     return fail("it describes other segments or another manifest (stale)");
-  const std::uint64_t keys = load_le<std::uint64_t>(head.data() + 24);
-  const std::uint64_t chunks = load_le<std::uint64_t>(head.data() + 32);
+  const std::uint64_t keys = load_le<std::uint64_t>(head.data() + kCountsAt);
+  const std::uint64_t chunks = load_le<std::uint64_t>(head.data() + kCountsAt + 8);
   std::uint32_t crc = crc32c::extend(0, head);
-  // Checked before the table is sized for them: an entry takes at least
-  // 11 bytes (head, a 1-byte key, segment, offset, size).
-  if (keys > UINT32_MAX || keys > file_size / 11)
+  // Checked before the table is sized for them.
+  if (keys > UINT32_MAX || keys > file_size / KeyDir::kMinEntryBytes)
     return fail("it claims more keys than it can hold");
   keydir.reserve(keys);
 

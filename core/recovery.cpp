@@ -298,7 +298,7 @@ void Store::Impl::load_segment(std::uint32_t id, bool is_newest,
   state.min_length = listed != nullptr && listed->active ? listed->length : format::kFileHeaderSize;
 
   if (snapshot_size) {
-    load_covered_by_snapshot(state, is_newest, *snapshot_size);
+    load_covered_by_snapshot(state, *snapshot_size);
     return;
   }
 

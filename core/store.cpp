@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "core/keydir_snapshot.h"
 #include "core/guarded.h"
 #include "core/hint_file.h"
 #include "core/store_impl.h"
@@ -146,8 +145,7 @@ void Store::Impl::close() {
     }
   }
   // Every segment is sealed (synced) now, the active one too.
-  if (writer_ && options_.keydir_snapshot) write_snapshot();
-  if (writer_ && !options_.keydir_snapshot) keydir_snapshot::remove(*directory_);  // none to go stale
+  if (writer_) write_snapshot();
 }
 
 std::uint64_t Store::Impl::now_micros() const {

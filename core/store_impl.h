@@ -132,11 +132,12 @@ class Store::Impl {
   // and the manifest exactly; false (and reported, unless there is none) if not.
   bool load_snapshot(const std::vector<ReplayPosition>& order);
   // A segment whose keys the snapshot holds: opened, not replayed.
-  void load_covered_by_snapshot(SegmentSet::Entry& state, bool is_newest, std::uint64_t size);
+  void load_covered_by_snapshot(SegmentSet::Entry& state, std::uint64_t size);
   // The segment accounting of the keys the snapshot brought.
   void count_snapshot_keys();
   // At close: saves the keydir if every segment is synced and listed as it
-  // is; a failure is logged (the next open replays the hints).
+  // is (removes a stale one, or any under Options::keydir_snapshot = false);
+  // a failure is logged (the next open replays the hints).
   void write_snapshot();
 
   // refresh.cpp: a read-only store beside a live writer.

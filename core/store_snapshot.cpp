@@ -38,8 +38,7 @@ bool Store::Impl::load_snapshot(const std::vector<ReplayPosition>& order) {
   return false;
 }
 
-void Store::Impl::load_covered_by_snapshot(SegmentSet::Entry& state, bool is_newest,
-                                           std::uint64_t size) {
+void Store::Impl::load_covered_by_snapshot(SegmentSet::Entry& state, std::uint64_t size) {
   // The writer holds the lock, so nothing has appended since the listing;
   // a read-only store beside a writer covers up to `size`, and refresh()
   // replays what follows.
@@ -47,10 +46,7 @@ void Store::Impl::load_covered_by_snapshot(SegmentSet::Entry& state, bool is_new
     throw CorruptionError("datafile changed size while the store was being opened",
                           state.segment->describe(), size);
   state.stats.bytes = size;
-  state.hinted = directory_->exists(filename::hint(state.stats.id));
-  // As after a scan: a sealed segment without a hint gets one.
-  if (!state.hinted && !is_newest && !options_.read_only)
-    maintenance_.enqueue({Job::Kind::hint, state.stats.id});
+  state.hinted = true;  // load_snapshot uses the snapshot only if every segment has its hint
 }
 
 void Store::Impl::count_snapshot_keys() {
@@ -82,6 +78,10 @@ void Store::Impl::write_snapshot() {
   // Every segment changes the manifest when it is created, and a merge when
   // it lists its outputs: the snapshot open loaded still describes a store
   // whose manifest is the one it was loaded with.
+  if (!options_.keydir_snapshot) {
+    keydir_snapshot::remove(*directory_);  // none to go stale
+    return;
+  }
   if (!manifest_ || manifest_unsure_) return;
   if (snapshot_generation_ == manifest_->generation) return;  // KEYDIR is still exact
   const auto wanted = [&] {
