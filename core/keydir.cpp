@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "core/error.h"
 
@@ -69,23 +70,9 @@ std::uint64_t hash_bytes(std::string_view key) {
 
 }  // namespace
 
-KeyDir::KeyDir() : table_(0, Hash{this}, Equal{this}) {}
+KeyDir::KeyDir() = default;
 
-std::size_t KeyDir::Hash::operator()(std::uint32_t position) const {
-  return (*this)(owner->key_at(position));
-}
-std::size_t KeyDir::Hash::operator()(std::string_view key) const {
-  return static_cast<std::size_t>(hash_bytes(key));
-}
-bool KeyDir::Equal::operator()(std::uint32_t a, std::uint32_t b) const {
-  return a == b || owner->key_at(a) == owner->key_at(b);
-}
-bool KeyDir::Equal::operator()(std::string_view key, std::uint32_t position) const {
-  return owner->key_at(position) == key;
-}
-bool KeyDir::Equal::operator()(std::uint32_t position, std::string_view key) const {
-  return owner->key_at(position) == key;
-}
+std::uint64_t KeyDir::hash(std::string_view key) { return hash_bytes(key); }
 
 const std::byte* KeyDir::at(std::uint32_t position) const {
   return chunks_[position / kChunkSize].get() + position % kChunkSize;
@@ -161,58 +148,67 @@ std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location
 }
 
 std::optional<Location> KeyDir::put(std::string_view key, const Location& location) {
-  // One probe: write the entry, then let the table tell whether the key was
-  // already there (find-then-insert probes twice for a new key).
-  const std::size_t bytes = entry_size(key.size(), location.expiry != 0, location.size);
-  const std::uint32_t fresh = write_entry(key, location);
-  std::pair<decltype(table_)::iterator, bool> result;
-  try {
-    result = table_.insert(fresh);
-  } catch (...) {  // growing the table failed: nothing changed but the fresh entry
-    chunk_used_ -= bytes;
-    throw;
+  // Grown first, while the arena's live entries are still exactly the table's.
+  if (table_.full()) rebuild_table(std::max<std::size_t>(64, table_.size() * 2));
+  const std::uint64_t key_hash = hash(key);
+  const KeyDirTable::Slot slot = find_slot(key, key_hash);
+  if (!slot) {
+    table_.insert(key_hash, write_entry(key, location));  // write_entry may throw: nothing changed
+    return std::nullopt;
   }
-  const auto [it, inserted] = result;
-  if (inserted) return std::nullopt;
-  const std::uint32_t position = *it;
+  const std::uint32_t position = table_.position(slot);
   std::size_t old_bytes;
   const Location previous = entry_location(at(position), &old_bytes);
-  if (old_bytes == bytes) {  // same layout (expiry-ness, size varint): update in place
-    encode_entry(at(position), key, location);
-    chunk_used_ -= bytes;  // give back the fresh entry: it is the last allocation
+  if (old_bytes == entry_size(key.size(), location.expiry != 0, location.size)) {
+    encode_entry(at(position), key, location);  // same layout (expiry-ness, size varint): in place
     return previous;
   }
+  table_.set_position(slot, write_entry(key, location));
   at(position)[0] |= std::byte{kDead};  // for_each passes over it
-  table_.erase(it);
   garbage_bytes_ += old_bytes;
-  table_.insert(fresh);
   compact_if_wasteful();
   return previous;
 }
 
 std::optional<Location> KeyDir::erase(std::string_view key) {
-  auto it = table_.find(key);
-  if (it == table_.end()) return std::nullopt;
+  const KeyDirTable::Slot slot = find_slot(key, hash(key));
+  if (!slot) return std::nullopt;
+  const std::uint32_t position = table_.position(slot);
   std::size_t bytes;
-  const Location previous = entry_location(at(*it), &bytes);
+  const Location previous = entry_location(at(position), &bytes);
   garbage_bytes_ += bytes;
-  at(*it)[0] |= std::byte{kDead};  // for_each passes over it
-  table_.erase(it);
+  at(position)[0] |= std::byte{kDead};  // for_each passes over it
+  table_.erase(slot);
   compact_if_wasteful();
   return previous;
 }
 
 std::optional<Location> KeyDir::find(std::string_view key) const {
-  auto it = table_.find(key);
-  if (it == table_.end()) return std::nullopt;
-  return location_at(*it);
+  const KeyDirTable::Slot slot = find_slot(key, hash(key));
+  if (!slot) return std::nullopt;
+  return location_at(table_.position(slot));
 }
 
 std::size_t KeyDir::memory_bytes() const {
-  // Each slot is 4 bytes; boost's flat tables add 16 bytes of metadata per
-  // group of 15 slots.
-  const std::size_t slots = table_.bucket_count();
-  return chunks_.size() * kChunkSize + slots * sizeof(std::uint32_t) + (slots / 15 + 1) * 16;
+  return chunks_.size() * kChunkSize + table_.memory_bytes();
+}
+
+void KeyDir::reserve(std::size_t keys) {
+  if (keys > table_.capacity()) rebuild_table(keys);
+}
+
+void KeyDir::rebuild_table(std::size_t keys) {
+  KeyDirTable fresh(std::max(keys, table_.size()));
+  for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
+    const std::size_t used = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
+    for_each_live_hashed(
+        fresh, chunk, used, [](std::size_t) {}, [](const std::byte*) { return true; },
+        [&](std::uint32_t position, std::uint64_t key_hash) {
+          fresh.insert(key_hash, position);  // the arena's live keys are distinct
+          return true;
+        });
+  }
+  table_ = std::move(fresh);
 }
 
 std::span<std::byte> KeyDir::add_chunk(std::size_t used) {
@@ -225,7 +221,7 @@ std::span<std::byte> KeyDir::add_chunk(std::size_t used) {
 }
 
 void KeyDir::clear() {
-  table_.clear();
+  table_ = KeyDirTable();
   chunks_.clear();
   chunk_ends_.clear();
   chunk_used_ = kChunkSize;
@@ -237,23 +233,16 @@ void KeyDir::compact_if_wasteful() {
   const std::size_t arena = chunks_.size() * kChunkSize;
   constexpr std::size_t kCompactFrom = 4u << 20;  // garbage bytes: not worth a rebuild below
   if (garbage_bytes_ < kCompactFrom || garbage_bytes_ * 2 < arena) return;
-  // Rebuild into a fresh arena; the erased entries' bytes are left behind.
+  // The live entries copied into a fresh arena, in arena order (as walk
+  // expects); the erased entries' bytes are left behind.
   KeyDir fresh;
-  fresh.table_.reserve(table_.size());
-  for_each([&](std::string_view key, const Location& location) {
-    fresh.table_.insert(fresh.write_entry(key, location));  // in arena order, as walk expects
-  });
+  for_each([&](std::string_view key, const Location& location) { fresh.write_entry(key, location); });
   chunks_ = std::move(fresh.chunks_);
   chunk_used_ = fresh.chunk_used_;
   chunk_ends_ = std::move(fresh.chunk_ends_);
   if (++generation_ == 0) generation_ = 1;  // cursors of the old layout start over
   garbage_bytes_ = 0;
-  // The fresh table's functors point at `fresh`; rebuild ours over the moved arena.
-  Table table(fresh.table_.size(), Hash{this},
-              Equal{this});
-  for (const std::uint32_t position : fresh.table_) table.insert(position);
-  fresh.table_.clear();
-  table_ = std::move(table);
+  rebuild_table(table_.size());
 }
 
 std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
@@ -275,8 +264,9 @@ std::optional<std::uint32_t> KeyDir::next_entry(std::uint64_t& position) const {
     const auto here = static_cast<std::uint32_t>(position);
     position += size;
     if (entry_dead(p)) return std::nullopt;  // marked dead: no lookup needed
-    const auto it = table_.find(key_at(here));
-    if (it != table_.end() && *it == here) return here;
+    const std::string_view key = key_at(here);
+    const KeyDirTable::Slot slot = find_slot(key, hash(key));
+    if (slot && table_.position(slot) == here) return here;
     return std::nullopt;  // erased, or the key moved to a newer entry
   }
 }

@@ -1,14 +1,16 @@
 // KeyDir: the in-memory index of a Bitcask, mapping every live key to the
 // location of its newest record. All keys live in RAM, so bytes per key
-// matter: keys and locations are packed into an arena of 2 MiB chunks and
-// the hash table holds only 4-byte arena positions (hashing reads the key
-// back from the arena); entries are packed byte by byte (no alignment). Both
-// live in huge pages (core/keydir_memory.h). See README "Memory per key".
+// matter: keys and locations are packed into an arena of 2 MiB chunks, byte
+// by byte (no alignment), and the hash table (core/keydir_table.h) holds a
+// one-byte tag and a 4-byte arena position per key. The arena's live
+// entries are exactly the table's, so the table is rebuilt from a walk over
+// the arena (growing, compacting, loading a snapshot), with the table lines
+// prefetched ahead. Memory comes from core/keydir_memory.h. See README
+// "Memory per key".
 //
 // Not thread-safe: Store guards it with its keydir mutex.
 #pragma once
 
-#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "core/keydir_memory.h"
+#include "core/keydir_table.h"
 
 namespace pyk {
 
@@ -46,7 +49,7 @@ class KeyDir {
   // Removes every entry and frees the arena.
   void clear();
   // Makes room for `keys` entries without rehashing (open knows the count from hint files).
-  void reserve(std::size_t keys) { table_.reserve(keys); }
+  void reserve(std::size_t keys);
   // Bytes held: arena chunks plus the hash table's slots and metadata.
   std::size_t memory_bytes() const;
 
@@ -90,20 +93,16 @@ class KeyDir {
   // must then be cleared.
   template <class Accept>
   bool index_last_chunk(Accept&& accept) {
-    const std::size_t chunk = chunks_.size() - 1, used = chunk_used_;
-    const std::byte* base = chunks_[chunk].get();
-    for (std::size_t offset = 0; offset < used;) {
-      const std::size_t bytes = bounded_entry_size(base + offset, used - offset);
-      if (bytes == 0) return false;
-      if (entry_dead(base + offset)) {
-        garbage_bytes_ += bytes;
-      } else {
-        const auto position = static_cast<std::uint32_t>(chunk * kChunkSize + offset);
-        if (!accept(entry_location(base + offset)) || !table_.insert(position).second) return false;
-      }
-      offset += bytes;
-    }
-    return true;
+    const std::size_t chunk = chunks_.size() - 1;
+    return for_each_live_hashed(
+        table_, chunk, chunk_used_, [&](std::size_t bytes) { garbage_bytes_ += bytes; },
+        [&](const std::byte* entry) { return accept(entry_location(entry)); },
+        [&](std::uint32_t position, std::uint64_t hash) {
+          if (table_.full() || find_slot(key_at(position), hash))
+            return false;  // more keys than the snapshot said, or a key twice
+          table_.insert(hash, position);
+          return true;
+        });
   }
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
@@ -134,22 +133,49 @@ class KeyDir {
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    using is_avalanching = void;  // a strong hash: the table need not mix it again
-    const KeyDir* owner;
-    std::size_t operator()(std::uint32_t position) const;
-    std::size_t operator()(std::string_view key) const;
-  };
-  struct Equal {
-    using is_transparent = void;
-    const KeyDir* owner;
-    // Compares keys: put inserts a fresh position and relies on the table to
-    // find an existing entry of the same key.
-    bool operator()(std::uint32_t a, std::uint32_t b) const;
-    bool operator()(std::string_view key, std::uint32_t position) const;
-    bool operator()(std::uint32_t position, std::string_view key) const;
-  };
+  static std::uint64_t hash(std::string_view key);
+
+  // Calls fn(position, hash) for each live entry of chunk `chunk` (its first
+  // `used` bytes), but kAhead entries late: the entry's group in `table` is
+  // prefetched when the entry is read, so the table's cache misses overlap instead
+  // of coming one after the other. accept(entry) is asked at once, dead(bytes)
+  // is told of each dead entry. False as soon as an entry is malformed or
+  // accept or fn returns false.
+  template <class Dead, class Accept, class Fn>
+  bool for_each_live_hashed(const KeyDirTable& table, std::size_t chunk, std::size_t used,
+                            Dead&& dead, Accept&& accept, Fn&& fn) const {
+    constexpr std::size_t kAhead = 16;
+    std::uint32_t positions[kAhead];
+    std::uint64_t hashes[kAhead];
+    std::size_t seen = 0;
+    const std::byte* base = chunks_[chunk].get();
+    for (std::size_t offset = 0; offset < used;) {
+      const std::byte* entry = base + offset;
+      const std::size_t bytes = bounded_entry_size(entry, used - offset);
+      if (bytes == 0) return false;
+      offset += bytes;
+      if (entry_dead(entry)) {
+        dead(bytes);
+        continue;
+      }
+      if (!accept(entry)) return false;
+      const std::size_t ring = seen++ % kAhead;
+      if (seen > kAhead && !fn(positions[ring], hashes[ring])) return false;
+      positions[ring] = static_cast<std::uint32_t>(chunk * kChunkSize + (entry - base));
+      hashes[ring] = hash(entry_key(entry));
+      table.prefetch(hashes[ring]);
+    }
+    for (std::size_t i = seen > kAhead ? seen - kAhead : 0; i < seen; ++i) {
+      if (!fn(positions[i % kAhead], hashes[i % kAhead])) return false;
+    }
+    return true;
+  }
+  // The table rebuilt from the arena, with room for `keys` keys.
+  void rebuild_table(std::size_t keys);
+  // The table's slot for `key`, if it holds the key.
+  KeyDirTable::Slot find_slot(std::string_view key, std::uint64_t key_hash) const {
+    return table_.find(key_hash, [&](std::uint32_t position) { return key_at(position) == key; });
+  }
 
   // Arena entry layout, packed at any byte position (positions count bytes):
   //   u8 head: bits 0-5 the key size (1-63; 0: a u16 key size follows, in
@@ -233,9 +259,7 @@ class KeyDir {
   std::size_t garbage_bytes_ = 0;        // arena bytes of erased or moved entries
   std::vector<std::size_t> chunk_ends_;  // bytes used in each full chunk (walk skips the rest)
   std::uint32_t generation_ = 1;         // bumped by each compaction (walk cursors); never 0
-  using Table = boost::unordered_flat_set<std::uint32_t, Hash, Equal,
-                                          keydir_memory::Allocator<std::uint32_t>>;
-  Table table_;
+  KeyDirTable table_;
 };
 
 }  // namespace pyk

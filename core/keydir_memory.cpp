@@ -3,19 +3,26 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cstring>
+#include <new>
 
 namespace pyk::keydir_memory {
 namespace {
 
 constexpr std::size_t kHugePage = 2u << 20;
 constexpr std::size_t kPage = 4096;
+constexpr std::size_t kLine = 64;
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
 void* allocate(std::size_t bytes, bool populate) {
-  if (bytes < kMapFrom) return ::operator new(bytes);
+  if (bytes < kMapFrom) {
+    void* p = ::operator new(bytes, std::align_val_t{kLine});
+    std::memset(p, 0, bytes);
+    return p;
+  }
   const std::size_t length = round_up(bytes, kPage);
   // Over-map by a huge page, then trim to a 2 MiB aligned start: the kernel
   // backs a region with huge pages only where it is aligned.
@@ -40,7 +47,7 @@ void* allocate(std::size_t bytes, bool populate) {
 void deallocate(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   if (bytes < kMapFrom) {
-    ::operator delete(p);
+    ::operator delete(p, std::align_val_t{kLine});
     return;
   }
   ::munmap(p, round_up(bytes, kPage));

@@ -6,13 +6,12 @@
 //  - freed memory goes back to the OS at once (glibc's heap keeps the
 //    1 MiB blocks of a closed store's keydir, and the next open's RSS adds
 //    to it).
-// Small requests (an empty or tiny table) still come from operator new, and
-// small regions keep 4 KiB pages (a huge page is zeroed whole at its first
-// touch: a tiny store would pay 2 MiB for a few keys).
+// Small requests (an empty or tiny table) still come from operator new,
+// and small regions keep 4 KiB pages (a huge page is zeroed whole at its
+// first touch: a tiny store would pay 2 MiB for a few keys).
 #pragma once
 
 #include <cstddef>
-#include <new>
 
 namespace pyk::keydir_memory {
 
@@ -22,24 +21,10 @@ inline constexpr std::size_t kMapFrom = 256 * 1024;
 // Huge pages for requests of kHugeFrom bytes or more (the table).
 inline constexpr std::size_t kHugeFrom = 4u << 20;
 
-// Throws std::bad_alloc. `populate`: the pages are faulted in up front, in
-// one call, for memory about to be filled whole (a snapshot's chunk).
+// Zeroed memory, 64-byte aligned (a cache line). Throws std::bad_alloc.
+// `populate`: the pages are faulted in up front, in one call, for memory
+// about to be filled whole (a snapshot's chunk).
 void* allocate(std::size_t bytes, bool populate = false);
 void deallocate(void* p, std::size_t bytes) noexcept;
-
-// For boost::unordered_flat_set.
-template <class T>
-struct Allocator {
-  using value_type = T;
-  Allocator() = default;
-  template <class U>
-  Allocator(const Allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(keydir_memory::allocate(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { keydir_memory::deallocate(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const Allocator<U>&) const noexcept {
-    return true;
-  }
-};
 
 }  // namespace pyk::keydir_memory

@@ -69,7 +69,7 @@ struct Options {
   // Keys the store is expected to hold (like Kyoto's bucket count): the
   // keydir's table is sized for max(this, the keys in hint files) at open,
   // so filling it never rehashes (a rehash touches every key). It costs
-  // about 10 bytes per expected key up front. 0 = grow as needed.
+  // about 6 bytes per expected key up front. 0 = grow as needed.
   std::uint64_t expected_keys = 0;
 
   // close saves the keydir to the file KEYDIR (about the keydir's size), and

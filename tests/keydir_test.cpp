@@ -251,4 +251,24 @@ BOOST_AUTO_TEST_CASE(a_destroyed_keydir_gives_its_memory_back) {
                                                                << ", during " << during);
 }
 
+// Fresh keys put and erased, round after round, about 1,500 live at a
+// time: erasing from groups that overflowed wears the table out
+// (core/keydir_table.h), and each rebuild must size it for the keys it
+// holds, not for the room it had.
+BOOST_AUTO_TEST_CASE(churn_through_fresh_keys_keeps_the_table_small) {
+  KeyDir kd;
+  const auto key = [](std::uint32_t i) { return "key-" + std::to_string(i); };
+  std::size_t largest_table = 0;
+  for (std::uint32_t round = 1; round < 1000; ++round) {
+    for (std::uint32_t i = 0; i < 1000; ++i) kd.put(key(round * 1000 + i), {1, i, 10, 0});
+    for (std::uint32_t i = 0; i < 1000; ++i) BOOST_TEST_REQUIRE(kd.erase(key((round - 1) * 1000 + i)).has_value() == (round > 1));
+    largest_table = std::max(largest_table, kd.memory_bytes() - kd.chunk_count() * (2u << 20));
+  }
+  BOOST_TEST(kd.size() == 1000u);
+  BOOST_TEST(kd.find(key(999 * 1000 + 7))->offset == 7u);
+  BOOST_TEST(!kd.find(key(998 * 1000 + 7)).has_value());
+  // 2,000 keys at most: a table for 4,000 (grown 2x) is 24 KiB.
+  BOOST_TEST(largest_table <= 32u << 10, "largest table " << largest_table);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
