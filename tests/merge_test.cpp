@@ -341,7 +341,19 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_ke
   for (int k = 0; k < 4000; ++k) db.put("key" + std::to_string(k), value + std::to_string(k));
   for (int k = 0; db.stats().segments.size() < 3; ++k)
     db.put("key" + std::to_string(k % 1000), value + "new" + std::to_string(k));
-  BOOST_TEST_REQUIRE(wait_until([&] { return !ids_of(*env.directory(), filename::Kind::temp).empty(); }));
+  // The merge's output, not the hint of segment 1 (written first, also
+  // under a temporary name): closing while only the hint was written
+  // would leave the merge unstarted, with nothing to stop.
+  const auto merge_output_exists = [&] {
+    for (const std::string& name : env.directory()->list()) {
+      const std::string_view suffix = ".tmp";
+      if (name.ends_with(suffix) &&
+          filename::parse(name.substr(0, name.size() - suffix.size())).kind == filename::Kind::data)
+        return true;
+    }
+    return false;
+  };
+  BOOST_TEST_REQUIRE(wait_until(merge_output_exists));
   expected = contents(db);
   const auto start = std::chrono::steady_clock::now();
   db.close();  // must not wait for the throttled merge
