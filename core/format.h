@@ -72,7 +72,7 @@
 // the manifest's generation and listing and every datafile's size are what
 // it records; otherwise, or if it does not check, the hints are replayed.
 //   0  char[8] magic        "pyk-kdir"
-//   8  u32     version      kFormatVersion
+//   8  u32     version      kSnapshotVersion (the arena's entry layout too)
 //  12  u32     segment count
 //  16  u64     manifest generation
 //  24  u64     live keys
@@ -109,6 +109,8 @@ inline constexpr std::size_t kManifestEntrySize = 16;
 inline constexpr std::uint32_t kManifestActive = 1;    // entry flag
 inline constexpr std::uint32_t kManifestUnsynced = 2;  // entry flag
 inline constexpr std::string_view kSnapshotMagic = "pyk-kdir";
+// 2: the arena entry holds the segment id as a varint.
+inline constexpr std::uint32_t kSnapshotVersion = 2;
 inline constexpr std::size_t kSnapshotHeaderSize = 40;
 inline constexpr std::size_t kSnapshotSegmentSize = 24;
 

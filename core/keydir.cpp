@@ -95,11 +95,13 @@ std::size_t KeyDir::bounded_entry_size(const std::byte* p, std::size_t avail) {
     key_size = long_size == 0 ? 65536 : long_size;
     at = 3;
   }
-  at += key_size + 8;
-  for (int shift = 0;; shift += 7) {  // the size varint
-    if (at >= avail) return 0;
-    const auto b = static_cast<std::uint8_t>(p[at++]);
-    if (b < 0x80 || shift >= 28) break;
+  at += key_size + 4;
+  for (int varint = 0; varint < 2; ++varint) {  // the segment id and the size
+    for (int shift = 0;; shift += 7) {
+      if (at >= avail) return 0;
+      const auto b = static_cast<std::uint8_t>(p[at++]);
+      if (b < 0x80 || shift >= 28) break;
+    }
   }
   if ((head(p) & kHasExpiry) != 0) at += 8;
   return at <= avail ? at : 0;
@@ -131,18 +133,17 @@ void KeyDir::encode_entry(std::byte* p, std::string_view key, const Location& lo
   }
   std::memcpy(q, key.data(), key.size());
   q += key.size();
-  store<std::uint32_t>(q, location.segment);
-  store<std::uint32_t>(q + 4, location.offset);
-  q += 8;
-  std::uint32_t size = location.size;
-  for (; size >= 0x80; size >>= 7) *q++ = std::byte(static_cast<std::uint8_t>(size | 0x80));
-  *q++ = std::byte(static_cast<std::uint8_t>(size));
+  store<std::uint32_t>(q, location.offset);
+  q += 4;
+  for (std::uint32_t v : {location.segment, location.size}) {
+    for (; v >= 0x80; v >>= 7) *q++ = std::byte(static_cast<std::uint8_t>(v | 0x80));
+    *q++ = std::byte(static_cast<std::uint8_t>(v));
+  }
   if (has_expiry) store<std::uint64_t>(q, location.expiry);
 }
 
 std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location) {
-  const std::uint32_t position =
-      allocate(entry_size(key.size(), location.expiry != 0, location.size));
+  const std::uint32_t position = allocate(entry_size(key.size(), location));
   encode_entry(at(position), key, location);
   return position;
 }
@@ -159,8 +160,8 @@ std::optional<Location> KeyDir::put(std::string_view key, const Location& locati
   const std::uint32_t position = table_.position(slot);
   std::size_t old_bytes;
   const Location previous = entry_location(at(position), &old_bytes);
-  if (old_bytes == entry_size(key.size(), location.expiry != 0, location.size)) {
-    encode_entry(at(position), key, location);  // same layout (expiry-ness, size varint): in place
+  if (old_bytes == entry_size(key.size(), location)) {
+    encode_entry(at(position), key, location);  // same layout (expiry-ness, varint sizes): in place
     return previous;
   }
   table_.set_position(slot, write_entry(key, location));

@@ -79,8 +79,8 @@ class KeyDir {
   // chunk by chunk (dead entries included), and rebuilds a keydir from it:
   // positions stay what they were, so only the table is rebuilt.
   std::size_t chunk_count() const { return chunks_.size(); }
-  // The smallest arena entry: a 1-byte key, no expiry, a 1-byte size varint.
-  static constexpr std::size_t kMinEntryBytes = 1 + 1 + 8 + 1;
+  // The smallest arena entry: a 1-byte key, no expiry, 1-byte varints.
+  static constexpr std::size_t kMinEntryBytes = 1 + 1 + 4 + 1 + 1;
   std::span<const std::byte> chunk(std::size_t i) const {
     return {chunks_[i].get(), i + 1 < chunks_.size() ? chunk_ends_[i] : chunk_used_};
   }
@@ -181,10 +181,10 @@ class KeyDir {
   //   u8 head: bits 0-5 the key size (1-63; 0: a u16 key size follows, in
   //            which 0 means 65536), bit 6 has_expiry, bit 7 dead (the table
   //            no longer holds it: erased, or moved to a fresh entry);
-  //   key bytes; u32 segment; u32 offset; the record size as a LEB128
-  //   varint (1-5 bytes); u64 expiry if has_expiry.
-  // A 16-byte key without expiry takes 1 + 16 + 8 + 2 bytes (records of
-  // 128 bytes to 16 KiB).
+  //   key bytes; u32 offset; the segment id and then the record size as
+  //   LEB128 varints (1-5 bytes each); u64 expiry if has_expiry.
+  // A 16-byte key without expiry takes 1 + 16 + 4 + 1 + 2 bytes (segment
+  // ids below 128, records of 128 bytes to 16 KiB).
   static constexpr std::uint8_t kDead = 0x80, kHasExpiry = 0x40, kKeySizeMask = 0x3f;
   // One huge page (core/keydir_memory.h).
   static constexpr std::size_t kChunkSize = 2u << 20;
@@ -202,9 +202,17 @@ class KeyDir {
     for (; v >= 0x80; v >>= 7) ++n;
     return n;
   }
-  static std::size_t entry_size(std::size_t key_size, bool has_expiry, std::uint32_t size) {
-    return 1 + (key_size > kKeySizeMask ? 2 : 0) + key_size + 8 + varint_size(size) +
-           (has_expiry ? 8 : 0);
+  static std::size_t entry_size(std::size_t key_size, const Location& l) {
+    return 1 + (key_size > kKeySizeMask ? 2 : 0) + key_size + 4 + varint_size(l.segment) +
+           varint_size(l.size) + (l.expiry != 0 ? 8 : 0);
+  }
+  static std::uint32_t read_varint(const std::byte*& q) {
+    std::uint32_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      const auto b = static_cast<std::uint8_t>(*q++);
+      v |= std::uint32_t{b & 0x7fu} << shift;
+      if (b < 0x80 || shift >= 28) return v;
+    }
   }
   static std::uint8_t head(const std::byte* p) { return static_cast<std::uint8_t>(p[0]); }
   static bool entry_dead(const std::byte* p) { return (head(p) & kDead) != 0; }
@@ -220,15 +228,10 @@ class KeyDir {
     const std::string_view key = entry_key(p);
     const std::byte* q = reinterpret_cast<const std::byte*>(key.data() + key.size());
     Location l;
-    std::memcpy(&l.segment, q, 4);
-    std::memcpy(&l.offset, q + 4, 4);
-    q += 8;
-    l.size = 0;
-    for (int shift = 0;; shift += 7) {
-      const auto b = static_cast<std::uint8_t>(*q++);
-      l.size |= std::uint32_t{b & 0x7fu} << shift;
-      if (b < 0x80 || shift >= 28) break;
-    }
+    std::memcpy(&l.offset, q, 4);
+    q += 4;
+    l.segment = read_varint(q);
+    l.size = read_varint(q);
     if ((head(p) & kHasExpiry) != 0) {
       std::memcpy(&l.expiry, q, 8);
       q += 8;

@@ -30,7 +30,7 @@ std::string encode_head(const Manifest& manifest, std::span<const SegmentSize> s
   std::string out(format::kSnapshotHeaderSize + sizes.size() * format::kSnapshotSegmentSize, '\0');
   auto* p = reinterpret_cast<std::byte*>(out.data());
   std::memcpy(p, format::kSnapshotMagic.data(), 8);
-  store_le<std::uint32_t>(p + 8, format::kFormatVersion);
+  store_le<std::uint32_t>(p + 8, format::kSnapshotVersion);
   store_le<std::uint32_t>(p + 12, static_cast<std::uint32_t>(sizes.size()));
   store_le<std::uint64_t>(p + 16, manifest.generation);
   store_le<std::uint64_t>(p + kCountsAt, keys);

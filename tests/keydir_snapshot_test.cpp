@@ -284,11 +284,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_key_pointed_at_another_keys_record_is_refused, E
     fill_active(store, model);
   }
   std::string bytes = env.read_file(kSnapshot);
-  // Arena entries: head byte, key, u32 segment, u32 offset, size varint
-  // (1-2 bytes for these records, the same for both).
+  // Arena entries: head byte, key, u32 offset, segment varint (1 byte
+  // here), size varint (1-2 bytes for these records, the same for both).
   const std::size_t one = bytes.find("swap-one"), two = bytes.find("swap-two");
   BOOST_TEST_REQUIRE((one != std::string::npos && two != std::string::npos));
-  for (std::size_t i = 8; i < 8 + 8; ++i) std::swap(bytes[one + i], bytes[two + i]);
+  for (std::size_t i = 8; i < 8 + 5; ++i) std::swap(bytes[one + i], bytes[two + i]);
   const std::uint32_t crc = crc32c::value(std::as_bytes(std::span(bytes.data(), bytes.size() - 4)));
   std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
   env.write_file(kSnapshot, bytes);

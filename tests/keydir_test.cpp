@@ -176,9 +176,9 @@ BOOST_AUTO_TEST_CASE(clear_then_refill_walks_and_iterates_only_the_new_entries) 
 }
 
 BOOST_AUTO_TEST_CASE(packed_entries_round_trip_at_every_field_boundary) {
-  // Key sizes around the one-byte limit (63) and record sizes around each
-  // varint length, with and without expiry; overwrites that change the
-  // entry's length move it, the rest update in place.
+  // Key sizes around the one-byte limit (63), segment ids and record sizes
+  // around each varint length, with and without expiry; overwrites that
+  // change the entry's length move it, the rest update in place.
   KeyDir kd;
   std::map<std::string, Location> reference;
   const std::uint32_t sizes[] = {0, 1, 127, 128, 16383, 16384, 2097151, 2097152, UINT32_MAX};
@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(packed_entries_round_trip_at_every_field_boundary) {
     for (const std::uint32_t size : sizes) {
       for (const std::uint64_t expiry : {std::uint64_t{0}, UINT64_MAX}) {
         const std::string key = std::string(key_size, 'k') + std::to_string(n++ % 10);
-        const Location l{n, UINT32_MAX - n, size, expiry};
+        const Location l{sizes[n % std::size(sizes)], UINT32_MAX - n, size, expiry};
         kd.put(key.substr(0, key_size), l);
         reference[key.substr(0, key_size)] = l;
       }
@@ -195,7 +195,8 @@ BOOST_AUTO_TEST_CASE(packed_entries_round_trip_at_every_field_boundary) {
   }
   for (const auto& [k, l] : reference) BOOST_TEST((kd.find(k).value() == l));
   for (auto& [k, l] : reference) {  // every size again: some move, some stay
-    l.size = sizes[(l.segment * 7) % std::size(sizes)];
+    l.size = sizes[(l.offset * 7) % std::size(sizes)];
+    l.segment = sizes[(l.offset * 5) % std::size(sizes)];
     BOOST_TEST(kd.put(k, l).has_value());
   }
   BOOST_TEST(kd.size() == reference.size());
