@@ -64,90 +64,77 @@ CheckedRecord read_pinned_record(const Segment& segment, const Location& locatio
   return out;
 }
 
-namespace {
+void RecordsBySegment::throw_not_held(std::uint32_t id) {
+  throw Error("keydir points into segment " + std::to_string(id) + ", which the store does not hold");
+}
 
-// Sorts by position (file order): an LSD radix sort, a byte at a time, over
-// only the bytes in which positions differ (a store's few segment ids and
-// offsets below 2^28 leave about five): for 1M records several times faster
-// than std::sort, which for_each after an overwrite spent most of its time in.
-void sort_in_file_order(std::vector<RecordRef>& refs) {
+// An LSD radix sort, a byte at a time, over only the bytes in which refs
+// differ (offsets below 2^28 and sizes below 2^16 leave about five): for 1M
+// records several times faster than std::sort, which for_each after an
+// overwrite spent most of its time in. Each ref is distinct (its offset).
+void sort_in_file_order(std::span<RecordRef> refs, std::vector<RecordRef>& spare) {
+  const auto in_file_order = [](const RecordRef& a, const RecordRef& b) { return a.packed < b.packed; };
+  // The keydir hands them over in arena order, which for a store written in
+  // order is file order already: checked in one pass before sorting.
+  if (std::is_sorted(refs.begin(), refs.end(), in_file_order)) return;
   if (refs.size() < 256) {
-    std::sort(refs.begin(), refs.end(),
-              [](const RecordRef& a, const RecordRef& b) { return a.position < b.position; });
+    std::sort(refs.begin(), refs.end(), in_file_order);
     return;
   }
   std::uint64_t all_or = 0, all_and = ~std::uint64_t{0};
   for (const RecordRef& r : refs) {
-    all_or |= r.position;
-    all_and &= r.position;
+    all_or |= r.packed;
+    all_and &= r.packed;
   }
   const std::uint64_t varying = all_or ^ all_and;
   const std::size_t n = refs.size();
-  const auto spare = std::make_unique_for_overwrite<RecordRef[]>(n);  // not zeroed: written whole
+  if (spare.size() < n) spare.resize(n);
   RecordRef* from = refs.data();
-  RecordRef* to = spare.get();
+  RecordRef* to = spare.data();
   for (int shift = 0; shift < 64; shift += 8) {
-    if (((varying >> shift) & 0xff) == 0) continue;  // the same byte in every position
+    if (((varying >> shift) & 0xff) == 0) continue;  // the same byte in every ref
     std::array<std::size_t, 257> start{};
-    for (std::size_t i = 0; i < n; ++i) ++start[((from[i].position >> shift) & 0xff) + 1];
+    for (std::size_t i = 0; i < n; ++i) ++start[((from[i].packed >> shift) & 0xff) + 1];
     for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    for (std::size_t i = 0; i < n; ++i) to[start[(from[i].position >> shift) & 0xff]++] = from[i];
+    for (std::size_t i = 0; i < n; ++i) to[start[(from[i].packed >> shift) & 0xff]++] = from[i];
     std::swap(from, to);
   }
   if (from != refs.data()) std::copy(from, from + n, refs.data());
 }
 
-}  // namespace
-
-void read_in_file_order(const std::map<std::uint32_t, std::shared_ptr<Segment>>& segments,
-                        std::vector<RecordRef>& refs,
+bool read_in_file_order(const Segment& segment, std::span<const RecordRef> refs,
                         const std::function<bool(const CheckedRecord&)>& fn,
                         const std::function<void(const CorruptionError&)>& damaged) {
-  const auto in_file_order = [](const RecordRef& a, const RecordRef& b) {
-    return a.position < b.position;
-  };
-  // The keydir hands them over in arena order, which for a store written in
-  // order is file order already: check in one pass before sorting.
-  if (!std::is_sorted(refs.begin(), refs.end(), in_file_order)) sort_in_file_order(refs);
   constexpr std::uint64_t kWindow = 1 << 20, kMaxGap = 64 << 10;
   std::string scratch;
   std::span<const std::byte> window;
   std::uint64_t window_start = 0, window_end = 0;
-  std::uint32_t current = 0;
-  const Segment* segment = nullptr;
   for (std::size_t i = 0; i < refs.size(); ++i) {
-    const auto id = static_cast<std::uint32_t>(refs[i].position >> 32);
-    const auto offset = static_cast<std::uint32_t>(refs[i].position);
-    const std::uint32_t size = refs[i].size;
-    if (segment == nullptr || id != current) {
-      segment = segments.at(id).get();
-      current = id;
-      window_start = window_end = 0;
-    }
-    if (offset < window_start || offset + size > window_end) {
-      // The window: this record and the following ones of the segment that
-      // lie close enough (a gap of at most kMaxGap) to share one read.
+    const std::uint32_t offset = refs[i].offset(), size = refs[i].size();
+    if (offset < window_start || offset + std::uint64_t{size} > window_end) {
+      // The window: this record and the following ones that lie close
+      // enough (a gap of at most kMaxGap) to share one read.
       std::uint64_t end = offset + std::uint64_t{size};
-      for (std::size_t j = i + 1; j < refs.size() && refs[j].position >> 32 == id; ++j) {
-        const auto next = static_cast<std::uint32_t>(refs[j].position);
-        const std::uint64_t next_end = next + std::uint64_t{refs[j].size};
+      for (std::size_t j = i + 1; j < refs.size(); ++j) {
+        const std::uint64_t next = refs[j].offset(), next_end = next + refs[j].size();
         if (next > end + kMaxGap || next_end - offset > kWindow) break;
         end = next_end;
       }
       scratch.resize(end - offset);
-      window = segment->read(offset, end - offset, std::as_writable_bytes(std::span(scratch)));
+      window = segment.read(offset, end - offset, std::as_writable_bytes(std::span(scratch)));
       window_start = offset;
       window_end = end;
     }
     std::optional<CheckedRecord> record;
     try {
-      record = check_record(*segment, offset, window.subspan(offset - window_start, size));
+      record = check_record(segment, offset, window.subspan(offset - window_start, size));
     } catch (const CorruptionError& e) {
       damaged(e);
       continue;
     }
-    if (!fn(*record)) return;
+    if (!fn(*record)) return false;
   }
+  return true;
 }
 
 }  // namespace pyk

@@ -154,26 +154,38 @@ void Store::Impl::for_each(
   const std::uint64_t now = now_micros();
   // Snapshot the locations (records never change once written, and the
   // segment pointers keep removed files readable), then read in file order.
-  std::vector<RecordRef> snapshot;
   std::map<std::uint32_t, std::shared_ptr<Segment>> segments;
+  RecordsBySegment records;
   {
     std::shared_lock state_lock(state_mutex_);
-    snapshot.reserve(keydir_.size());
-    keydir_.for_each([&](std::string_view, const Location& l) {
-      if (!expired(l, now)) snapshot.push_back(RecordRef::of(l));
-    });
     segments = segments_.segments();
+    std::vector<std::uint32_t> held;
+    held.reserve(segments.size());
+    for (const auto& entry : segments) held.push_back(entry.first);
+    records = RecordsBySegment::build(std::move(held), [&](const auto& fn) {
+      keydir_.for_each([&](std::string_view, const Location& l) {
+        if (!expired(l, now)) fn(l);
+      });
+    });
   }
   // A damaged record is skipped, never replaced by an older one of its key.
   std::optional<CorruptionError> first_damage;
   std::uint64_t damaged = 0;
-  read_in_file_order(
-      segments, snapshot, [&](const CheckedRecord& record) { return fn(record.key, record.value); },
-      [&](const CorruptionError& e) {
-        log(std::string("for_each skipped a damaged record: ") + e.what());
-        if (!first_damage) first_damage = e;
-        ++damaged;
-      });
+  std::vector<RecordRef> spare;  // the sort's buffer: as big as the biggest segment's group
+  for (std::size_t i = 0; i < records.ids.size(); ++i) {
+    const std::span group(records.refs.data() + (i == 0 ? 0 : records.ends[i - 1]),
+                          records.refs.data() + records.ends[i]);
+    sort_in_file_order(group, spare);
+    const bool went_on = read_in_file_order(
+        *segments.at(records.ids[i]), group,
+        [&](const CheckedRecord& record) { return fn(record.key, record.value); },
+        [&](const CorruptionError& e) {
+          log(std::string("for_each skipped a damaged record: ") + e.what());
+          if (!first_damage) first_damage = e;
+          ++damaged;
+        });
+    if (!went_on) break;
+  }
   if (first_damage)
     throw CorruptionError(std::to_string(damaged) + " damaged record(s) skipped by for_each; the first: " +
                               first_damage->what(),
