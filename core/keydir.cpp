@@ -190,6 +190,26 @@ std::optional<Location> KeyDir::find(std::string_view key) const {
   return location_at(table_.position(slot));
 }
 
+void KeyDir::find_many(std::span<const std::string_view> keys,
+                       std::span<std::optional<Location>> out) const {
+  constexpr std::size_t kWindow = 16;  // about the misses a core keeps in flight
+  std::uint64_t hashes[kWindow];
+  for (std::size_t base = 0; base < keys.size(); base += kWindow) {
+    const std::size_t n = std::min(kWindow, keys.size() - base);
+    for (std::size_t i = 0; i < n; ++i) {
+      hashes[i] = hash(keys[base + i]);
+      table_.prefetch(hashes[i]);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (const auto position = table_.first_candidate(hashes[i])) __builtin_prefetch(at(*position));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const KeyDirTable::Slot slot = find_slot(keys[base + i], hashes[i]);
+      out[base + i] = slot ? std::optional(location_at(table_.position(slot))) : std::nullopt;
+    }
+  }
+}
+
 std::size_t KeyDir::memory_bytes() const {
   return chunks_.size() * kChunkSize + table_.memory_bytes();
 }

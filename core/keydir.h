@@ -44,6 +44,11 @@ class KeyDir {
   // Removes `key`; returns its location if it was present.
   std::optional<Location> erase(std::string_view key);
   std::optional<Location> find(std::string_view key) const;
+  // find for each of `keys` into `out` (the same size), in windows: the
+  // window's table lines are prefetched, then its candidate arena entries,
+  // before any key is compared, so that a batch's cache misses overlap
+  // instead of coming one after the other.
+  void find_many(std::span<const std::string_view> keys, std::span<std::optional<Location>> out) const;
 
   std::size_t size() const { return table_.size(); }
   // Removes every entry and frees the arena.

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -63,6 +64,16 @@ class KeyDirTable {
 
   // Brings the home group of `hash` toward the cache.
   void prefetch(std::uint64_t hash) const { __builtin_prefetch(&groups_data()[home(hash)]); }
+
+  // The position in the first slot of the home group whose tag matches
+  // `hash`, if any: the entry a lookup of a batch prefetches before it
+  // compares keys (core/keydir.h find_many).
+  std::optional<std::uint32_t> first_candidate(std::uint64_t hash) const {
+    const Group& group = groups_data()[home(hash)];
+    const unsigned m = match(group, tag(hash));
+    if (m == 0) return std::nullopt;
+    return group.positions[__builtin_ctz(m)];
+  }
 
   // The slot whose position `holds_key(position)` accepts, among those whose
   // tag matches `hash`; an empty Slot if none does.

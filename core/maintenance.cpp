@@ -40,10 +40,20 @@ void Store::Impl::write_hint(std::uint32_t id) {
   // durable as a whole before its hint is written, whereas a newer segment
   // may still lose its tail to a power cut, and the older value with it.
   hint::write(*directory_, id, *segment,
-              [this, id](std::span<const hint::HintQuery> queries, std::vector<bool>& superseded) {
-                std::shared_lock state_lock(state_mutex_);
+              [this, id, keys = std::vector<std::string_view>(), found = std::vector<std::optional<Location>>()](
+                  std::span<const hint::HintQuery> queries, std::vector<bool>& superseded) mutable {
+                keys.clear();
+                for (const hint::HintQuery& q : queries) keys.push_back(q.key);
+                found.resize(keys.size());
+                // A few hundred lookups per lock: a writer never waits long.
+                constexpr std::size_t kPerLock = 256;
+                for (std::size_t base = 0; base < keys.size(); base += kPerLock) {
+                  const std::size_t n = std::min(kPerLock, keys.size() - base);
+                  std::shared_lock state_lock(state_mutex_);
+                  keydir_.find_many(std::span(keys).subspan(base, n), std::span(found).subspan(base, n));
+                }
                 for (std::size_t i = 0; i < queries.size(); ++i) {
-                  const auto at = keydir_.find(queries[i].key);
+                  const auto& at = found[i];
                   superseded[i] = at && at->segment == id && at->offset != queries[i].offset;
                 }
               });

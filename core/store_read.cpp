@@ -76,19 +76,20 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
     const Segment* segment;  // null: absent
   };
   std::array<Found, kWindow> found;
+  std::array<std::optional<Location>, kWindow> at;
   for (std::size_t base = 0; base < keys.size(); base += kWindow) {
     const std::size_t n = std::min(kWindow, keys.size() - base);
-    // 1. The lookups back to back: independent, so their cache misses overlap.
+    // 1. The lookups as a batch (KeyDir::find_many): their cache misses overlap.
     bool any_expiry = false, closed = false;
     gate_.lookup(state_mutex_, [&] {
+      keydir_.find_many(keys.subspan(base, n), std::span(at).first(n));
       for (std::size_t i = 0; i < n; ++i) {
-        const auto at = keydir_.find(keys[base + i]);
         found[i].segment = nullptr;
-        if (!at) continue;
-        found[i].location = *at;
-        found[i].segment = segments_.find_segment(at->segment);
+        if (!at[i]) continue;
+        found[i].location = *at[i];
+        found[i].segment = segments_.find_segment(at[i]->segment);
         closed |= found[i].segment == nullptr;
-        any_expiry |= at->expiry != 0;
+        any_expiry |= at[i]->expiry != 0;
       }
     });
     if (closed) {  // as in with_record: close() took the segments

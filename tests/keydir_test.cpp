@@ -252,6 +252,23 @@ BOOST_AUTO_TEST_CASE(a_destroyed_keydir_gives_its_memory_back) {
                                                                << ", during " << during);
 }
 
+// find_many answers as find does, key by key, across its windows of 16:
+// present and absent keys, a key asked twice, keys that share a tag.
+BOOST_AUTO_TEST_CASE(find_many_answers_as_find_does) {
+  KeyDir kd;
+  for (std::uint32_t i = 0; i < 5000; i += 2) kd.put("key-" + std::to_string(i), {i % 7, i, 40 + i % 300, i % 3 == 0 ? i + 1ull : 0});
+  std::vector<std::string> owned;
+  for (std::uint32_t i = 0; i < 5000; i += 3) owned.push_back("key-" + std::to_string(i));
+  owned.push_back("key-4");
+  owned.push_back("");
+  std::vector<std::string_view> keys(owned.begin(), owned.end());
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{16}, std::size_t{17}, keys.size()}) {
+    std::vector<std::optional<Location>> out(n, Location{9, 9, 9, 9});
+    kd.find_many(std::span(keys).first(n), out);
+    for (std::size_t i = 0; i < n; ++i) BOOST_TEST((out[i] == kd.find(keys[i])), keys[i]);
+  }
+}
+
 // Fresh keys put and erased, round after round, about 1,500 live at a
 // time: erasing from groups that overflowed wears the table out
 // (core/keydir_table.h), and each rebuild must size it for the keys it
