@@ -27,13 +27,17 @@ void Store::Impl::run_job(const Job& job) {
   }
 }
 
-void Store::Impl::write_hint(std::uint32_t id) {
+void Store::Impl::write_hint(std::uint32_t id, Superseded superseded) {
   std::shared_ptr<Segment> segment;
   {
     std::shared_lock state_lock(state_mutex_);
     const SegmentSet::Entry* entry = segments_.find(id);
     if (entry == nullptr) return;  // merged away since it was queued
     segment = entry->segment;
+  }
+  if (superseded == Superseded::listed) {
+    hint::write(*directory_, id, *segment);
+    return;
   }
   // Values a later record of the same segment replaces are left out: the
   // keydir points at that later record. Only the same segment counts: it is

@@ -223,8 +223,13 @@ class Store::Impl {
   // maintenance.cpp: what the maintenance queue's jobs do.
   using Job = MaintenanceQueue::Job;
   void run_job(const Job& job);
+  // Writes segment `id`'s hint file. Superseded: whether to leave out the
+  // values a later record of the segment replaces (a keydir lookup per
+  // record, the most of a hint's time) or to list every record (replay then
+  // takes a step more per such value, with the same result).
   // REQUIRES: maintenance_mutex_ held.
-  void write_hint(std::uint32_t id);
+  enum class Superseded { left_out, listed };
+  void write_hint(std::uint32_t id, Superseded superseded = Superseded::left_out);
   // Syncs segment `id` if a rotation sealed it unsynced (true then); the next
   // manifest rewrite lists it as sealed, with its exact length.
   // REQUIRES: maintenance_mutex_ held.
