@@ -54,6 +54,18 @@ void make_stale(const StoreEnv<B>& env, std::uint32_t id) {
   env.write_file(filename::hint(id), bytes);
 }
 
+// The entries for `key` in segment `id`'s hint file, which must load.
+template <class B>
+int hint_entries_for(const StoreEnv<B>& env, std::uint32_t id, std::string_view key) {
+  std::string problem;
+  const auto size = env.read_file(filename::data(id)).size();
+  const auto loaded = hint::HintFile::load(*env.directory(), id, size, problem);
+  BOOST_TEST_REQUIRE(loaded.has_value(), problem);
+  int n = 0;
+  loaded->for_each([&](const format::HintEntry& e) { n += e.key == key; });
+  return n;
+}
+
 std::size_t count(const std::string& log, const std::string& what) {
   std::size_t n = 0;
   for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
@@ -469,15 +481,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(hint_leaves_out_values_replaced_in_their_segment_b
                               AllBackends) {
   HintEnv<B> env;
   env.options.max_segment_size = 4096;
-  auto entries_of_k = [&] {
-    std::string problem;
-    const auto size = env.read_file(filename::data(1)).size();
-    const auto loaded = hint::HintFile::load(*env.directory(), 1, size, problem);
-    BOOST_TEST_REQUIRE(loaded.has_value(), problem);
-    int n = 0;
-    loaded->for_each([&](const format::HintEntry& e) { n += e.key == "k"; });
-    return n;
-  };
+  auto entries_of_k = [&] { return hint_entries_for(env, 1, "k"); };
   {
     auto db = env.open();
     db.put("k", "v1");
@@ -525,13 +529,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_hint_lists_replaced_values_and_replays_to_th
     while (db.stats().segments.back().bytes < 2048) db.put("pad", "x");  // hinted at close
     BOOST_TEST_REQUIRE(db.stats().segments.size() == 1u);
   }
-  std::string problem;
-  const auto size = env.read_file(filename::data(1)).size();
-  const auto loaded = hint::HintFile::load(*env.directory(), 1, size, problem);
-  BOOST_TEST_REQUIRE(loaded.has_value(), problem);
-  int k = 0;
-  loaded->for_each([&](const format::HintEntry& e) { k += e.key == "k"; });
-  BOOST_TEST(k == 2);
+  BOOST_TEST(hint_entries_for(env, 1, "k") == 2);
   auto db = env.open();
   BOOST_TEST(db.stats().segments_from_hints == 1u);
   BOOST_TEST(db.get("k").value() == "v2");
