@@ -232,13 +232,12 @@ void KeyDir::rebuild_table(std::size_t keys) {
   table_ = std::move(fresh);
 }
 
-std::span<std::byte> KeyDir::add_chunk(std::size_t used) {
+void KeyDir::add_chunk(Chunk chunk, std::size_t used) {
   if (used > kChunkSize || (chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
     throw InvalidArgument("keydir chunk of " + std::to_string(used) + " bytes cannot be added");
   if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
-  chunks_.push_back(new_chunk(true));
+  chunks_.push_back(std::move(chunk));
   chunk_used_ = used;
-  return {chunks_.back().get(), used};
 }
 
 void KeyDir::clear() {

@@ -89,10 +89,19 @@ class KeyDir {
   std::span<const std::byte> chunk(std::size_t i) const {
     return {chunks_[i].get(), i + 1 < chunks_.size() ? chunk_ends_[i] : chunk_used_};
   }
-  // Appends a chunk of `used` bytes for the caller to fill, then index it
-  // with index_last_chunk. REQUIRES: used <= kChunkSize, and every chunk
-  // added so far indexed.
-  std::span<std::byte> add_chunk(std::size_t used);
+  // One huge page (core/keydir_memory.h).
+  static constexpr std::size_t kChunkSize = 2u << 20;
+  struct ChunkFree {
+    void operator()(std::byte* p) const noexcept { keydir_memory::deallocate(p, kChunkSize); }
+  };
+  using Chunk = std::unique_ptr<std::byte[], ChunkFree>;
+  // Memory for a chunk that the caller fills whole (loading a snapshot, on
+  // any thread) before add_chunk: its pages are faulted in together.
+  static Chunk new_filled_chunk() { return new_chunk(true); }
+  // Appends `chunk`, whose first `used` bytes the caller filled; then index
+  // it with index_last_chunk. Throws InvalidArgument if used > kChunkSize or
+  // the arena is full. REQUIRES: every chunk added so far indexed.
+  void add_chunk(Chunk chunk, std::size_t used);
   // Indexes the live entries of the chunk just filled. False if an entry is
   // malformed, a key is live twice or accept(location) is false; the keydir
   // must then be cleared.
@@ -191,12 +200,6 @@ class KeyDir {
   // A 16-byte key without expiry takes 1 + 16 + 4 + 1 + 2 bytes (segment
   // ids below 128, records of 128 bytes to 16 KiB).
   static constexpr std::uint8_t kDead = 0x80, kHasExpiry = 0x40, kKeySizeMask = 0x3f;
-  // One huge page (core/keydir_memory.h).
-  static constexpr std::size_t kChunkSize = 2u << 20;
-  struct ChunkFree {
-    void operator()(std::byte* p) const noexcept { keydir_memory::deallocate(p, kChunkSize); }
-  };
-  using Chunk = std::unique_ptr<std::byte[], ChunkFree>;
   // A fresh chunk; `whole` for one filled at once (loading a snapshot),
   // whose pages are faulted in together.
   static Chunk new_chunk(bool whole) {

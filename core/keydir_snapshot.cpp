@@ -1,9 +1,16 @@
 #include "core/keydir_snapshot.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <vector>
 
 #include "core/crc32c.h"
@@ -54,6 +61,100 @@ bool matches(const Manifest& manifest, std::span<const SegmentSize> sizes) {
 }
 
 std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s)); }
+
+// A chunk read off the snapshot, its bytes added to the running CRC.
+struct ReadChunk {
+  KeyDir::Chunk memory;
+  std::uint32_t used = 0;
+  std::string problem;       // set: the file is malformed here (the load fails)
+  std::exception_ptr error;  // set: reading failed (rethrown by the loader)
+};
+
+// Reads the snapshot's chunks in order on a thread of its own, up to
+// kAhead chunks ahead of the loader: copying the bytes into the arena and
+// checking them then overlaps with building the table from the chunks
+// before. Stops at the first problem or error, which it hands over last.
+class ChunkReader {
+ public:
+  ChunkReader(const Segment& file, std::uint64_t file_size, std::uint64_t offset,
+              std::uint64_t chunks, std::uint32_t crc)
+      : file_(file), file_size_(file_size), offset_(offset), chunks_(chunks), crc_(crc),
+        thread_([this](std::stop_token stop) { run(stop); }) {}
+
+  // The next chunk, once read.
+  ReadChunk next() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return !queue_.empty(); });
+    ReadChunk chunk = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return chunk;
+  }
+  // After the last chunk was taken: where the chunks end, and the CRC of
+  // every byte before.
+  std::uint64_t end() {
+    thread_.join();
+    return offset_;
+  }
+  std::uint32_t crc() const { return crc_; }
+
+ private:
+  static constexpr std::size_t kAhead = 2;
+
+  void run(std::stop_token stop) {
+    for (std::uint64_t i = 0; i < chunks_ && !stop.stop_requested(); ++i) {
+      ReadChunk chunk = read(i);
+      const bool last = chunk.error || !chunk.problem.empty();
+      std::unique_lock lock(mu_);
+      if (!changed_.wait(lock, stop, [&] { return queue_.size() < kAhead; })) return;
+      queue_.push_back(std::move(chunk));
+      changed_.notify_all();
+      if (last) return;
+    }
+  }
+
+  ReadChunk read(std::uint64_t i) {
+    ReadChunk chunk;
+    try {
+      std::array<std::byte, 4> used_scratch;
+      if (file_size_ - offset_ < 8) {
+        chunk.problem = "it is too short (torn?)";
+        return chunk;
+      }
+      const auto used_bytes = file_.read(offset_, 4, used_scratch);
+      chunk.used = load_le<std::uint32_t>(used_bytes.data());
+      crc_ = crc32c::extend(crc_, used_bytes);
+      offset_ += 4;
+      if (chunk.used > file_size_ - offset_ - 4) {
+        chunk.problem = "it is too short (torn?)";
+        return chunk;
+      }
+      if (chunk.used > KeyDir::kChunkSize) {
+        chunk.problem = "chunk " + std::to_string(i) + " is malformed";
+        return chunk;
+      }
+      chunk.memory = KeyDir::new_filled_chunk();
+      const std::span<std::byte> into(chunk.memory.get(), chunk.used);
+      const auto read = file_.read(offset_, chunk.used, into);  // straight into the arena where it can
+      if (read.data() != into.data()) std::memcpy(into.data(), read.data(), chunk.used);
+      crc_ = crc32c::extend(crc_, into);
+      offset_ += chunk.used;
+    } catch (...) {
+      chunk.error = std::current_exception();
+    }
+    return chunk;
+  }
+
+  const Segment& file_;
+  const std::uint64_t file_size_;
+  std::uint64_t offset_;  // the reader thread's until end() joined it
+  const std::uint64_t chunks_;
+  std::uint32_t crc_;     // likewise
+  std::mutex mu_;
+  std::condition_variable_any changed_;
+  std::deque<ReadChunk> queue_;  // GUARDED_BY(mu_)
+  std::jthread thread_;          // last: started once the rest is built, stopped and joined first
+};
 
 }  // namespace
 
@@ -157,26 +258,20 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
     }
     return true;
   };
+  ChunkReader reader(*file, file_size, offset, chunks, crc);
   for (std::uint64_t i = 0; i < chunks; ++i) {
-    std::array<std::byte, 4> used_scratch;
-    if (file_size - offset < 8) return fail("it is too short (torn?)");
-    const auto used_bytes = file->read(offset, 4, used_scratch);
-    const std::uint32_t used = load_le<std::uint32_t>(used_bytes.data());
-    crc = crc32c::extend(crc, used_bytes);
-    offset += 4;
-    if (used > file_size - offset - 4) return fail("it is too short (torn?)");
-    std::span<std::byte> chunk;
+    ReadChunk chunk = reader.next();
+    if (chunk.error) std::rethrow_exception(chunk.error);
+    if (!chunk.problem.empty()) return fail(chunk.problem);
     try {
-      chunk = keydir.add_chunk(used);
+      keydir.add_chunk(std::move(chunk.memory), chunk.used);
     } catch (const InvalidArgument&) {
       return fail("chunk " + std::to_string(i) + " is malformed");
     }
-    const auto read = file->read(offset, used, chunk);  // straight into the arena where it can
-    if (read.data() != chunk.data()) std::memcpy(chunk.data(), read.data(), used);
-    crc = crc32c::extend(crc, chunk);
-    offset += used;
     if (!keydir.index_last_chunk(inside)) return fail("chunk " + std::to_string(i) + " is malformed");
   }
+  offset = reader.end();
+  crc = reader.crc();
   if (file_size - offset != 4) return fail("its length does not match its contents");
   std::array<std::byte, 4> crc_scratch;
   if (load_le<std::uint32_t>(file->read(offset, 4, crc_scratch).data()) != crc)
