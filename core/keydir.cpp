@@ -218,16 +218,46 @@ void KeyDir::reserve(std::size_t keys) {
   if (keys > table_.capacity()) rebuild_table(keys);
 }
 
+namespace {
+
+// Calls fn(i) for i = 0 .. hashes.size() - 1, with the table group of the
+// hash kAhead further on prefetched first: the table's cache misses then
+// overlap instead of coming one after the other.
+template <class Fn>
+bool each_prefetched(const KeyDirTable& table, const std::vector<std::uint64_t>& hashes, Fn&& fn) {
+  constexpr std::size_t kAhead = 16;
+  for (std::size_t i = 0; i < std::min(kAhead, hashes.size()); ++i) table.prefetch(hashes[i]);
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    if (i + kAhead < hashes.size()) table.prefetch(hashes[i + kAhead]);
+    if (!fn(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool KeyDir::index_last_chunk(const ChunkIndex& index) {
+  if (chunks_.empty() || index.chunk != chunks_.size() - 1) return false;
+  garbage_bytes_ += index.garbage_bytes;
+  return each_prefetched(table_, index.hashes, [&](std::size_t i) {
+    const std::uint32_t position = index.positions[i];
+    if (table_.full() || find_slot(key_at(position), index.hashes[i]))
+      return false;  // more keys than the snapshot said, or a key twice
+    table_.insert(index.hashes[i], position);
+    return true;
+  });
+}
+
 void KeyDir::rebuild_table(std::size_t keys) {
   KeyDirTable fresh(std::max(keys, table_.size()));
+  ChunkIndex index;
   for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
-    const std::size_t used = chunk + 1 < chunks_.size() ? chunk_ends_[chunk] : chunk_used_;
-    for_each_live_hashed(
-        fresh, chunk, used, [](std::size_t) {}, [](const std::byte*) { return true; },
-        [&](std::uint32_t position, std::uint64_t key_hash) {
-          fresh.insert(key_hash, position);  // the arena's live keys are distinct
-          return true;
-        });
+    if (!scan_chunk(this->chunk(chunk), chunk, [](const Location&) { return true; }, index))
+      throw Error("the keydir's arena is malformed in memory");  // a bug, never bad input
+    each_prefetched(fresh, index.hashes, [&](std::size_t i) {
+      fresh.insert(index.hashes[i], index.positions[i]);  // the arena's live keys are distinct
+      return true;
+    });
   }
   table_ = std::move(fresh);
 }

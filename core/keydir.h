@@ -102,22 +102,44 @@ class KeyDir {
   // it with index_last_chunk. Throws InvalidArgument if used > kChunkSize or
   // the arena is full. REQUIRES: every chunk added so far indexed.
   void add_chunk(Chunk chunk, std::size_t used);
-  // Indexes the live entries of the chunk just filled. False if an entry is
-  // malformed, a key is live twice or accept(location) is false; the keydir
-  // must then be cleared.
+  // The live entries of one chunk, to index: their arena positions and
+  // hashes, and the bytes of its dead entries.
+  struct ChunkIndex {
+    std::size_t chunk = 0;
+    std::vector<std::uint32_t> positions;
+    std::vector<std::uint64_t> hashes;
+    std::size_t garbage_bytes = 0;
+  };
+  // Parses `bytes`, to be the arena's chunk number `chunk`, into `out`;
+  // touches no KeyDir, so a snapshot's reader thread scans chunks while the
+  // loader indexes the ones before. False if an entry is malformed or
+  // accept(location) is false.
   template <class Accept>
-  bool index_last_chunk(Accept&& accept) {
-    const std::size_t chunk = chunks_.size() - 1;
-    return for_each_live_hashed(
-        table_, chunk, chunk_used_, [&](std::size_t bytes) { garbage_bytes_ += bytes; },
-        [&](const std::byte* entry) { return accept(entry_location(entry)); },
-        [&](std::uint32_t position, std::uint64_t hash) {
-          if (table_.full() || find_slot(key_at(position), hash))
-            return false;  // more keys than the snapshot said, or a key twice
-          table_.insert(hash, position);
-          return true;
-        });
+  static bool scan_chunk(std::span<const std::byte> bytes, std::size_t chunk, Accept&& accept,
+                         ChunkIndex& out) {
+    out.chunk = chunk;
+    out.positions.clear();
+    out.hashes.clear();
+    out.garbage_bytes = 0;
+    for (std::size_t offset = 0; offset < bytes.size();) {
+      const std::byte* entry = bytes.data() + offset;
+      const std::size_t size = bounded_entry_size(entry, bytes.size() - offset);
+      if (size == 0) return false;
+      if (entry_dead(entry)) {
+        out.garbage_bytes += size;
+      } else {
+        if (!accept(entry_location(entry))) return false;
+        out.positions.push_back(static_cast<std::uint32_t>(chunk * kChunkSize + offset));
+        out.hashes.push_back(hash(entry_key(entry)));
+      }
+      offset += size;
+    }
+    return true;
   }
+  // Indexes the chunk just added, scanned into `index`. False if a key is
+  // live twice, the table is full (a snapshot with more keys than it says)
+  // or `index` is of another chunk; the keydir must then be cleared.
+  bool index_last_chunk(const ChunkIndex& index);
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
   // position to go on from, tagged with the layout generation: an entry only
@@ -149,41 +171,6 @@ class KeyDir {
  private:
   static std::uint64_t hash(std::string_view key);
 
-  // Calls fn(position, hash) for each live entry of chunk `chunk` (its first
-  // `used` bytes), but kAhead entries late: the entry's group in `table` is
-  // prefetched when the entry is read, so the table's cache misses overlap instead
-  // of coming one after the other. accept(entry) is asked at once, dead(bytes)
-  // is told of each dead entry. False as soon as an entry is malformed or
-  // accept or fn returns false.
-  template <class Dead, class Accept, class Fn>
-  bool for_each_live_hashed(const KeyDirTable& table, std::size_t chunk, std::size_t used,
-                            Dead&& dead, Accept&& accept, Fn&& fn) const {
-    constexpr std::size_t kAhead = 16;
-    std::uint32_t positions[kAhead];
-    std::uint64_t hashes[kAhead];
-    std::size_t seen = 0;
-    const std::byte* base = chunks_[chunk].get();
-    for (std::size_t offset = 0; offset < used;) {
-      const std::byte* entry = base + offset;
-      const std::size_t bytes = bounded_entry_size(entry, used - offset);
-      if (bytes == 0) return false;
-      offset += bytes;
-      if (entry_dead(entry)) {
-        dead(bytes);
-        continue;
-      }
-      if (!accept(entry)) return false;
-      const std::size_t ring = seen++ % kAhead;
-      if (seen > kAhead && !fn(positions[ring], hashes[ring])) return false;
-      positions[ring] = static_cast<std::uint32_t>(chunk * kChunkSize + (entry - base));
-      hashes[ring] = hash(entry_key(entry));
-      table.prefetch(hashes[ring]);
-    }
-    for (std::size_t i = seen > kAhead ? seen - kAhead : 0; i < seen; ++i) {
-      if (!fn(positions[i % kAhead], hashes[i % kAhead])) return false;
-    }
-    return true;
-  }
   // The table rebuilt from the arena, with room for `keys` keys.
   void rebuild_table(std::size_t keys);
   // The table's slot for `key`, if it holds the key.

@@ -62,24 +62,63 @@ bool matches(const Manifest& manifest, std::span<const SegmentSize> sizes) {
 
 std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s)); }
 
-// A chunk read off the snapshot, its bytes added to the running CRC.
+// Checks each location of a snapshot as its chunks are scanned (inside a
+// listed segment, past the file header, a whole record) and counts the
+// live keys of each segment; a copy of the sizes of its own, for the reader
+// thread.
+class LocationCheck {
+ public:
+  explicit LocationCheck(std::span<const SegmentSize> sizes) : sizes_(sizes.begin(), sizes.end()) {}
+  LocationCheck(const LocationCheck&) = delete;  // last_ points into sizes_
+
+  bool operator()(const Location& l) {
+    if (last_ == nullptr || last_->id != l.segment) {  // locations come in runs of one segment
+      const auto it = std::lower_bound(sizes_.begin(), sizes_.end(), l.segment,
+                                       [](const SegmentSize& s, std::uint32_t id) { return s.id < id; });
+      if (it == sizes_.end() || it->id != l.segment) return false;
+      last_ = &*it;
+    }
+    if (l.offset < format::kFileHeaderSize || l.size <= format::kRecordHeaderSize ||
+        std::uint64_t{l.offset} + l.size > last_->size)
+      return false;
+    if (l.expiry != 0) {
+      expiring_.push_back(l);
+    } else {
+      ++last_->live_keys;
+      last_->live_bytes += l.size;
+    }
+    return true;
+  }
+  const std::vector<SegmentSize>& sizes() const { return sizes_; }
+  std::vector<Location>& expiring() { return expiring_; }
+
+ private:
+  std::vector<SegmentSize> sizes_;
+  std::vector<Location> expiring_;
+  SegmentSize* last_ = nullptr;
+};
+
+// A chunk read off the snapshot, its bytes added to the running CRC, and
+// scanned.
 struct ReadChunk {
   KeyDir::Chunk memory;
   std::uint32_t used = 0;
+  KeyDir::ChunkIndex index;
   std::string problem;       // set: the file is malformed here (the load fails)
   std::exception_ptr error;  // set: reading failed (rethrown by the loader)
 };
 
 // Reads the snapshot's chunks in order on a thread of its own, up to
-// kAhead chunks ahead of the loader: copying the bytes into the arena and
-// checking them then overlaps with building the table from the chunks
-// before. Stops at the first problem or error, which it hands over last.
+// kAhead chunks ahead of the loader: copying the bytes into the arena,
+// checking them and scanning their entries (locations checked, keys
+// hashed) then overlap with inserting the chunks before into the table.
+// Stops at the first problem or error, which it hands over last.
 class ChunkReader {
  public:
   ChunkReader(const Segment& file, std::uint64_t file_size, std::uint64_t offset,
-              std::uint64_t chunks, std::uint32_t crc)
+              std::uint64_t chunks, std::uint32_t crc, std::span<const SegmentSize> sizes)
       : file_(file), file_size_(file_size), offset_(offset), chunks_(chunks), crc_(crc),
-        thread_([this](std::stop_token stop) { run(stop); }) {}
+        check_(sizes), thread_([this](std::stop_token stop) { run(stop); }) {}
 
   // The next chunk, once read.
   ReadChunk next() {
@@ -90,6 +129,12 @@ class ChunkReader {
     changed_.notify_all();
     return chunk;
   }
+  // Gives the vectors of an indexed chunk back for the next one to reuse
+  // (fresh ones would be faulted in and zeroed for every chunk).
+  void recycle(KeyDir::ChunkIndex&& index) {
+    std::lock_guard lock(mu_);
+    spare_.push_back(std::move(index));
+  }
   // After the last chunk was taken: where the chunks end, and the CRC of
   // every byte before.
   std::uint64_t end() {
@@ -97,6 +142,9 @@ class ChunkReader {
     return offset_;
   }
   std::uint32_t crc() const { return crc_; }
+  // After end(): the live keys counted per segment, and the locations of
+  // keys with an expiry.
+  LocationCheck& check() { return check_; }
 
  private:
   static constexpr std::size_t kAhead = 2;
@@ -115,6 +163,13 @@ class ChunkReader {
 
   ReadChunk read(std::uint64_t i) {
     ReadChunk chunk;
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_.empty()) {
+        chunk.index = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
     try {
       std::array<std::byte, 4> used_scratch;
       if (file_size_ - offset_ < 8) {
@@ -139,6 +194,8 @@ class ChunkReader {
       if (read.data() != into.data()) std::memcpy(into.data(), read.data(), chunk.used);
       crc_ = crc32c::extend(crc_, into);
       offset_ += chunk.used;
+      if (!KeyDir::scan_chunk(into, i, check_, chunk.index))
+        chunk.problem = "chunk " + std::to_string(i) + " is malformed";
     } catch (...) {
       chunk.error = std::current_exception();
     }
@@ -150,9 +207,11 @@ class ChunkReader {
   std::uint64_t offset_;  // the reader thread's until end() joined it
   const std::uint64_t chunks_;
   std::uint32_t crc_;     // likewise
+  LocationCheck check_;   // likewise
   std::mutex mu_;
   std::condition_variable_any changed_;
   std::deque<ReadChunk> queue_;  // GUARDED_BY(mu_)
+  std::vector<KeyDir::ChunkIndex> spare_;  // GUARDED_BY(mu_)
   std::jthread thread_;          // last: started once the rest is built, stopped and joined first
 };
 
@@ -238,27 +297,7 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
     return fail("it claims more keys than it can hold");
   keydir.reserve(keys);
 
-  std::uint64_t offset = expected.size();
-  SegmentSize* last = nullptr;  // locations come in runs of one segment
-  const auto inside = [&](const Location& l) {
-    if (last == nullptr || last->id != l.segment) {
-      const auto it = std::lower_bound(sizes.begin(), sizes.end(), l.segment,
-                                       [](const SegmentSize& s, std::uint32_t id) { return s.id < id; });
-      if (it == sizes.end() || it->id != l.segment) return false;
-      last = &*it;
-    }
-    if (l.offset < format::kFileHeaderSize || l.size <= format::kRecordHeaderSize ||
-        std::uint64_t{l.offset} + l.size > last->size)
-      return false;
-    if (l.expiry != 0) {
-      expiring.push_back(l);
-    } else {
-      ++last->live_keys;
-      last->live_bytes += l.size;
-    }
-    return true;
-  };
-  ChunkReader reader(*file, file_size, offset, chunks, crc);
+  ChunkReader reader(*file, file_size, expected.size(), chunks, crc, sizes);
   for (std::uint64_t i = 0; i < chunks; ++i) {
     ReadChunk chunk = reader.next();
     if (chunk.error) std::rethrow_exception(chunk.error);
@@ -268,10 +307,16 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
     } catch (const InvalidArgument&) {
       return fail("chunk " + std::to_string(i) + " is malformed");
     }
-    if (!keydir.index_last_chunk(inside)) return fail("chunk " + std::to_string(i) + " is malformed");
+    if (!keydir.index_last_chunk(chunk.index)) return fail("chunk " + std::to_string(i) + " is malformed");
+    reader.recycle(std::move(chunk.index));
   }
-  offset = reader.end();
+  const std::uint64_t offset = reader.end();
   crc = reader.crc();
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    sizes[i].live_keys = reader.check().sizes()[i].live_keys;
+    sizes[i].live_bytes = reader.check().sizes()[i].live_bytes;
+  }
+  expiring = std::move(reader.check().expiring());
   if (file_size - offset != 4) return fail("its length does not match its contents");
   std::array<std::byte, 4> crc_scratch;
   if (load_le<std::uint32_t>(file->read(offset, 4, crc_scratch).data()) != crc)
