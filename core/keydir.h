@@ -55,7 +55,7 @@ class KeyDir {
   void clear();
   // Makes room for `keys` entries without rehashing (open knows the count from hint files).
   void reserve(std::size_t keys);
-  // Bytes held: arena chunks plus the hash table's slots and metadata.
+  // Bytes held: arena chunks plus the hash table's lines.
   std::size_t memory_bytes() const;
 
   // Calls fn(key, location) for every entry, in arena order: the order the
@@ -144,7 +144,7 @@ class KeyDir {
   // A resumable walk in arena order (Store::scan). The cursor is the arena
   // position to go on from, tagged with the layout generation: an entry only
   // ever moves forward (a put that changes the entry's length, by adding or
-  // dropping an expiry or a longer size varint, writes a fresh entry at the
+  // dropping an expiry or a longer varint, writes a fresh entry at the
   // end), so walking forward meets every entry that stays put; a compaction
   // or clear() moves everything, starts a new generation, and a cursor of an
   // older one starts over. Calls fn(key, location) for up to `max_live`
