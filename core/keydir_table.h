@@ -4,9 +4,9 @@
 // whether the entry at a position holds their key.
 //
 // Open addressing over groups of one cache line: 12 one-byte tags (a slice
-// of the hash, 0 = free slot), an overflow byte and 12 four-byte positions.
-// A lookup reads one line per group it probes and compares keys only where a
-// tag matches (a free or foreign slot matches 1 time in 255). Tags and
+// of the hash, 0 = free slot), a 32-bit overflow word and 12 four-byte
+// positions. A lookup reads one line per group it probes and compares keys
+// only where a tag matches (another key's slot matches 1 time in 255). Tags and
 // positions share the line, where boost::unordered_flat_set keeps them in two
 // arrays: one cache miss per lookup instead of two. Callers that know many
 // hashes ahead (rebuilds, snapshot loads, get_many) prefetch their groups.
