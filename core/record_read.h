@@ -61,8 +61,11 @@ struct RecordRef {
 // placing), so it takes 8 bytes per record and nothing more.
 struct RecordsBySegment {
   std::vector<std::uint32_t> ids;  // the segments named, ascending
-  std::vector<std::size_t> ends;   // group i is refs[ends[i-1] (0 for i = 0), ends[i])
+  std::vector<std::size_t> ends;   // group i is refs[begin(i), ends[i])
   std::vector<RecordRef> refs;
+
+  std::size_t begin(std::size_t i) const { return i == 0 ? 0 : ends[i - 1]; }
+  std::span<RecordRef> group(std::size_t i) { return std::span(refs).subspan(begin(i), ends[i] - begin(i)); }
 
   // for_each_location(fn) calls fn(const Location&) for each record: the
   // same ones both times it is called. `held` lists the segments' ids,
@@ -84,7 +87,7 @@ struct RecordsBySegment {
     for (std::size_t& end : out.ends) total = (end += total);  // counts to ends; `total` runs on
     out.refs.resize(total);
     std::vector<std::size_t> next(out.ends.size());
-    for (std::size_t i = 0; i < next.size(); ++i) next[i] = i == 0 ? 0 : out.ends[i - 1];
+    for (std::size_t i = 0; i < next.size(); ++i) next[i] = out.begin(i);
     for_each_location([&](const Location& l) { out.refs[next[group(l.segment)]++] = RecordRef::of(l); });
     return out;
   }

@@ -76,20 +76,20 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
     const Segment* segment;  // null: absent
   };
   std::array<Found, kWindow> found;
-  std::array<std::optional<Location>, kWindow> at;
+  std::array<std::optional<Location>, kWindow> looked_up;
   for (std::size_t base = 0; base < keys.size(); base += kWindow) {
     const std::size_t n = std::min(kWindow, keys.size() - base);
     // 1. The lookups as a batch (KeyDir::find_many): their cache misses overlap.
     bool any_expiry = false, closed = false;
     gate_.lookup(state_mutex_, [&] {
-      keydir_.find_many(keys.subspan(base, n), std::span(at).first(n));
+      keydir_.find_many(keys.subspan(base, n), std::span(looked_up).first(n));
       for (std::size_t i = 0; i < n; ++i) {
         found[i].segment = nullptr;
-        if (!at[i]) continue;
-        found[i].location = *at[i];
-        found[i].segment = segments_.find_segment(at[i]->segment);
+        if (!looked_up[i]) continue;
+        found[i].location = *looked_up[i];
+        found[i].segment = segments_.find_segment(looked_up[i]->segment);
         closed |= found[i].segment == nullptr;
-        any_expiry |= at[i]->expiry != 0;
+        any_expiry |= looked_up[i]->expiry != 0;
       }
     });
     if (closed) {  // as in with_record: close() took the segments
@@ -174,8 +174,7 @@ void Store::Impl::for_each(
   std::uint64_t damaged = 0;
   std::vector<RecordRef> spare;  // the sort's buffer: as big as the biggest segment's group
   for (std::size_t i = 0; i < records.ids.size(); ++i) {
-    const std::span group(records.refs.data() + (i == 0 ? 0 : records.ends[i - 1]),
-                          records.refs.data() + records.ends[i]);
+    const std::span<RecordRef> group = records.group(i);
     sort_in_file_order(group, spare);
     const bool went_on = read_in_file_order(
         *segments.at(records.ids[i]), group,
