@@ -67,8 +67,9 @@
 //
 // Keydir snapshot (file KEYDIR): the keydir as a clean close left it, so that
 // open loads it instead of replaying every hint file (core/keydir_snapshot.h).
-// Written after close synced every segment, to KEYDIR.tmp, renamed (neither
-// synced: a torn or stale one is detected and ignored). Open uses it only if
+// Written by close to KEYDIR.tmp while it seals the last segment, renamed
+// once every segment is synced and the manifest it names is written
+// (neither synced: a torn or stale one is detected and ignored). Open uses it only if
 // the manifest's generation and listing and every datafile's size are what
 // it records; otherwise, or if it does not check, the hints are replayed.
 //   0  char[8] magic        "pyk-kdir"

@@ -219,16 +219,21 @@ class ChunkReader {
 
 void write(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
            std::span<const SegmentSize> sizes) {
+  write_unpublished(directory, keydir, manifest, sizes);
+  publish(directory);
+}
+
+void write_unpublished(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
+                       std::span<const SegmentSize> sizes) {
   // The arena is saved as it is in memory.
   if constexpr (std::endian::native != std::endian::little) return;
-  const std::string final_name(filename::kKeydirSnapshot);
-  const std::string temp_name = filename::temp(final_name);
-  directory.remove(final_name);  // never left describing an older store
+  const std::string temp_name = filename::temp(std::string(filename::kKeydirSnapshot));
+  remove(directory);  // never left describing an older store
+  directory.remove(temp_name);  // a leftover of an interrupted write, if any
   if (!matches(manifest, sizes)) return;
   const std::string head = encode_head(manifest, sizes, keydir.size(), keydir.chunk_count());
   std::uint64_t total = head.size() + 4;
   for (std::size_t i = 0; i < keydir.chunk_count(); ++i) total += 4 + keydir.chunk(i).size();
-  directory.remove(temp_name);  // a leftover of an interrupted write, if any
   try {
     auto file = directory.create(temp_name, total);
     std::uint32_t crc = crc32c::extend(0, bytes_of(head));
@@ -252,7 +257,17 @@ void write(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
     }
     throw;
   }
-  directory.rename(temp_name, final_name);
+}
+
+void publish(Directory& directory) {
+  const std::string final_name(filename::kKeydirSnapshot);
+  const std::string temp_name = filename::temp(final_name);
+  // write_unpublished leaves none when it has nothing to save (a big-endian host, say).
+  if (directory.exists(temp_name)) directory.rename(temp_name, final_name);
+}
+
+void discard(Directory& directory) {
+  directory.remove(filename::temp(std::string(filename::kKeydirSnapshot)));
 }
 
 void remove(Directory& directory) { directory.remove(std::string(filename::kKeydirSnapshot)); }

@@ -39,6 +39,16 @@ inline constexpr std::string_view kMissing = "no keydir snapshot";
 void write(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
            std::span<const SegmentSize> sizes);
 
+// write() in two steps, for a snapshot of a manifest still to be written
+// (close writes it beside the last hint): write_unpublished removes KEYDIR
+// and leaves the new one in KEYDIR.tmp (nothing on failure); once `manifest`
+// is the store's MANIFEST and its segments are synced, publish() renames it
+// into place; discard() removes it instead. Throw IoError.
+void write_unpublished(Directory& directory, const KeyDir& keydir, const Manifest& manifest,
+                       std::span<const SegmentSize> sizes);
+void publish(Directory& directory);
+void discard(Directory& directory);
+
 // Removes KEYDIR if there is one (a store about to change the files it describes).
 void remove(Directory& directory);
 

@@ -113,19 +113,24 @@ void Store::Impl::close() {
       impl.lock_.reset();
     }
   } release{*this};
+  bool snapshot_written = false;
   if (writer_ && writer_->active()) {
     const Segment& active = *writer_->active();
     const std::uint32_t id = writer_->active_id();
-    writer_->active()->seal();
     // A big active segment is hinted (and so sealed for good), so that the
     // next open reads hints only (or the keydir snapshot). So is an empty
     // one: the next write starts a segment anyway (open starts none after
     // a segment sealed for good), and nothing is left to scan at open.
     // The caller waits for this hint, and the next open loads the snapshot
-    // written below rather than replay it: it lists every record (a third
-    // of a 1M-key close went to asking the keydir which were superseded).
+    // (written meanwhile, on its own thread) rather than replay it: it lists
+    // every record (a third of a 1M-key close went to asking the keydir
+    // which were superseded).
+    const bool seal_for_good =
+        active.size() >= seal_at_close_bytes() || active.size() <= format::kFileHeaderSize;
+    ClosingSnapshot snapshot = seal_for_good ? start_snapshot(id) : ClosingSnapshot{};
+    writer_->active()->seal();
     bool sealed_for_good = false;
-    if (active.size() >= seal_at_close_bytes() || active.size() <= format::kFileHeaderSize) {
+    if (seal_for_good) {
       try {
         write_hint(id, Superseded::listed);
         sealed_for_good = true;
@@ -146,9 +151,10 @@ void Store::Impl::close() {
         log("writing the manifest at close failed: " + std::string(e.what()));
       }
     }
+    snapshot_written = finish_snapshot(snapshot);
   }
   // Every segment is sealed (synced) now, the active one too.
-  if (writer_) write_snapshot();
+  if (writer_ && !snapshot_written) write_snapshot();
 }
 
 std::uint64_t Store::Impl::now_micros() const {

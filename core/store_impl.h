@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -139,6 +140,35 @@ class Store::Impl {
   // is (removes a stale one, or any under Options::keydir_snapshot = false);
   // a failure is logged (the next open replays the hints).
   void write_snapshot();
+  // close sealing the active segment `sealing` for good writes KEYDIR on a
+  // thread of its own, beside the seal and the hint (one after the other,
+  // the three were most of a close). It describes `planned`, the manifest
+  // close writes next, and stays KEYDIR.tmp until that manifest is written.
+  class ClosingSnapshot {
+   public:
+    ClosingSnapshot() = default;
+    ClosingSnapshot(Directory& directory, Manifest planned, std::future<void> written);
+    ClosingSnapshot(ClosingSnapshot&&) = default;
+    ClosingSnapshot& operator=(ClosingSnapshot&&) = delete;
+    ~ClosingSnapshot();  // left unfinished (an error in between): waits, then discards it
+    bool started() const { return written_.valid(); }
+
+   private:
+    friend class Impl;
+    Directory* directory_ = nullptr;
+    Manifest planned_;
+    std::future<void> written_;
+  };
+  ClosingSnapshot start_snapshot(std::uint32_t sealing);
+  // Publishes it if the manifest written is the planned one, else discards
+  // it. False if write_snapshot has yet to run: nothing was started, or the
+  // manifest written is not the planned one (a failure is logged).
+  bool finish_snapshot(ClosingSnapshot& pending);
+  // The sizes of `listing`'s segments for a snapshot, or none if one cannot
+  // stand for them: each must be sealed (synced) with a hint (that of
+  // `hint_coming` is being written).
+  std::vector<keydir_snapshot::SegmentSize> snapshot_sizes(const std::vector<ManifestEntry>& listing,
+                                                           std::uint32_t hint_coming = 0) const;
 
   // refresh.cpp: a read-only store beside a live writer.
   // load_segments(), starting over while a segment vanishes under it

@@ -84,19 +84,9 @@ void Store::Impl::write_snapshot() {
   }
   if (!manifest_ || manifest_unsure_) return;
   if (snapshot_generation_ == manifest_->generation) return;  // KEYDIR is still exact
-  const auto wanted = [&] {
-    const std::vector<ManifestEntry> listing = segments_.listing();
-    if (listing != manifest_->segments) return std::vector<keydir_snapshot::SegmentSize>{};
-    std::vector<keydir_snapshot::SegmentSize> sizes;
-    for (const ManifestEntry& entry : listing) {
-      const SegmentSet::Entry* segment = segments_.find(entry.id);
-      if (entry.open_ended() || segment->unsynced || !directory_->exists(filename::hint(entry.id)))
-        return std::vector<keydir_snapshot::SegmentSize>{};
-      sizes.push_back({entry.id, segment->segment->size()});
-    }
-    return sizes;
-  };
-  const std::vector<keydir_snapshot::SegmentSize> sizes = wanted();
+  const std::vector<keydir_snapshot::SegmentSize> sizes =
+      segments_.listing() == manifest_->segments ? snapshot_sizes(manifest_->segments)
+                                                 : std::vector<keydir_snapshot::SegmentSize>{};
   try {
     if (sizes.empty()) {
       keydir_snapshot::remove(*directory_);  // stale: no need to keep it on disk
@@ -106,6 +96,72 @@ void Store::Impl::write_snapshot() {
   } catch (const std::exception& e) {  // only costs the next open its hint replay
     log("writing " + std::string(filename::kKeydirSnapshot) + " at close failed: " + e.what());
   }
+}
+
+std::vector<keydir_snapshot::SegmentSize> Store::Impl::snapshot_sizes(
+    const std::vector<ManifestEntry>& listing, std::uint32_t hint_coming) const {
+  std::vector<keydir_snapshot::SegmentSize> sizes;
+  for (const ManifestEntry& entry : listing) {
+    const SegmentSet::Entry* segment = segments_.find(entry.id);
+    if (entry.open_ended() || segment == nullptr || segment->unsynced ||
+        (entry.id != hint_coming && !directory_->exists(filename::hint(entry.id))))
+      return {};
+    sizes.push_back({entry.id, segment->segment->size()});
+  }
+  return sizes;
+}
+
+Store::Impl::ClosingSnapshot::ClosingSnapshot(Directory& directory, Manifest planned,
+                                              std::future<void> written)
+    : directory_(&directory), planned_(std::move(planned)), written_(std::move(written)) {}
+
+Store::Impl::ClosingSnapshot::~ClosingSnapshot() {
+  if (!written_.valid()) return;
+  try {
+    written_.wait();
+    keydir_snapshot::discard(*directory_);
+  } catch (...) {  // close is failing already; the next write removes a leftover
+  }
+}
+
+Store::Impl::ClosingSnapshot Store::Impl::start_snapshot(std::uint32_t sealing) {
+  if (!options_.keydir_snapshot || !manifest_ || manifest_unsure_) return {};
+  // The manifest close writes once the hint is done: `sealing` listed sealed.
+  Manifest planned{.generation = manifest_->generation + 1, .segments = segments_.listing()};
+  for (ManifestEntry& entry : planned.segments)
+    if (entry.id == sealing) entry = {.id = sealing, .length = segments_.find(sealing)->segment->size()};
+  std::vector<keydir_snapshot::SegmentSize> sizes = snapshot_sizes(planned.segments, sealing);
+  if (sizes.empty()) return {};
+  // Nothing changes the keydir meanwhile: close holds the write lock, and
+  // merges have stopped.
+  auto written = std::async(std::launch::async, [this, planned, sizes = std::move(sizes)] {
+    keydir_snapshot::write_unpublished(*directory_, keydir_, planned, sizes);
+  });
+  return ClosingSnapshot(*directory_, std::move(planned), std::move(written));
+}
+
+bool Store::Impl::finish_snapshot(ClosingSnapshot& pending) {
+  if (!pending.started()) return false;
+  std::future<void> written = std::move(pending.written_);
+  try {
+    written.get();
+    const bool as_planned = manifest_ && !manifest_unsure_ &&
+                            manifest_->generation == pending.planned_.generation &&
+                            manifest_->same_segments(pending.planned_);
+    if (!as_planned) {
+      keydir_snapshot::discard(*directory_);
+      return false;
+    }
+    keydir_snapshot::publish(*directory_);
+    snapshot_generation_ = manifest_->generation;  // write_snapshot keeps it
+  } catch (const std::exception& e) {  // only costs the next open its hint replay
+    log("writing " + std::string(filename::kKeydirSnapshot) + " at close failed: " + e.what());
+    try {
+      keydir_snapshot::discard(*directory_);
+    } catch (const std::exception&) {  // the next write removes a leftover
+    }
+  }
+  return true;
 }
 
 }  // namespace pyk

@@ -10,6 +10,7 @@
 #include "core/crc32c.h"
 #include "core/filename.h"
 #include "tests/backend_fixtures.h"
+#include "tests/fault_injection.h"
 
 using namespace pyk;
 using namespace pyk::test;
@@ -318,6 +319,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(no_snapshot_while_a_segment_stays_active, E, AllBa
     store.put("b", "2");  // into the fresh active segment open started
   }
   BOOST_TEST(!env.directory()->exists(kSnapshot));
+}
+
+// Close writes KEYDIR beside the last hint, for the manifest it writes next.
+// If the hint or that manifest fails, no KEYDIR is published (the manifest
+// on disk is not the one it describes), and nothing is left half-done.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_close_whose_hint_or_manifest_fails_leaves_no_snapshot, E, AllBackends) {
+  // Close renames the active segment's hint into place, then MANIFEST.
+  for (const auto& [nth_rename, failure] : {std::pair{0, "writing hint file of segment"},
+                                            std::pair{1, "writing the manifest at close failed"}}) {
+    BOOST_TEST_CONTEXT(failure) {
+      SnapshotEnv<E> env;
+      std::map<std::string, std::string> model;
+      fill(env, model);
+      BOOST_TEST_REQUIRE(env.directory()->exists(kSnapshot));
+      auto faulty = std::make_shared<FaultInjectionDirectory>(env.directory());
+      Options options = env.options;
+      options.directory = faulty;
+      {
+        Store store = Store::open(env.dir.str(), options);
+        fill_active(store, model);  // its first put starts a segment: another manifest
+        faulty->faults().fail(FaultOp::rename, nth_rename);
+        store.close();
+      }
+      BOOST_TEST(faulty->faults().injected() == 1u);
+      BOOST_TEST(env.log.find(failure) != std::string::npos, env.log);
+      BOOST_TEST(!env.directory()->exists(kSnapshot));
+      BOOST_TEST(!env.directory()->exists(filename::temp(kSnapshot)));
+      Store store = env.open();
+      BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+      check_holds(store, model);
+    }
+  }
 }
 
 // A crash (no close) after a writer wrote: its first write started a
