@@ -211,12 +211,12 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
         const Location here{input.id, static_cast<std::uint32_t>(r.offset),
                             static_cast<std::uint32_t>(r.size()), r.header.expiry};
         if (r.header.type == format::RecordType::value) {
-          bool live;
-          {
-            std::shared_lock state_lock(state_mutex_);
+          // Through the read gate, as gets look up: a put then never sleeps
+          // in state_mutex_ behind a merge (cf. write_hint).
+          const bool live = gate_.lookup(state_mutex_, [&] {
             const auto at = keydir_.find(r.key);
-            live = at && same_record(*at, here);
-          }
+            return at && same_record(*at, here);
+          });
           if (!live) continue;  // overwritten or erased
           // Dropping an expired value is like dropping a tombstone: only safe
           // if no older record of the key survives. Otherwise it is copied (and
@@ -228,10 +228,8 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
           copy(r, &here);
         } else if (r.header.type == format::RecordType::tombstone) {
           if (input.drops_tombstones) continue;  // nothing older survives for it to shadow
-          {
-            std::shared_lock state_lock(state_mutex_);
-            if (keydir_.find(r.key)) continue;  // a newer value shadows the older ones anyway
-          }
+          // A newer value shadows the older ones anyway.
+          if (gate_.lookup(state_mutex_, [&] { return keydir_.find(r.key).has_value(); })) continue;
           if (!tombstones_copied.emplace(r.key).second) continue;
           copy(r, nullptr);
         }
