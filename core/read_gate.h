@@ -116,9 +116,18 @@ class ReadGate {
   // How long lookup() spins on a closed gate before it sleeps in state_mutex.
   static constexpr int kSpinAttempts = 4;
   static constexpr int kSpinsPerAttempt = 256;
+  // How long a writer closing the gate spins for lookups to end before it yields.
+  static constexpr int kSpinsBeforeYield = 256;
   static void wait_until_zero(const std::atomic<std::uint32_t>& count) {
+    // A lookup takes well under a microsecond, a hint writer's batch of 64 a
+    // few: spin that long (a yield is a syscall, and on a busy core it gives
+    // the core away), then yield, as the reader may be descheduled.
     for (int spins = 0; count.load(std::memory_order_acquire) != 0; ++spins) {
-      if (spins >= 64) std::this_thread::yield();  // the reader may be descheduled
+      if (spins < kSpinsBeforeYield) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
     }
   }
   Slot& my_slot() const {
