@@ -61,6 +61,7 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   {
     std::lock_guard write_lock(write_mutex_);
     check_open();
+    keydir_.prefetch(key);  // loads while the record is appended
     sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
       at.expiry = expiry;
       segments_.count_put(home, keydir_.put(key, at), at);
