@@ -46,7 +46,7 @@ class KeyDir {
   std::optional<Location> find(std::string_view key) const;
   // Starts loading the table line a put, erase or find of `key` reads, so
   // that its cache miss overlaps the caller's work until then. Only a hint,
-  // but it reads the table: the same locking as find.
+  // but it reads the table's size and address: the same locking as find.
   void prefetch(std::string_view key) const { table_.prefetch(hash(key)); }
   // find for each of `keys` into `out` (the same size), in windows: the
   // window's table lines are prefetched, then its candidate arena entries,

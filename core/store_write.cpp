@@ -61,7 +61,9 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   {
     std::lock_guard write_lock(write_mutex_);
     check_open();
-    keydir_.prefetch(key);  // loads while the record is appended
+    // The key's table line loads while the record is appended. It reads the
+    // table as a lookup does (a merge may move it without write_mutex_).
+    gate_.lookup(state_mutex_, [&] { keydir_.prefetch(key); });
     sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
       at.expiry = expiry;
       segments_.count_put(home, keydir_.put(key, at), at);
