@@ -7,7 +7,10 @@
 //
 // Locking (always taken in this order):
 //   write_mutex_   serialises appends (writer_), rotation and keydir updates,
-//                  so the keydir follows log order.
+//                  so the keydir follows log order. Merge's switch-over is the
+//                  exception: it holds state_mutex_ alone, and moves a key only
+//                  while it still points at the record merge copied, so a
+//                  writer that holds write_mutex_ still sees the table move.
 //   state_mutex_   (shared) guards keydir_ and segments_; readers hold it
 //                  shared only for a lookup, never across I/O. Every change
 //                  to them takes it through StateWriteLock, which also
