@@ -142,8 +142,6 @@ void print_goals(std::ostream& out, const std::vector<Result>& rs, std::size_t v
       goal(out, "mixed (2 threads, 90/10) >= 1.0x " + n.first, ratio(m.first, m.second, n.first, n.second),
            m.second >= n.second);
   }
-  const Result* leveldb1 = find(rs, "leveldb", "fillsync1", value_size);
-  const Result* leveldb4 = find(rs, "leveldb", "fillsync4", value_size);
   for (const char* engine : {"pyk-file", "pyk-mmap"}) {
     const auto own = [&](const char* w) {
       const Result* r = find(rs, engine, w, value_size);
@@ -157,8 +155,8 @@ void print_goals(std::ostream& out, const std::vector<Result>& rs, std::size_t v
       goal(out, std::string("getmany16 >= 2x single-key readrandom, ") + engine,
            ratio("getmany16", own("getmany16"), "readrandom", own("readrandom")),
            own("getmany16") >= 2 * own("readrandom"));
-    for (const Result* base : {leveldb1, leveldb4}) {
-      const char* w = base == leveldb1 ? "fillsync1" : "fillsync4";
+    for (const char* w : {"fillsync1", "fillsync4"}) {
+      const Result* base = find(rs, "leveldb", w, value_size);
       if (base && own(w) > 0)
         goal(out, std::string(w) + " >= 1.5x leveldb, " + engine,
              ratio(engine, own(w), "leveldb", base->ops_per_sec()), own(w) >= 1.5 * base->ops_per_sec());
