@@ -83,6 +83,12 @@
 //        4 u32 flags        the manifest entry's flags (bit 0 active, bit 1 unsynced)
 //        8 u64 manifest length
 //       16 u64 datafile size
+//      then the table (core/keydir_table.h), as it was in memory:
+//        0 u64 hash seed    the keydir's (core/keydir.cpp hash_bytes)
+//        8 u64 line count   0: not saved (over 32 MiB, or larger than the arena:
+//                           core/keydir_snapshot.cpp); open inserts the keys
+//       16 u64 inserts left before the table is full
+//       24 the lines, 64 bytes each
 //      then the chunks, in order: u32 used bytes (at most one 2 MiB chunk), then those
 //      bytes of the keydir's arena (entry layout in core/keydir.h)
 //  end u32 crc32c           of every byte before it
@@ -110,8 +116,9 @@ inline constexpr std::size_t kManifestEntrySize = 16;
 inline constexpr std::uint32_t kManifestActive = 1;    // entry flag
 inline constexpr std::uint32_t kManifestUnsynced = 2;  // entry flag
 inline constexpr std::string_view kSnapshotMagic = "pyk-kdir";
-// 2: the arena entry holds the segment id as a varint.
-inline constexpr std::uint32_t kSnapshotVersion = 2;
+// 2: the arena entry holds the segment id as a varint. 3: the table follows
+// the chunks. Also bumped when the table's layout or the keydir's hash changes.
+inline constexpr std::uint32_t kSnapshotVersion = 3;
 inline constexpr std::size_t kSnapshotHeaderSize = 40;
 inline constexpr std::size_t kSnapshotSegmentSize = 24;
 

@@ -38,16 +38,18 @@ std::uint64_t process_seed() {
   return seed;
 }
 
-// wyhash-style hash (final version 4, default secret, seeded per process):
-// two multiplies for a key of up to 16 bytes where boost::hash<string_view>
+// wyhash-style hash (final version 4, default secret, seeded): two
+// multiplies for a key of up to 16 bytes where boost::hash<string_view>
 // 1.81 combines 4 bytes at a time and the table then mixes again.
-// Avalanching, so the table skips its own mixing step.
-std::uint64_t hash_bytes(std::string_view key) {
+// Avalanching, so the table skips its own mixing step. A saved table
+// (KeyDirTable::image) is only valid under this exact function: changing it
+// bumps format::kSnapshotVersion.
+std::uint64_t hash_bytes(std::string_view key, std::uint64_t key_seed) {
   constexpr std::uint64_t s0 = 0xa0761d6478bd642full, s1 = 0xe7037ed1a0b428dbull,
                           s2 = 0x8ebc6af09c88c6e3ull, s3 = 0x589965cc75374cc3ull;
   const auto* p = reinterpret_cast<const unsigned char*>(key.data());
   std::size_t n = key.size();
-  std::uint64_t seed = s0 ^ process_seed(), a, b;
+  std::uint64_t seed = s0 ^ key_seed, a, b;
   if (n <= 16) {
     if (n >= 4) {
       const std::size_t step = (n >> 3) << 2;
@@ -70,9 +72,9 @@ std::uint64_t hash_bytes(std::string_view key) {
 
 }  // namespace
 
-KeyDir::KeyDir() = default;
+KeyDir::KeyDir() : seed_(process_seed()) {}
 
-std::uint64_t KeyDir::hash(std::string_view key) { return hash_bytes(key); }
+std::uint64_t KeyDir::hash(std::string_view key) const { return hash_bytes(key, seed_); }
 
 const std::byte* KeyDir::at(std::uint32_t position) const {
   return chunks_[position / kChunkSize].get() + position % kChunkSize;
@@ -224,7 +226,7 @@ namespace {
 // hash kAhead further on prefetched first: the table's cache misses then
 // overlap instead of coming one after the other.
 template <class Fn>
-bool each_prefetched(const KeyDirTable& table, const std::vector<std::uint64_t>& hashes, Fn&& fn) {
+bool each_prefetched(const KeyDirTable& table, std::span<const std::uint64_t> hashes, Fn&& fn) {
   constexpr std::size_t kAhead = 16;
   for (std::size_t i = 0; i < std::min(kAhead, hashes.size()); ++i) table.prefetch(hashes[i]);
   for (std::size_t i = 0; i < hashes.size(); ++i) {
@@ -236,38 +238,94 @@ bool each_prefetched(const KeyDirTable& table, const std::vector<std::uint64_t>&
 
 }  // namespace
 
-bool KeyDir::index_last_chunk(const ChunkIndex& index) {
-  if (chunks_.empty() || index.chunk != chunks_.size() - 1) return false;
-  garbage_bytes_ += index.garbage_bytes;
-  return each_prefetched(table_, index.hashes, [&](std::size_t i) {
-    const std::uint32_t position = index.positions[i];
-    if (table_.full() || find_slot(key_at(position), index.hashes[i]))
+template <class Fn>
+bool KeyDir::each_live_chunk(KeyDirTable& table, Fn&& fn) const {
+  std::vector<std::uint32_t> positions;
+  std::vector<std::uint64_t> hashes;
+  for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
+    positions.clear();
+    hashes.clear();
+    std::size_t garbage = 0;
+    if (!scan_chunk(this->chunk(chunk), chunk, [](const Location&) { return true; },
+                    [&](std::uint32_t position) {
+                      positions.push_back(position);
+                      hashes.push_back(hash(key_at(position)));
+                    },
+                    garbage))
+      throw Error("the keydir's arena is malformed in memory");  // a bug, never bad input
+    if (!each_prefetched(table, hashes, [&](std::size_t i) { return fn(positions[i], hashes[i]); }))
+      return false;
+  }
+  return true;
+}
+
+bool KeyDir::index_entries(std::span<const std::uint32_t> positions,
+                           std::span<const std::uint64_t> hashes) {
+  return each_prefetched(table_, hashes, [&](std::size_t i) {
+    const std::uint32_t position = positions[i];
+    if (table_.full() || find_slot(key_at(position), hashes[i]))
       return false;  // more keys than the snapshot said, or a key twice
-    table_.insert(index.hashes[i], position);
+    table_.insert(hashes[i], position);
     return true;
   });
 }
 
+bool KeyDir::TableCheck::mark(const KeyDirTable& table, std::size_t chunks) {
+  words_ = chunks * (kChunkSize / 64);
+  const std::size_t bytes = std::max<std::size_t>(words_, 1) * sizeof(std::uint64_t);
+  bits_ = std::unique_ptr<std::uint64_t[], Free>(
+      static_cast<std::uint64_t*>(keydir_memory::allocate(bytes)), Free{bytes});
+  std::uint64_t* bits = bits_.get();
+  bool distinct = true;
+  const auto note = [&](std::uint32_t position) {
+    const std::uint64_t bit = std::uint64_t{1} << (position % 64);
+    std::uint64_t& word = bits[position / 64];
+    distinct &= (word & bit) == 0;
+    word |= bit;
+  };
+  // The positions' words are random accesses: a batch of them is
+  // prefetched before any is noted, so that their misses overlap.
+  constexpr std::size_t kBatch = 32;
+  std::uint32_t batch[kBatch];
+  std::size_t pending = 0;
+  bool inside = true;
+  table.for_each_position([&](std::uint32_t position) {
+    if (position / 64 >= words_) {
+      inside = false;
+      return;
+    }
+    __builtin_prefetch(&bits[position / 64]);
+    batch[pending++] = position;
+    if (pending == kBatch) {
+      for (const std::uint32_t p : batch) note(p);
+      pending = 0;
+    }
+  });
+  for (std::size_t i = 0; i < pending; ++i) note(batch[i]);
+  return inside && distinct;
+}
+
+void KeyDir::adopt_table(KeyDirTable table, std::uint64_t seed) {
+  table_ = std::move(table);
+  seed_ = seed;
+}
+
 void KeyDir::rebuild_table(std::size_t keys) {
   KeyDirTable fresh(std::max(keys, table_.size()));
-  ChunkIndex index;
-  for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
-    if (!scan_chunk(this->chunk(chunk), chunk, [](const Location&) { return true; }, index))
-      throw Error("the keydir's arena is malformed in memory");  // a bug, never bad input
-    each_prefetched(fresh, index.hashes, [&](std::size_t i) {
-      fresh.insert(index.hashes[i], index.positions[i]);  // the arena's live keys are distinct
-      return true;
-    });
-  }
+  each_live_chunk(fresh, [&](std::uint32_t position, std::uint64_t key_hash) {
+    fresh.insert(key_hash, position);  // the arena's live keys are distinct
+    return true;
+  });
   table_ = std::move(fresh);
 }
 
-void KeyDir::add_chunk(Chunk chunk, std::size_t used) {
+void KeyDir::add_chunk(Chunk chunk, std::size_t used, std::size_t garbage_bytes) {
   if (used > kChunkSize || (chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
     throw InvalidArgument("keydir chunk of " + std::to_string(used) + " bytes cannot be added");
   if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
   chunks_.push_back(std::move(chunk));
   chunk_used_ = used;
+  garbage_bytes_ += garbage_bytes;
 }
 
 void KeyDir::clear() {

@@ -85,8 +85,10 @@ class KeyDir {
   }
 
   // The keydir snapshot (core/keydir_snapshot.h) saves the arena as it is,
-  // chunk by chunk (dead entries included), and rebuilds a keydir from it:
-  // positions stay what they were, so only the table is rebuilt.
+  // chunk by chunk (dead entries included), and the table's lines with the
+  // hash seed they were placed by; a keydir is rebuilt from those as they
+  // were (positions included), or from the chunks alone, the table then
+  // indexed anew (index_chunks).
   std::size_t chunk_count() const { return chunks_.size(); }
   // The smallest arena entry: a 1-byte key, no expiry, 1-byte varints.
   static constexpr std::size_t kMinEntryBytes = 1 + 1 + 4 + 1 + 1;
@@ -95,6 +97,10 @@ class KeyDir {
   }
   // One huge page (core/keydir_memory.h).
   static constexpr std::size_t kChunkSize = 2u << 20;
+  // The largest arena entry (a 64 KiB key, an expiry, 5-byte varints), and
+  // so the fewest bytes of a chunk that a next chunk follows.
+  static constexpr std::size_t kMaxEntryBytes = 1 + 2 + 65536 + 4 + 5 + 5 + 8;
+  static constexpr std::size_t kFullChunkBytes = kChunkSize - kMaxEntryBytes;
   struct ChunkFree {
     void operator()(std::byte* p) const noexcept { keydir_memory::deallocate(p, kChunkSize); }
   };
@@ -102,48 +108,79 @@ class KeyDir {
   // Memory for a chunk that the caller fills whole (loading a snapshot, on
   // any thread) before add_chunk: its pages are faulted in together.
   static Chunk new_filled_chunk() { return new_chunk(true); }
-  // Appends `chunk`, whose first `used` bytes the caller filled; then index
-  // it with index_last_chunk. Throws InvalidArgument if used > kChunkSize or
-  // the arena is full. REQUIRES: every chunk added so far indexed.
-  void add_chunk(Chunk chunk, std::size_t used);
-  // The live entries of one chunk, to index: their arena positions and
-  // hashes, and the bytes of its dead entries.
-  struct ChunkIndex {
-    std::size_t chunk = 0;
-    std::vector<std::uint32_t> positions;
-    std::vector<std::uint64_t> hashes;
-    std::size_t garbage_bytes = 0;
-  };
-  // Parses `bytes`, to be the arena's chunk number `chunk`, into `out`;
-  // touches no KeyDir, so a snapshot's reader thread scans chunks while the
-  // loader indexes the ones before. False if an entry is malformed or
-  // accept(location) is false.
-  template <class Accept>
+  // Appends `chunk`, whose first `used` bytes the caller filled and checked
+  // with scan_chunk (`garbage_bytes` of them in dead entries); then the
+  // table gets its live entries from index_entries, or all at once from
+  // adopt_table. Throws InvalidArgument if used > kChunkSize or the arena
+  // is full.
+  void add_chunk(Chunk chunk, std::size_t used, std::size_t garbage_bytes);
+  // Parses the entries of `bytes`, to be the arena's chunk number `chunk`:
+  // fn(position) for each live one, after accept(location); adds the bytes
+  // of dead ones to `garbage_bytes`. Touches no KeyDir, so a snapshot's
+  // loader checks chunks as its reader thread reads the next ones. False if
+  // an entry is malformed or accept(location) is false.
+  template <class Accept, class Live>
   static bool scan_chunk(std::span<const std::byte> bytes, std::size_t chunk, Accept&& accept,
-                         ChunkIndex& out) {
-    out.chunk = chunk;
-    out.positions.clear();
-    out.hashes.clear();
-    out.garbage_bytes = 0;
+                         Live&& live, std::size_t& garbage_bytes) {
     for (std::size_t offset = 0; offset < bytes.size();) {
       const std::byte* entry = bytes.data() + offset;
       const std::size_t size = bounded_entry_size(entry, bytes.size() - offset);
       if (size == 0) return false;
       if (entry_dead(entry)) {
-        out.garbage_bytes += size;
+        garbage_bytes += size;
       } else {
         if (!accept(entry_location(entry))) return false;
-        out.positions.push_back(static_cast<std::uint32_t>(chunk * kChunkSize + offset));
-        out.hashes.push_back(hash(entry_key(entry)));
+        live(static_cast<std::uint32_t>(chunk * kChunkSize + offset));
       }
       offset += size;
     }
     return true;
   }
-  // Indexes the chunk just added, scanned into `index`. False if a key is
-  // live twice, the table is full (a snapshot with more keys than it says)
-  // or `index` is of another chunk; the keydir must then be cleared.
-  bool index_last_chunk(const ChunkIndex& index);
+  // Inserts the live entries at `positions` (of chunks added), whose keys
+  // have `hashes` (hash()), into the table, their table lines prefetched
+  // ahead. False if one's key is in the table already or the table is full
+  // (reserve() it first); the keydir must then be cleared.
+  bool index_entries(std::span<const std::uint32_t> positions, std::span<const std::uint64_t> hashes);
+  // The key of the entry at arena `position` of chunk `bytes` (scan_chunk's).
+  static std::string_view key_in_chunk(std::span<const std::byte> bytes, std::uint32_t position) {
+    return entry_key(bytes.data() + position % kChunkSize);
+  }
+  // The key's hash under this keydir's seed (drawn per process, so that
+  // keys chosen to collide cannot be prepared in advance; a loaded table
+  // brings its own). Thread-safe against anything but adopt_table.
+  std::uint64_t hash(std::string_view key) const;
+  // The table's lines and what rebuilds them (KeyDirTable::image), and the
+  // seed its hashes were taken with: a table holds only under its own seed.
+  const KeyDirTable& table() const { return table_; }
+  std::uint64_t seed() const { return seed_; }
+  // Checks a saved table against the chunks it indexes without a lookup:
+  // mark() notes each of the table's positions (each distinct, inside an
+  // arena of `chunks` chunks), then match() gets the live entries'
+  // positions of every chunk (scan_chunk's fn), each of which must be
+  // noted. A table holding as many keys as the chunks have live entries
+  // then holds exactly those, and no position it holds reads anything else.
+  class TableCheck {
+   public:
+    bool mark(const KeyDirTable& table, std::size_t chunks);
+    // REQUIRES: position inside the arena mark() was given.
+    bool holds(std::uint32_t position) const {
+      return (bits_.get()[position / 64] >> (position % 64) & 1) != 0;
+    }
+
+   private:
+    struct Free {
+      std::size_t bytes;
+      void operator()(std::uint64_t* p) const noexcept { keydir_memory::deallocate(p, bytes); }
+    };
+    // Bit p: the table holds position p. In the keydir's memory: huge
+    // pages, for mark()'s random accesses.
+    std::unique_ptr<std::uint64_t[], Free> bits_;
+    std::size_t words_ = 0;
+  };
+  // After the chunks are added: takes `table`, a KeyDirTable::for_image
+  // filled from table() and adopted, placed under `seed`.
+  // REQUIRES: a TableCheck passed it against those chunks.
+  void adopt_table(KeyDirTable table, std::uint64_t seed);
 
   // A resumable walk in arena order (Store::scan). The cursor is the arena
   // position to go on from, tagged with the layout generation: an entry only
@@ -173,10 +210,14 @@ class KeyDir {
   }
 
  private:
-  static std::uint64_t hash(std::string_view key);
 
   // The table rebuilt from the arena, with room for `keys` keys.
   void rebuild_table(std::size_t keys);
+  // fn(position, hash) for each live entry, a chunk at a time, with the
+  // lines of `table` those hashes land in prefetched ahead; stops at the
+  // first false fn returns, and returns it.
+  template <class Fn>
+  bool each_live_chunk(KeyDirTable& table, Fn&& fn) const;
   // The table's slot for `key`, if it holds the key.
   KeyDirTable::Slot find_slot(std::string_view key, std::uint64_t key_hash) const {
     return table_.find(key_hash, [&](std::uint32_t position) { return key_at(position) == key; });
@@ -261,6 +302,7 @@ class KeyDir {
   std::size_t garbage_bytes_ = 0;        // arena bytes of erased or moved entries
   std::vector<std::size_t> chunk_ends_;  // bytes used in each full chunk (walk skips the rest)
   std::uint32_t generation_ = 1;         // bumped by each compaction (walk cursors); never 0
+  std::uint64_t seed_;
   KeyDirTable table_;
 };
 

@@ -9,6 +9,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -26,6 +27,25 @@ using format::store_le;
 
 // Header offset of the live-key count (then the chunk count), format.h.
 constexpr std::size_t kCountsAt = 24;
+// The table section after the chunks (format.h): u64 seed, u64 line count,
+// u64 inserts left, then the lines.
+constexpr std::size_t kTableHeadSize = 24;
+constexpr std::size_t kTableLineSize = 64;
+
+// The table is saved up to this size (about 5M keys), which open copies
+// back at memory speed where inserting every key again took most of its
+// time. A larger one costs close more than it saves open: at 10M keys
+// close runs at the pace of the disk's write-back, and the 61 MB of table
+// made it ~10% slower for ~15% off the open.
+constexpr std::size_t kMaxSavedTable = 32u << 20;
+
+// Neither is a table larger than the arena: it was sized well ahead of its
+// keys (Options::expected_keys), and open indexes the chunks into a table
+// sized for them instead.
+bool table_worth_saving(const KeyDir& keydir) {
+  const std::size_t bytes = keydir.table().memory_bytes();
+  return bytes <= kMaxSavedTable && bytes <= std::max<std::size_t>(keydir.chunk_count(), 1) * KeyDir::kChunkSize;
+}
 
 std::uint32_t manifest_flags(const ManifestEntry& e) {
   return (e.active ? format::kManifestActive : 0) | (e.unsynced ? format::kManifestUnsynced : 0);
@@ -98,42 +118,65 @@ class LocationCheck {
   SegmentSize* last_ = nullptr;
 };
 
-// A chunk read off the snapshot, its bytes added to the running CRC, and
-// scanned.
-struct ReadChunk {
-  KeyDir::Chunk memory;
-  std::uint32_t used = 0;
-  KeyDir::ChunkIndex index;
+// The table section (format.h): the saved table, if any (no lines: the
+// loader indexes the chunks).
+struct ReadTable {
+  std::uint64_t seed = 0;
+  std::uint64_t available = 0;
+  std::optional<KeyDirTable> table;
   std::string problem;       // set: the file is malformed here (the load fails)
   std::exception_ptr error;  // set: reading failed (rethrown by the loader)
 };
 
-// Reads the snapshot's chunks in order on a thread of its own, up to
-// kAhead chunks ahead of the loader: copying the bytes into the arena,
-// checking them and scanning their entries (locations checked, keys
-// hashed) then overlap with inserting the chunks before into the table.
-// Stops at the first problem or error, which it hands over last.
-class ChunkReader {
- public:
-  ChunkReader(const Segment& file, std::uint64_t file_size, std::uint64_t offset,
-              std::uint64_t chunks, std::uint32_t crc, std::span<const SegmentSize> sizes)
-      : file_(file), file_size_(file_size), offset_(offset), chunks_(chunks), crc_(crc),
-        check_(sizes), thread_([this](std::stop_token stop) { run(stop); }) {}
+// A chunk read off the snapshot, its bytes added to the running CRC, and
+// scanned: its locations checked, its live entries' positions listed (and
+// their keys' hashes, for a snapshot without a table).
+struct ReadChunk {
+  KeyDir::Chunk memory;
+  std::uint32_t used = 0;
+  std::vector<std::uint32_t> live;
+  std::vector<std::uint64_t> hashes;
+  std::size_t garbage_bytes = 0;
+  bool malformed = false;  // an entry or location does not check (reported after the CRC)
+  std::string problem;
+  std::exception_ptr error;
+};
 
+// Reads the snapshot on a thread of its own: the table section, then the
+// chunks in order, up to kAhead chunks ahead of the loader. Faulting in the
+// memory, copying the bytes into it, taking their CRC and scanning the
+// chunks then overlap with the loader's work on what came before. Stops at
+// the first problem or error, which it hands over last.
+class SnapshotReader {
+ public:
+  // `keydir` hashes the keys when the snapshot has no table (REQUIRES: its
+  // seed does not change meanwhile).
+  SnapshotReader(const Segment& file, std::uint64_t file_size, std::uint64_t offset,
+                 std::uint64_t chunks, std::uint32_t crc, std::span<const SegmentSize> sizes,
+                 const KeyDir& keydir)
+      : file_(file), file_size_(file_size), offset_(offset), chunks_(chunks), crc_(crc),
+        check_(sizes), keydir_(keydir), thread_([this](std::stop_token stop) { run(stop); }) {}
+
+  // The table section, once read. REQUIRES: called first, once.
+  ReadTable table() {
+    std::unique_lock lock(mu_);
+    wait_helping(lock, [&] { return table_ready_; });
+    return std::move(table_);
+  }
   // The next chunk, once read.
   ReadChunk next() {
     std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return !queue_.empty(); });
+    wait_helping(lock, [&] { return !queue_.empty(); });
     ReadChunk chunk = std::move(queue_.front());
     queue_.pop_front();
     changed_.notify_all();
     return chunk;
   }
-  // Gives the vectors of an indexed chunk back for the next one to reuse
-  // (fresh ones would be faulted in and zeroed for every chunk).
-  void recycle(KeyDir::ChunkIndex&& index) {
+  // Gives a checked chunk's lists back for a later one to reuse (fresh ones
+  // would be faulted in and zeroed for every chunk).
+  void recycle(ReadChunk&& chunk) {
     std::lock_guard lock(mu_);
-    spare_.push_back(std::move(index));
+    spare_.push_back({std::move(chunk.live), std::move(chunk.hashes)});
   }
   // After the last chunk was taken: where the chunks end, and the CRC of
   // every byte before.
@@ -147,13 +190,44 @@ class ChunkReader {
   LocationCheck& check() { return check_; }
 
  private:
-  static constexpr std::size_t kAhead = 2;
+  // Chunks read ahead of the loader, and chunk memory the loader faults in
+  // ahead for the reader, at most.
+  static constexpr std::size_t kAhead = 4;
+  static constexpr std::size_t kZeroedAhead = 2;
+
+  // Waits for `ready`, faulting in memory for chunks the reader has yet to
+  // read meanwhile: fresh pages are zeroed at their first touch, which is
+  // much of the reader's work (a 10M-key snapshot is 300 MB of them).
+  template <class Ready>
+  void wait_helping(std::unique_lock<std::mutex>& lock, Ready&& ready) {
+    while (!ready()) {
+      if (started_ + zeroed_.size() < chunks_ && zeroed_.size() < kZeroedAhead) {
+        lock.unlock();
+        KeyDir::Chunk memory = KeyDir::new_filled_chunk();
+        lock.lock();
+        zeroed_.push_back(std::move(memory));
+        continue;
+      }
+      changed_.wait(lock);
+    }
+  }
 
   void run(std::stop_token stop) {
+    ReadTable table = read_table();
+    const bool table_failed = table.error || !table.problem.empty();
+    hash_keys_ = !table.table;
+    {
+      std::lock_guard lock(mu_);
+      table_ = std::move(table);
+      table_ready_ = true;
+      changed_.notify_all();
+    }
+    if (table_failed) return;
     for (std::uint64_t i = 0; i < chunks_ && !stop.stop_requested(); ++i) {
       ReadChunk chunk = read(i);
       const bool last = chunk.error || !chunk.problem.empty();
       std::unique_lock lock(mu_);
+      // Bounded: each waiting chunk holds its lists of positions and hashes.
       if (!changed_.wait(lock, stop, [&] { return queue_.size() < kAhead; })) return;
       queue_.push_back(std::move(chunk));
       changed_.notify_all();
@@ -161,41 +235,90 @@ class ChunkReader {
     }
   }
 
+  // Reads `out.size()` bytes at the current offset into `out`, adding them
+  // to the CRC; false if the file (less its trailer) ends first.
+  bool read_on(std::span<std::byte> out) {
+    if (file_size_ - offset_ < 4 || out.size() > file_size_ - offset_ - 4) return false;
+    const auto read = file_.read(offset_, out.size(), out);  // straight into `out` where it can
+    if (read.data() != out.data() && !out.empty()) std::memcpy(out.data(), read.data(), out.size());
+    crc_ = crc32c::extend(crc_, out);
+    offset_ += out.size();
+    return true;
+  }
+
+  ReadTable read_table() {
+    ReadTable out;
+    try {
+      std::array<std::byte, kTableHeadSize> head;
+      if (!read_on(head)) {
+        out.problem = "it is too short (torn?)";
+        return out;
+      }
+      out.seed = load_le<std::uint64_t>(head.data());
+      const std::uint64_t groups = load_le<std::uint64_t>(head.data() + 8);
+      out.available = load_le<std::uint64_t>(head.data() + 16);
+      if (groups == 0) return out;  // saved without its lines
+      if (groups > (file_size_ - offset_) / kTableLineSize) {  // before the memory is taken
+        out.problem = "its table is longer than the file (torn?)";
+        return out;
+      }
+      out.table = KeyDirTable::for_image(static_cast<std::size_t>(groups));
+      if (!read_on(out.table->writable_image())) out.problem = "it is too short (torn?)";
+    } catch (...) {
+      out.error = std::current_exception();
+    }
+    return out;
+  }
+
   ReadChunk read(std::uint64_t i) {
     ReadChunk chunk;
     {
       std::lock_guard lock(mu_);
       if (!spare_.empty()) {
-        chunk.index = std::move(spare_.back());
+        chunk.live = std::move(spare_.back().first);
+        chunk.hashes = std::move(spare_.back().second);
         spare_.pop_back();
       }
     }
+    chunk.live.clear();
+    chunk.hashes.clear();
     try {
-      std::array<std::byte, 4> used_scratch;
-      if (file_size_ - offset_ < 8) {
+      std::array<std::byte, 4> used;
+      if (!read_on(used)) {
         chunk.problem = "it is too short (torn?)";
         return chunk;
       }
-      const auto used_bytes = file_.read(offset_, 4, used_scratch);
-      chunk.used = load_le<std::uint32_t>(used_bytes.data());
-      crc_ = crc32c::extend(crc_, used_bytes);
-      offset_ += 4;
-      if (chunk.used > file_size_ - offset_ - 4) {
-        chunk.problem = "it is too short (torn?)";
-        return chunk;
-      }
+      chunk.used = load_le<std::uint32_t>(used.data());
       if (chunk.used > KeyDir::kChunkSize) {
         chunk.problem = "chunk " + std::to_string(i) + " is malformed";
         return chunk;
       }
-      chunk.memory = KeyDir::new_filled_chunk();
+      if (chunk.used > file_size_ - offset_) {  // before the memory is taken
+        chunk.problem = "it is too short (torn?)";
+        return chunk;
+      }
+      {
+        std::lock_guard lock(mu_);
+        ++started_;
+        if (!zeroed_.empty()) {
+          chunk.memory = std::move(zeroed_.back());
+          zeroed_.pop_back();
+        }
+      }
+      if (!chunk.memory) chunk.memory = KeyDir::new_filled_chunk();
       const std::span<std::byte> into(chunk.memory.get(), chunk.used);
-      const auto read = file_.read(offset_, chunk.used, into);  // straight into the arena where it can
-      if (read.data() != into.data()) std::memcpy(into.data(), read.data(), chunk.used);
-      crc_ = crc32c::extend(crc_, into);
-      offset_ += chunk.used;
-      if (!KeyDir::scan_chunk(into, i, check_, chunk.index))
-        chunk.problem = "chunk " + std::to_string(i) + " is malformed";
+      if (!read_on(into)) {
+        chunk.problem = "it is too short (torn?)";
+        return chunk;
+      }
+      chunk.malformed = !KeyDir::scan_chunk(
+          into, static_cast<std::size_t>(i), check_,
+          [&](std::uint32_t position) { chunk.live.push_back(position); }, chunk.garbage_bytes);
+      if (hash_keys_ && !chunk.malformed) {
+        chunk.hashes.reserve(chunk.live.size());
+        for (const std::uint32_t position : chunk.live)
+          chunk.hashes.push_back(keydir_.hash(KeyDir::key_in_chunk(into, position)));
+      }
     } catch (...) {
       chunk.error = std::current_exception();
     }
@@ -208,11 +331,17 @@ class ChunkReader {
   const std::uint64_t chunks_;
   std::uint32_t crc_;     // likewise
   LocationCheck check_;   // likewise
+  bool hash_keys_ = false;  // the reader thread's
+  const KeyDir& keydir_;
   std::mutex mu_;
   std::condition_variable_any changed_;
-  std::deque<ReadChunk> queue_;  // GUARDED_BY(mu_)
-  std::vector<KeyDir::ChunkIndex> spare_;  // GUARDED_BY(mu_)
-  std::jthread thread_;          // last: started once the rest is built, stopped and joined first
+  ReadTable table_;                        // GUARDED_BY(mu_)
+  bool table_ready_ = false;               // GUARDED_BY(mu_)
+  std::deque<ReadChunk> queue_;            // GUARDED_BY(mu_)
+  std::size_t started_ = 0;                // chunks the reader took memory for; GUARDED_BY(mu_)
+  std::vector<KeyDir::Chunk> zeroed_;      // faulted in by the loader; GUARDED_BY(mu_)
+  std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint64_t>>> spare_;  // GUARDED_BY(mu_)
+  std::jthread thread_;  // last: started once the rest is built, stopped and joined first
 };
 
 }  // namespace
@@ -232,12 +361,21 @@ void write_unpublished(Directory& directory, const KeyDir& keydir, const Manifes
   directory.remove(temp_name);  // a leftover of an interrupted write, if any
   if (!matches(manifest, sizes)) return;
   const std::string head = encode_head(manifest, sizes, keydir.size(), keydir.chunk_count());
-  std::uint64_t total = head.size() + 4;
+  const KeyDirTable& table = keydir.table();
+  const std::span<const std::byte> lines =
+      table_worth_saving(keydir) ? table.image() : std::span<const std::byte>{};
+  std::array<std::byte, kTableHeadSize> table_head;
+  store_le<std::uint64_t>(table_head.data(), keydir.seed());
+  store_le<std::uint64_t>(table_head.data() + 8, lines.size() / kTableLineSize);
+  store_le<std::uint64_t>(table_head.data() + 16, table.available());
+  std::uint64_t total = head.size() + table_head.size() + lines.size() + 4;
   for (std::size_t i = 0; i < keydir.chunk_count(); ++i) total += 4 + keydir.chunk(i).size();
   try {
     auto file = directory.create(temp_name, total);
-    std::uint32_t crc = crc32c::extend(0, bytes_of(head));
+    std::uint32_t crc = crc32c::extend(crc32c::extend(crc32c::extend(0, bytes_of(head)), table_head), lines);
     file->append(bytes_of(head));
+    file->append(table_head);
+    file->append(lines);
     for (std::size_t i = 0; i < keydir.chunk_count(); ++i) {
       const std::span<const std::byte> chunk = keydir.chunk(i);
       std::array<std::byte, 4> used;
@@ -310,33 +448,68 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
   // Checked before the table is sized for them.
   if (keys > UINT32_MAX || keys > file_size / KeyDir::kMinEntryBytes)
     return fail("it claims more keys than it can hold");
-  keydir.reserve(keys);
+  // Checked before memory is taken for them: every chunk but the last is
+  // nearly full (KeyDir::kFullChunkBytes), so the file bounds their number.
+  if (chunks > 1 + file_size / KeyDir::kFullChunkBytes ||
+      chunks * KeyDir::kChunkSize > std::uint64_t{UINT32_MAX} + 1)
+    return fail("it claims more chunks than it can hold");
 
-  ChunkReader reader(*file, file_size, expected.size(), chunks, crc, sizes);
+  // The reader thread reads the table, then reads and scans the chunks
+  // (entries, locations), while this one marks the table's positions and
+  // matches each chunk's live entries against them, or, without a table,
+  // inserts them. A problem is reported after the CRC is checked, so that
+  // damage is told apart from a forgery that checks.
+  SnapshotReader reader(*file, file_size, expected.size(), chunks, crc, sizes, keydir);
+  std::string problem_found;
+  const auto found = [&](std::string why) {
+    if (problem_found.empty()) problem_found = std::move(why);
+  };
+  ReadTable table = reader.table();
+  if (table.error) std::rethrow_exception(table.error);
+  if (!table.problem.empty()) return fail(table.problem);
+  KeyDir::TableCheck table_check;
+  if (table.table) {
+    table.table->adopt_image(static_cast<std::size_t>(std::min<std::uint64_t>(table.available, SIZE_MAX)));
+    if (table.table->size() != keys) found("it holds another number of keys than it says");
+    else if (!table_check.mark(*table.table, static_cast<std::size_t>(chunks)))
+      found("its table does not match its entries");
+  } else {
+    keydir.reserve(static_cast<std::size_t>(keys));  // each chunk's keys are inserted as it comes
+  }
+  std::size_t live = 0;
   for (std::uint64_t i = 0; i < chunks; ++i) {
     ReadChunk chunk = reader.next();
     if (chunk.error) std::rethrow_exception(chunk.error);
     if (!chunk.problem.empty()) return fail(chunk.problem);
+    live += chunk.live.size();
+    if (chunk.malformed) found("chunk " + std::to_string(i) + " is malformed");
+    if (!problem_found.empty()) continue;
+    if (table.table && !std::all_of(chunk.live.begin(), chunk.live.end(),
+                                    [&](std::uint32_t p) { return table_check.holds(p); }))
+      found("its table does not match its entries");
     try {
-      keydir.add_chunk(std::move(chunk.memory), chunk.used);
+      keydir.add_chunk(std::move(chunk.memory), chunk.used, chunk.garbage_bytes);
     } catch (const InvalidArgument&) {
-      return fail("chunk " + std::to_string(i) + " is malformed");
+      found("chunk " + std::to_string(i) + " is malformed");
+      continue;
     }
-    if (!keydir.index_last_chunk(chunk.index)) return fail("chunk " + std::to_string(i) + " is malformed");
-    reader.recycle(std::move(chunk.index));
+    if (!table.table && !keydir.index_entries(chunk.live, chunk.hashes))
+      found("it holds a key twice, or more keys than it says");
+    reader.recycle(std::move(chunk));
   }
   const std::uint64_t offset = reader.end();
-  crc = reader.crc();
+  if (file_size - offset != 4) return fail("its length does not match its contents");
+  std::array<std::byte, 4> crc_scratch;
+  if (load_le<std::uint32_t>(file->read(offset, 4, crc_scratch).data()) != reader.crc())
+    return fail("its checksum does not match (damaged or torn)");
+  if (!problem_found.empty()) return fail(problem_found);
+  if (live != keys) return fail("it holds another number of keys than it says");
+  if (table.table) keydir.adopt_table(std::move(*table.table), table.seed);
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     sizes[i].live_keys = reader.check().sizes()[i].live_keys;
     sizes[i].live_bytes = reader.check().sizes()[i].live_bytes;
   }
   expiring = std::move(reader.check().expiring());
-  if (file_size - offset != 4) return fail("its length does not match its contents");
-  std::array<std::byte, 4> crc_scratch;
-  if (load_le<std::uint32_t>(file->read(offset, 4, crc_scratch).data()) != crc)
-    return fail("its checksum does not match (damaged or torn)");
-  if (keydir.size() != keys) return fail("it holds another number of keys than it says");
   return true;
 }
 

@@ -2,7 +2,10 @@
 // close saves the keydir's arena as it is, and the next open loads it at
 // close to memory speed instead of replaying every hint file (the index
 // checkpoint of FASTER; basho/bitcask#81: folding hints dominates startup).
-// Only the table is rebuilt: arena positions stay what they were.
+// The table's lines are saved too, with the hash seed that placed them, so
+// that open copies them back instead of inserting every key again (a table
+// sized far beyond its keys is not saved: open indexes the chunks). Every
+// table position is checked to be a live arena entry's, once each.
 //
 // A snapshot is an optimisation, never the truth: open uses it only if the
 // manifest (generation and listing) and every datafile's size are exactly

@@ -14,6 +14,24 @@ KeyDirTable::KeyDirTable(std::size_t keys) {
   available_ = capacity_of(groups_);
 }
 
+KeyDirTable KeyDirTable::for_image(std::size_t groups) {
+  KeyDirTable table;
+  table.groups_ = std::max<std::size_t>(1, groups);
+  const std::size_t bytes = table.groups_ * sizeof(Group);
+  table.groups_ptr_ = std::unique_ptr<Group, Free>(
+      static_cast<Group*>(keydir_memory::allocate(bytes, /*populate=*/true)), Free{bytes});
+  table.available_ = 0;
+  return table;
+}
+
+void KeyDirTable::adopt_image(std::size_t available) {
+  size_ = 0;
+  for (std::size_t g = 0; g < groups_; ++g) size_ += static_cast<std::size_t>(__builtin_popcount(used(groups_data()[g])));
+  const std::size_t free_slots = groups_ * kSlots - size_;
+  const std::size_t room = capacity() > size_ ? capacity() - size_ : 0;
+  available_ = std::min({available, free_slots, room});
+}
+
 KeyDirTable::Slot KeyDirTable::insert(std::uint64_t hash, std::uint32_t position) {
   const std::uint8_t t = tag(hash);
   const std::uint32_t bit = overflow_bit(hash);

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -100,6 +101,33 @@ class KeyDirTable {
 
   void erase(Slot slot);
 
+  // The table's lines as they lie in memory, and what image() leaves out:
+  // the keydir snapshot saves them, so that open copies the table back
+  // instead of inserting every key again (core/keydir_snapshot.h).
+  std::span<const std::byte> image() const {
+    return {reinterpret_cast<const std::byte*>(groups_data()), memory_bytes()};
+  }
+  std::size_t groups() const { return groups_; }
+  std::size_t available() const { return available_; }
+  // A table of `groups` lines (at least one) whose bytes the caller fills
+  // from an image (writable_image()), then takes over with adopt_image().
+  // Its memory is faulted in up front. Throws std::bad_alloc.
+  static KeyDirTable for_image(std::size_t groups);
+  std::span<std::byte> writable_image() {
+    return {reinterpret_cast<std::byte*>(groups_data()), memory_bytes()};
+  }
+  // Counts the keys of the image just filled in. The inserts left before
+  // full() become `available` (what image() saved) or fewer: never more
+  // than the free slots, so that whatever the bytes were, an insert finds one.
+  void adopt_image(std::size_t available);
+  // fn(position) for every used slot, in table order.
+  template <class Fn>
+  void for_each_position(Fn&& fn) const {
+    const Group* groups = groups_data();
+    for (std::size_t g = 0; g < groups_; ++g)
+      for (unsigned m = used(groups[g]); m != 0; m &= m - 1) fn(groups[g].positions[__builtin_ctz(m)]);
+  }
+
  private:
   static constexpr std::uint32_t kNone = UINT32_MAX;
   static constexpr unsigned kSlots = 12;
@@ -125,6 +153,8 @@ class KeyDirTable {
     return static_cast<std::uint32_t>(((hash >> 32) * groups_) >> 32);
   }
   std::uint32_t next(std::uint32_t g) const { return g + 1 == groups_ ? 0 : g + 1; }
+  // Bit i set where slot i holds a key.
+  static unsigned used(const Group& group) { return ~match(group, 0) & ((1u << kSlots) - 1); }
   // Bit i set where tags[i] == t.
   static unsigned match(const Group& group, std::uint8_t t) {
 #if defined(__SSE2__)

@@ -67,6 +67,42 @@ void check_holds(const Store& store, const std::map<std::string, std::string>& m
   BOOST_TEST((store.ttl("ttl3").state == KeyTtl::State::expiring));
 }
 
+// `bytes` with its trailing CRC made right again: a forgery that checks.
+std::string with_crc(std::string bytes) {
+  const std::uint32_t crc = crc32c::value(std::as_bytes(std::span(bytes.data(), bytes.size() - 4)));
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+  return bytes;
+}
+
+template <class T>
+T load_at(const std::string& bytes, std::size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+template <class T>
+void store_at(std::string& bytes, std::size_t at, T v) {
+  std::memcpy(bytes.data() + at, &v, sizeof v);
+}
+
+// Where the table section starts (format.h: after the header and the
+// segment table), and the byte offset of slot i's position in line g.
+std::size_t table_at(const std::string& snapshot) {
+  return 40 + load_at<std::uint32_t>(snapshot, 12) * std::size_t{24};
+}
+std::size_t position_at(const std::string& snapshot, std::size_t g, std::size_t i) {
+  return table_at(snapshot) + 24 + g * 64 + 16 + 4 * i;
+}
+// The (line, slot) of the table's used slots.
+std::vector<std::pair<std::size_t, std::size_t>> used_slots(const std::string& snapshot) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  const auto lines = load_at<std::uint64_t>(snapshot, table_at(snapshot) + 8);
+  for (std::size_t g = 0; g < lines; ++g)
+    for (std::size_t i = 0; i < 12; ++i)
+      if (snapshot[table_at(snapshot) + 24 + g * 64 + i] != 0) out.emplace_back(g, i);
+  return out;
+}
+
 template <class E>
 struct SnapshotEnv : StoreEnv<E> {
   SnapshotEnv() {
@@ -192,10 +228,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_of_another_generation_or_size_is_stale,
   const auto patched = [&](std::size_t at) {
     std::string bytes = good;
     bytes[at] ^= 0x01;
-    const std::uint32_t crc =
-        crc32c::value(std::as_bytes(std::span(bytes.data(), bytes.size() - 4)));
-    std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
-    return bytes;
+    return with_crc(bytes);
   };
   for (const auto& [what, at] : {std::pair{"generation", 16}, std::pair{"a segment's size", 40 + 16}}) {
     BOOST_TEST_CONTEXT(what) { check_ignored(env, model, patched(at), "(stale)"); }
@@ -290,9 +323,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_key_pointed_at_another_keys_record_is_refused, E
   const std::size_t one = bytes.find("swap-one"), two = bytes.find("swap-two");
   BOOST_TEST_REQUIRE((one != std::string::npos && two != std::string::npos));
   for (std::size_t i = 8; i < 8 + 5; ++i) std::swap(bytes[one + i], bytes[two + i]);
-  const std::uint32_t crc = crc32c::value(std::as_bytes(std::span(bytes.data(), bytes.size() - 4)));
-  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
-  env.write_file(kSnapshot, bytes);
+  env.write_file(kSnapshot, with_crc(bytes));
   Store store = env.open();
   BOOST_TEST_REQUIRE(store.stats().keys_from_snapshot == model.size());
   BOOST_CHECK_THROW(store.get("swap-one"), CorruptionError);
@@ -376,6 +407,71 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_writer_that_crashes_is_not_hidden_by_the_snapsho
   std::filesystem::remove(crashed.dir.str() + "/LOCK");
   Store store = crashed.open();
   BOOST_TEST(store.stats().keys_from_snapshot == 0u);
+  check_holds(store, model);
+}
+
+// The table's lines are saved and loaded as they were (no key inserted
+// again), and every position in them is checked against the arena: one
+// that is not a live entry's start, or one held twice, is never used, even
+// in a snapshot that checks.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_saved_table_that_does_not_match_its_entries_is_never_used, E, AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  const std::string good = env.read_file(kSnapshot);
+  const auto slots = used_slots(good);
+  BOOST_TEST_REQUIRE(slots.size() == model.size());  // saved: one slot per key
+  const std::size_t first = position_at(good, slots[0].first, slots[0].second);
+  const std::size_t second = position_at(good, slots[1].first, slots[1].second);
+  const auto forged = [&](std::size_t at, std::uint32_t position) {
+    std::string bytes = good;
+    store_at<std::uint32_t>(bytes, at, position);
+    return with_crc(bytes);
+  };
+  const std::uint32_t held = load_at<std::uint32_t>(good, first);
+  check_ignored(env, model, forged(first, held + 1), "its table does not match its entries");
+  check_ignored(env, model, forged(first, load_at<std::uint32_t>(good, second)),
+                "its table does not match its entries");
+  check_ignored(env, model, forged(first, 0xfffffff0u), "its table does not match its entries");
+  // A slot emptied: one key fewer than the header and the arena say.
+  std::string emptied = good;
+  emptied[table_at(good) + 24 + slots[0].first * 64 + slots[0].second] = 0;
+  check_ignored(env, model, with_crc(emptied), "another number of keys");
+}
+
+// A forged count of inserts left cannot make a put probe forever: it is
+// held to the table's free slots, and the table grows when they run out
+// (without that, the put that takes the last free slot's successor hangs).
+BOOST_TEST_DECORATOR(*boost::unit_test::timeout(120))
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_saved_table_claiming_room_it_lacks_still_takes_puts,
+                              E, AllBackends) {
+  SnapshotEnv<E> env;
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  std::string bytes = env.read_file(kSnapshot);
+  store_at<std::uint64_t>(bytes, table_at(bytes) + 16, UINT64_MAX);
+  env.write_file(kSnapshot, with_crc(bytes));
+  const std::size_t slots = load_at<std::uint64_t>(bytes, table_at(bytes) + 8) * 12;
+  Store store = env.open();
+  BOOST_TEST_REQUIRE(store.stats().keys_from_snapshot == model.size());
+  const std::size_t more = slots - model.size() + 10;  // past every slot the table has
+  for (std::size_t i = 0; i < more; ++i) store.put("more" + std::to_string(i), "v");
+  BOOST_TEST(store.size() == model.size() + more);
+  BOOST_TEST(store.get("more" + std::to_string(more - 1)).value_or("") == "v");
+}
+
+// A table sized far ahead of its keys (expected_keys) is larger than the
+// arena: it is not saved, and open indexes the arena's entries instead.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_table_sized_far_ahead_of_its_keys_is_not_saved, E, AllBackends) {
+  SnapshotEnv<E> env;
+  env.options.expected_keys = 1'000'000;  // a 6 MB table, for a few thousand keys
+  std::map<std::string, std::string> model;
+  fill(env, model);
+  const std::string snapshot = env.read_file(kSnapshot);
+  BOOST_TEST(load_at<std::uint64_t>(snapshot, table_at(snapshot) + 8) == 0u);  // no lines
+  BOOST_TEST(snapshot.size() < (1u << 20));
+  Store store = env.open();
+  BOOST_TEST(store.stats().keys_from_snapshot == model.size());
   check_holds(store, model);
 }
 

@@ -3,6 +3,7 @@
 // wrap-around paths that real hashes reach only at random.
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
+#include <cstring>
 #include <set>
 
 #include "core/keydir_table.h"
@@ -105,6 +106,44 @@ BOOST_AUTO_TEST_CASE(a_tag_match_of_another_key_is_passed_over) {
   table.set_position(slot, 3);
   BOOST_TEST(bool(find(table, hash, 3)));
   BOOST_TEST(!find(table, hash, 2));
+}
+
+// The keydir snapshot saves a table's lines and reloads them as they were.
+BOOST_AUTO_TEST_CASE(a_table_copied_from_its_image_holds_the_same_keys) {
+  KeyDirTable table(1000);
+  for (std::uint32_t i = 0; i < 700; ++i) table.insert(std::uint64_t{i} * 0x9e3779b97f4a7c15ull, i);
+  for (std::uint32_t i = 0; i < 700; i += 3) table.erase(find(table, std::uint64_t{i} * 0x9e3779b97f4a7c15ull, i));
+  KeyDirTable copy = KeyDirTable::for_image(table.groups());
+  BOOST_TEST_REQUIRE(copy.writable_image().size() == table.image().size());
+  std::memcpy(copy.writable_image().data(), table.image().data(), table.image().size());
+  copy.adopt_image(table.available());
+  BOOST_TEST(copy.size() == table.size());
+  BOOST_TEST(copy.available() == table.available());
+  for (std::uint32_t i = 0; i < 700; ++i)
+    BOOST_TEST(bool(find(copy, std::uint64_t{i} * 0x9e3779b97f4a7c15ull, i)) == (i % 3 != 0), i);
+  std::set<std::uint32_t> positions;
+  copy.for_each_position([&](std::uint32_t p) { positions.insert(p); });
+  BOOST_TEST(positions.size() == copy.size());
+}
+
+// Whatever an image claims, the inserts left never exceed the free slots
+// (an insert into a table with none would probe forever).
+BOOST_AUTO_TEST_CASE(an_image_claiming_more_room_than_it_has_is_held_to_its_free_slots) {
+  KeyDirTable table(20);  // two groups: 24 slots, 21 of them usable
+  for (std::uint32_t i = 0; i < 20; ++i) table.insert(std::uint64_t{i} * 0x9e3779b97f4a7c15ull, i);
+  KeyDirTable copy = KeyDirTable::for_image(table.groups());
+  std::memcpy(copy.writable_image().data(), table.image().data(), table.image().size());
+  copy.adopt_image(SIZE_MAX);
+  BOOST_TEST(copy.size() == 20u);
+  BOOST_TEST(copy.available() == 1u);  // capacity 21, not the 4 free slots
+  copy.insert(make_hash(0, 7), 99);
+  BOOST_TEST(copy.full());
+  // Bytes that are no table at all: every slot in use, room claimed anyway.
+  KeyDirTable garbage = KeyDirTable::for_image(2);
+  std::memset(garbage.writable_image().data(), 0xff, garbage.writable_image().size());
+  garbage.adopt_image(1000);
+  BOOST_TEST(garbage.size() == 24u);
+  BOOST_TEST(garbage.full());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
