@@ -3,14 +3,12 @@
 // pin() hands out a copy.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
+#include "backends/append_buffer.h"
 #include "backends/posix_io.h"
 #include "core/directory.h"
 #include "core/segment.h"
@@ -19,9 +17,9 @@ namespace pyk {
 
 class FileSegment final : public Segment {
  public:
-  // Appends collect here and reach the file when it is full or on sync(),
-  // truncate() and seal(). Larger appends bypass it.
-  static constexpr std::size_t kBufferSize = 256 * 1024;
+  // Appends collect in an AppendBuffer and reach the file when it is full
+  // or on sync(), truncate() and seal(). Larger appends bypass it.
+  static constexpr std::size_t kBufferSize = AppendBuffer::kBufferSize;
 
   // Creates `path` (O_EXCL: IoError EEXIST if it exists) / opens it.
   static std::unique_ptr<Segment> create(const std::string& path, const std::string& name,
@@ -43,7 +41,7 @@ class FileSegment final : public Segment {
                                   std::span<std::byte> scratch) const override;
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override { return pinned_copy(offset, n); }
   bool zero_copy() const override { return false; }
-  std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
+  std::uint64_t size() const override { return appends_.size(); }
   // Flushes under the buffer mutex, fdatasyncs outside it, so neither readers
   // nor an appender on another thread (group commit) wait for the disk.
   void sync() override;
@@ -55,24 +53,10 @@ class FileSegment final : public Segment {
   std::string describe() const override { return path_; }
 
  private:
-  // REQUIRES: mu_ held. Writes the buffer out; on failure keeps what was not
-  // written and throws.
-  void flush_locked();
-
   const std::string path_;
   const std::string name_;
   const posix::Fd fd_;
-  const bool writable_;
-
-  mutable std::mutex mu_;
-  std::uint64_t flushed_;          // GUARDED_BY(mu_): bytes in the file; buffer_ starts here
-  std::vector<std::byte> buffer_;  // GUARDED_BY(mu_)
-  bool sealed_ = false;            // GUARDED_BY(mu_)
-  std::atomic<std::uint64_t> size_;  // flushed_ + buffer_.size(), written under mu_
-  // flushed_, published after the bytes reached the file (written under mu_),
-  // so read() of a range wholly in the file needs no lock: readers never wait
-  // for an appender's write(2).
-  std::atomic<std::uint64_t> in_file_;
+  AppendBuffer appends_;
 };
 
 }  // namespace pyk

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "backends/checks.h"
 #include "core/error.h"
@@ -49,7 +50,7 @@ MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool 
       name_(std::move(name)),
       fd_(std::move(fd)),
       writable_(writable),
-      size_(size) {
+      appends_(fd_.get(), path_, size, writable) {
   try {
     file_ = ipc::file_mapping(path_.c_str(), ipc::read_only);
   } catch (const ipc::interprocess_exception& e) {
@@ -77,30 +78,46 @@ void MmapSegment::map(std::uint64_t length) {
   base_.store(base, std::memory_order_release);
 }
 
+MmapSegment::~MmapSegment() { appends_.flush_quietly(); }
+
 std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
-  backend::check_writable(writable_, sealed_.load(), path_);
-  const std::uint64_t offset = size_.load(std::memory_order_relaxed);
-  if (data.empty()) return offset;
-  const std::uint64_t end = offset + data.size();
-  // Double the mapping when it is outgrown, so remaps (and retired regions) stay few.
+  backend::check_writable(writable_, appends_.sealed(), path_);
+  const std::uint64_t end = appends_.size() + data.size();
+  // Mapped before the bytes can reach the file, so that the mapping always
+  // covers in_file(). Doubled when outgrown, so remaps (and retired regions)
+  // stay few.
   if (end > mapped_) map(round_up_to_page(std::max(end, 2 * mapped_)));
-  // pwrite copies front to back, so a writer killed mid-append leaves a
-  // prefix of `data` (a torn tail), never its end without its start.
-  posix::append_at(fd_.get(), data, offset, path_);
-  size_.store(end, std::memory_order_release);
-  return offset;
+  return appends_.append(data);
 }
 
+namespace {
+
+// [offset, offset + n) lies wholly in the file.
+bool in_file(std::uint64_t offset, std::size_t n, std::uint64_t in_file) {
+  return n <= in_file && offset <= in_file - n;
+}
+
+}  // namespace
+
 std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n,
-                                             std::span<std::byte> /*scratch*/) const {
-  backend::check_range(offset, n, size(), path_);
-  if (n == 0) return {};
-  // Any region ever published covers what size() covered when it was loaded.
-  return {base_.load(std::memory_order_acquire) + offset, n};
+                                             std::span<std::byte> scratch) const {
+  if (in_file(offset, n, appends_.in_file())) {
+    if (n == 0) return {};
+    // Any region ever published covers what in_file() covered when it was loaded.
+    return {base_.load(std::memory_order_acquire) + offset, n};
+  }
+  backend::check_scratch(n, scratch.size(), path_);
+  const std::span<std::byte> out = scratch.first(n);
+  const std::uint64_t flushed = appends_.copy_buffered(offset, out);
+  if (offset < flushed) {
+    const auto m = static_cast<std::size_t>(std::min<std::uint64_t>(n, flushed - offset));
+    std::memcpy(out.data(), base_.load(std::memory_order_acquire) + offset, m);
+  }
+  return out;
 }
 
 void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
-  if (n == 0 || offset > size() || n > size() - offset) return;  // a hint: out of range is no error
+  if (n == 0 || !in_file(offset, n, appends_.in_file())) return;  // a hint: out of range is no error
   // The first lines only: the record's header and key and the start of its
   // value; the hardware prefetcher follows on from there.
   constexpr std::size_t kLine = 64, kLines = 4;
@@ -109,7 +126,7 @@ void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
 }
 
 PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
-  backend::check_range(offset, n, size(), path_);
+  if (!in_file(offset, n, appends_.in_file())) return pinned_copy(offset, n);  // checks the range
   if (n == 0) return {};
   std::shared_ptr<const ipc::mapped_region> region;
   {
@@ -122,30 +139,23 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
 
 void MmapSegment::sync() {
   if (!writable_) return;
+  appends_.flush();
+  // Outside the buffer's lock: readers must never wait for the disk.
   posix::fdatasync_fd(fd_.get(), path_);
 }
 
-void MmapSegment::truncate(std::uint64_t new_size) {
-  backend::check_writable(writable_, sealed_.load(), path_);
-  if (new_size > size()) {
-    throw InvalidArgument("cannot truncate " + path_ + " to " + std::to_string(new_size) +
-                          " bytes: it holds only " + std::to_string(size()));
-  }
-  posix::ftruncate_fd(fd_.get(), new_size, path_);
-  size_.store(new_size, std::memory_order_release);
-}
+void MmapSegment::truncate(std::uint64_t new_size) { appends_.truncate(new_size); }
 
 void MmapSegment::seal() {
   if (sealed()) return;
   sync();
-  sealed_.store(true);
+  appends_.seal();
 }
 
 void MmapSegment::seal_unsynced() {
-  if (sealed()) return;
-  sealed_.store(true);  // appends went through pwrite: the file is already its logical length
+  appends_.seal_flushed();  // to the OS: a later sync() is then an fdatasync only
 }
 
-bool MmapSegment::sealed() const { return !writable_ || sealed_.load(); }
+bool MmapSegment::sealed() const { return appends_.sealed(); }
 
 }  // namespace pyk

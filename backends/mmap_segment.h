@@ -1,6 +1,9 @@
 // MmapSegment: a segment read through a shared memory mapping
-// (Boost.Interprocess file_mapping + mapped_region) and appended to with
-// pwrite.
+// (Boost.Interprocess file_mapping + mapped_region) and appended to through
+// a user-space buffer with pwrite (backends/append_buffer.h, as the file
+// backend): one pwrite per append cost 4x the file backend's fill rate.
+// Bytes still in the buffer are read from there (a copy into the caller's
+// scratch); everything in the file is read from the mapping, copy-free.
 //
 // Why appends do not go through the mapping: a store through a mapping into
 // a page the file system cannot back (a full disk) arrives as SIGBUS, so the
@@ -9,8 +12,9 @@
 // store) then holds pages past the trimmed end and dies of SIGBUS when it
 // touches them, and a store on a full disk cannot even open for writing.
 // With pwrite the file is never longer than the data: a full disk is an
-// IoError(ENOSPC) from append(), and every page a reader maps stays backed.
-// The page cache is shared, so the mapping sees each append at once.
+// IoError(ENOSPC) from append() or the flush that sync() does, and every
+// page a reader maps stays backed. The page cache is shared, so the
+// mapping sees each flushed append at once.
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/append_buffer.h"
 #include "backends/posix_io.h"
 #include "core/directory.h"
 #include "core/segment.h"
@@ -45,19 +50,23 @@ class MmapSegment final : public Segment {
   MmapSegment(std::string path, std::string name, posix::Fd fd, bool writable,
               std::uint64_t size, std::uint64_t reserve);
 
-  // All-or-nothing: a failed or short write is cut off again and throws IoError.
+  // Flushes the buffer best effort (no fsync); errors are swallowed.
+  ~MmapSegment() override;
+  // All-or-nothing (AppendBuffer::append).
   std::uint64_t append(std::span<const std::byte> data) override;
-  // A view into the mapping; `scratch` is never used. Every region stays
-  // mapped until the segment is destroyed, so the address is good that long.
+  // A view into the mapping for bytes in the file: every region stays
+  // mapped until the segment is destroyed, so the address is good that
+  // long. A range reaching into the buffer is copied into `scratch`.
   std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
                                   std::span<std::byte> scratch) const override;
-  // The view keeps its mapping alive, so it survives growth, remaps, seal and
-  // destruction of the segment.
+  // For bytes in the file, the view keeps its mapping alive, so it survives
+  // growth, remaps, seal and destruction of the segment; a range reaching
+  // into the buffer is an owned copy.
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
   void prefetch(std::uint64_t offset, std::size_t n) const noexcept override;
   bool zero_copy() const override { return true; }
-  std::uint64_t size() const override { return size_.load(std::memory_order_acquire); }
-  // fdatasync; may run during append().
+  std::uint64_t size() const override { return appends_.size(); }
+  // Flushes the buffer, then fdatasyncs outside its lock; may run during append().
   void sync() override;
   // Cuts the file itself: the pages past new_size leave the mapping's backing.
   void truncate(std::uint64_t new_size) override;
@@ -76,6 +85,7 @@ class MmapSegment final : public Segment {
   const std::string name_;
   const posix::Fd fd_;  // for pwrite/ftruncate/fdatasync; file_ has its own descriptor
   const bool writable_;
+  AppendBuffer appends_;
   boost::interprocess::file_mapping file_;
 
   mutable std::mutex regions_mu_;
@@ -85,8 +95,6 @@ class MmapSegment final : public Segment {
 
   std::uint64_t mapped_ = 0;  // length of the newest region; touched by the writer only
 
-  std::atomic<std::uint64_t> size_;  // logical size; published after the bytes are written
-  std::atomic<bool> sealed_{false};
 };
 
 }  // namespace pyk
