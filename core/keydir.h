@@ -88,7 +88,7 @@ class KeyDir {
   // chunk by chunk (dead entries included), and the table's lines with the
   // hash seed they were placed by; a keydir is rebuilt from those as they
   // were (positions included), or from the chunks alone, the table then
-  // indexed anew (index_chunks).
+  // indexed anew (index_entries).
   std::size_t chunk_count() const { return chunks_.size(); }
   // The smallest arena entry: a 1-byte key, no expiry, 1-byte varints.
   static constexpr std::size_t kMinEntryBytes = 1 + 1 + 4 + 1 + 1;
@@ -155,9 +155,8 @@ class KeyDir {
   std::uint64_t seed() const { return seed_; }
   // Checks a saved table against the chunks it indexes without a lookup:
   // mark() notes each of the table's positions (each distinct, inside an
-  // arena of `chunks` chunks), then match() gets the live entries'
-  // positions of every chunk (scan_chunk's fn), each of which must be
-  // noted. A table holding as many keys as the chunks have live entries
+  // arena of `chunks` chunks), then holds() must be true for the live
+  // entries' positions of every chunk (scan_chunk's fn). A table holding as many keys as the chunks have live entries
   // then holds exactly those, and no position it holds reads anything else.
   class TableCheck {
    public:
@@ -210,7 +209,6 @@ class KeyDir {
   }
 
  private:
-
   // The table rebuilt from the arena, with room for `keys` keys.
   void rebuild_table(std::size_t keys);
   // fn(position, hash) for each live entry, a chunk at a time, with the

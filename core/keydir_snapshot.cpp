@@ -27,7 +27,7 @@ using format::store_le;
 
 // Header offset of the live-key count (then the chunk count), format.h.
 constexpr std::size_t kCountsAt = 24;
-// The table section after the chunks (format.h): u64 seed, u64 line count,
+// The table section before the chunks (format.h): u64 seed, u64 line count,
 // u64 inserts left, then the lines.
 constexpr std::size_t kTableHeadSize = 24;
 constexpr std::size_t kTableLineSize = 64;
@@ -36,7 +36,7 @@ constexpr std::size_t kTableLineSize = 64;
 // back at memory speed where inserting every key again took most of its
 // time. A larger one costs close more than it saves open: at 10M keys
 // close runs at the pace of the disk's write-back, and the 61 MB of table
-// made it ~10% slower for ~15% off the open.
+// made it ~10% slower for ~15-20% off the open.
 constexpr std::size_t kMaxSavedTable = 32u << 20;
 
 // Neither is a table larger than the arena: it was sized well ahead of its
@@ -119,7 +119,7 @@ class LocationCheck {
 };
 
 // The table section (format.h): the saved table, if any (no lines: the
-// loader indexes the chunks).
+// loader inserts the chunks' keys).
 struct ReadTable {
   std::uint64_t seed = 0;
   std::uint64_t available = 0;
@@ -138,8 +138,8 @@ struct ReadChunk {
   std::vector<std::uint64_t> hashes;
   std::size_t garbage_bytes = 0;
   bool malformed = false;  // an entry or location does not check (reported after the CRC)
-  std::string problem;
-  std::exception_ptr error;
+  std::string problem;       // set: the file is malformed here (the load fails)
+  std::exception_ptr error;  // set: reading failed (rethrown by the loader)
 };
 
 // Reads the snapshot on a thread of its own: the table section, then the

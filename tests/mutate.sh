@@ -101,6 +101,15 @@ mutation merge-forgets-expiry core/merge.cpp \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \
   merge,hint_files
+mutation snapshot-table-trusted core/keydir_snapshot.cpp \
+  "'[&](std::uint32_t p) { return table_check.holds(p); }'" "'[&](std::uint32_t) { return true; }'" \
+  keydir_snapshot
+mutation snapshot-table-room-trusted core/keydir_table.cpp \
+  "'available_ = std::min({available, free_slots, room});'" "'available_ = available;'" \
+  keydir_table
+mutation mmap-reads-buffered-bytes-from-the-mapping backends/mmap_segment.cpp \
+  "'  if (in_file(offset, n, appends_.in_file())) {'" "'  if (true) {'" \
+  segment_conformance,store
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
