@@ -437,6 +437,12 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
   std::vector<std::byte> head_scratch(expected.size());
   const auto head = file->read(0, expected.size(), head_scratch);
   const auto want = bytes_of(expected);
+  // One from another pyk (an older layout) is ignored, and the next close
+  // writes this version's.
+  if (std::equal(head.begin(), head.begin() + 8, want.begin()) &&
+      load_le<std::uint32_t>(head.data() + 8) != format::kSnapshotVersion)
+    return fail("it has format version " + std::to_string(load_le<std::uint32_t>(head.data() + 8)) +
+                ", this pyk reads " + std::to_string(format::kSnapshotVersion));
   // The key and chunk counts are the snapshot's own; all else must match.
   if (!std::equal(head.begin(), head.begin() + kCountsAt, want.begin()) ||
       !std::equal(head.begin() + format::kSnapshotHeaderSize, head.end(),

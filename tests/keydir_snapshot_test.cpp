@@ -233,6 +233,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_of_another_generation_or_size_is_stale,
   for (const auto& [what, at] : {std::pair{"generation", 16}, std::pair{"a segment's size", 40 + 16}}) {
     BOOST_TEST_CONTEXT(what) { check_ignored(env, model, patched(at), "(stale)"); }
   }
+  // One of another format version (an older pyk's, say) says so.
+  std::string older = good;
+  store_at<std::uint32_t>(older, 8, 2);
+  check_ignored(env, model, with_crc(older), "it has format version 2, this pyk reads 3");
   // A key count no file of that size could hold is refused before the table
   // is sized for it (found by keydir_snapshot_fuzz: 2^31 keys ran it out of memory).
   check_ignored(env, model, patched(24 + 3), "claims more keys than it can hold");
