@@ -49,7 +49,6 @@ MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool 
     : path_(std::move(path)),
       name_(std::move(name)),
       fd_(std::move(fd)),
-      writable_(writable),
       appends_(fd_.get(), path_, size, writable) {
   try {
     file_ = ipc::file_mapping(path_.c_str(), ipc::read_only);
@@ -81,7 +80,7 @@ void MmapSegment::map(std::uint64_t length) {
 MmapSegment::~MmapSegment() { appends_.flush_quietly(); }
 
 std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
-  backend::check_writable(writable_, appends_.sealed(), path_);
+  backend::check_writable(appends_.writable(), appends_.sealed(), path_);
   const std::uint64_t end = appends_.size() + data.size();
   // Mapped before the bytes can reach the file, so that the mapping always
   // covers in_file(). Doubled when outgrown, so remaps (and retired regions)
@@ -138,7 +137,7 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
 }
 
 void MmapSegment::sync() {
-  if (!writable_) return;
+  if (!appends_.writable()) return;
   appends_.flush();
   // Outside the buffer's lock: readers must never wait for the disk.
   posix::fdatasync_fd(fd_.get(), path_);

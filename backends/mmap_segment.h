@@ -84,8 +84,7 @@ class MmapSegment final : public Segment {
   const std::string path_;
   const std::string name_;
   const posix::Fd fd_;  // for pwrite/ftruncate/fdatasync; file_ has its own descriptor
-  const bool writable_;
-  AppendBuffer appends_;
+  AppendBuffer appends_;  // also says whether the segment is writable
   boost::interprocess::file_mapping file_;
 
   mutable std::mutex regions_mu_;

@@ -154,13 +154,15 @@ class KeyDir {
   const KeyDirTable& table() const { return table_; }
   std::uint64_t seed() const { return seed_; }
   // Checks a saved table against the chunks it indexes without a lookup:
-  // mark() notes each of the table's positions (each distinct, inside an
-  // arena of `chunks` chunks), then holds() must be true for the live
-  // entries' positions of every chunk (scan_chunk's fn). A table holding as many keys as the chunks have live entries
-  // then holds exactly those, and no position it holds reads anything else.
+  // mark() notes each of the table's positions inside an arena of `chunks`
+  // chunks (others are left out), then holds() must be true for the live
+  // entries' positions of every chunk (scan_chunk's fn). A table holding
+  // as many keys as the chunks have live entries then holds exactly those
+  // (a position held twice or past the arena leaves one unmarked), and no
+  // position it holds reads anything else.
   class TableCheck {
    public:
-    bool mark(const KeyDirTable& table, std::size_t chunks);
+    void mark(const KeyDirTable& table, std::size_t chunks);
     // REQUIRES: position inside the arena mark() was given.
     bool holds(std::uint32_t position) const {
       return (bits_.get()[position / 64] >> (position % 64) & 1) != 0;

@@ -160,13 +160,13 @@ class SnapshotReader {
   // The table section, once read. REQUIRES: called first, once.
   ReadTable table() {
     std::unique_lock lock(mu_);
-    wait_helping(lock, [&] { return table_ready_; });
+    changed_.wait(lock, [&] { return table_ready_; });
     return std::move(table_);
   }
   // The next chunk, once read.
   ReadChunk next() {
     std::unique_lock lock(mu_);
-    wait_helping(lock, [&] { return !queue_.empty(); });
+    changed_.wait(lock, [&] { return !queue_.empty(); });
     ReadChunk chunk = std::move(queue_.front());
     queue_.pop_front();
     changed_.notify_all();
@@ -190,27 +190,8 @@ class SnapshotReader {
   LocationCheck& check() { return check_; }
 
  private:
-  // Chunks read ahead of the loader, and chunk memory the loader faults in
-  // ahead for the reader, at most.
+  // Chunks read ahead of the loader, at most.
   static constexpr std::size_t kAhead = 4;
-  static constexpr std::size_t kZeroedAhead = 2;
-
-  // Waits for `ready`, faulting in memory for chunks the reader has yet to
-  // read meanwhile: fresh pages are zeroed at their first touch, which is
-  // much of the reader's work (a 10M-key snapshot is 300 MB of them).
-  template <class Ready>
-  void wait_helping(std::unique_lock<std::mutex>& lock, Ready&& ready) {
-    while (!ready()) {
-      if (started_ + zeroed_.size() < chunks_ && zeroed_.size() < kZeroedAhead) {
-        lock.unlock();
-        KeyDir::Chunk memory = KeyDir::new_filled_chunk();
-        lock.lock();
-        zeroed_.push_back(std::move(memory));
-        continue;
-      }
-      changed_.wait(lock);
-    }
-  }
 
   void run(std::stop_token stop) {
     ReadTable table = read_table();
@@ -297,15 +278,7 @@ class SnapshotReader {
         chunk.problem = "it is too short (torn?)";
         return chunk;
       }
-      {
-        std::lock_guard lock(mu_);
-        ++started_;
-        if (!zeroed_.empty()) {
-          chunk.memory = std::move(zeroed_.back());
-          zeroed_.pop_back();
-        }
-      }
-      if (!chunk.memory) chunk.memory = KeyDir::new_filled_chunk();
+      chunk.memory = KeyDir::new_filled_chunk();
       const std::span<std::byte> into(chunk.memory.get(), chunk.used);
       if (!read_on(into)) {
         chunk.problem = "it is too short (torn?)";
@@ -338,8 +311,6 @@ class SnapshotReader {
   ReadTable table_;                        // GUARDED_BY(mu_)
   bool table_ready_ = false;               // GUARDED_BY(mu_)
   std::deque<ReadChunk> queue_;            // GUARDED_BY(mu_)
-  std::size_t started_ = 0;                // chunks the reader took memory for; GUARDED_BY(mu_)
-  std::vector<KeyDir::Chunk> zeroed_;      // faulted in by the loader; GUARDED_BY(mu_)
   std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint64_t>>> spare_;  // GUARDED_BY(mu_)
   std::jthread thread_;  // last: started once the rest is built, stopped and joined first
 };
@@ -477,8 +448,7 @@ bool load(Directory& directory, const Manifest& manifest, std::span<SegmentSize>
   if (table.table) {
     table.table->adopt_image(static_cast<std::size_t>(std::min<std::uint64_t>(table.available, SIZE_MAX)));
     if (table.table->size() != keys) found("it holds another number of keys than it says");
-    else if (!table_check.mark(*table.table, static_cast<std::size_t>(chunks)))
-      found("its table does not match its entries");
+    else table_check.mark(*table.table, static_cast<std::size_t>(chunks));
   } else {
     keydir.reserve(static_cast<std::size_t>(keys));  // each chunk's keys are inserted as it comes
   }

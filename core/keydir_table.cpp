@@ -27,9 +27,8 @@ KeyDirTable KeyDirTable::for_image(std::size_t groups) {
 void KeyDirTable::adopt_image(std::size_t available) {
   size_ = 0;
   for (std::size_t g = 0; g < groups_; ++g) size_ += static_cast<std::size_t>(__builtin_popcount(used(groups_data()[g])));
-  const std::size_t free_slots = groups_ * kSlots - size_;
-  const std::size_t room = capacity() > size_ ? capacity() - size_ : 0;
-  available_ = std::min({available, free_slots, room});
+  // capacity() is below the slot count, so this leaves a free slot per insert.
+  available_ = std::min(available, capacity() > size_ ? capacity() - size_ : 0);
 }
 
 KeyDirTable::Slot KeyDirTable::insert(std::uint64_t hash, std::uint32_t position) {

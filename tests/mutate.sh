@@ -105,7 +105,7 @@ mutation snapshot-table-trusted core/keydir_snapshot.cpp \
   "'[&](std::uint32_t p) { return table_check.holds(p); }'" "'[&](std::uint32_t) { return true; }'" \
   keydir_snapshot
 mutation snapshot-table-room-trusted core/keydir_table.cpp \
-  "'available_ = std::min({available, free_slots, room});'" "'available_ = available;'" \
+  "'available_ = std::min(available, capacity() > size_ ? capacity() - size_ : 0);'" "'available_ = available;'" \
   keydir_table
 mutation mmap-reads-buffered-bytes-from-the-mapping backends/mmap_segment.cpp \
   "'  if (in_file(offset, n, appends_.in_file())) {'" "'  if (true) {'" \
