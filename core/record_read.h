@@ -56,46 +56,72 @@ struct RecordRef {
   std::uint32_t size() const { return static_cast<std::uint32_t>(packed); }
 };
 
-// The records of many segments, grouped by segment in ascending id: what
+// A segment the store holds, as for_each sees it when it starts.
+struct HeldSegment {
+  std::uint32_t id;
+  std::uint64_t size;  // the records the keydir points at end within it
+};
+
+// The records of many segments, grouped by segment in ascending id and,
+// within a segment, by the 1 MiB region of the file each starts in: what
 // for_each reads. Built by two passes over the locations (counting, then
-// placing), so it takes 8 bytes per record and nothing more.
+// placing), so it takes 8 bytes per record (and 8 per region) and nothing
+// more, and the places are a sort by region already: each region's refs (a
+// few thousand, in cache) are then sorted on their own (sort_in_file_order).
 struct RecordsBySegment {
-  std::vector<std::uint32_t> ids;  // the segments named, ascending
-  std::vector<std::size_t> ends;   // group i is refs[begin(i), ends[i])
+  static constexpr int kRegionShift = 20;
+  std::vector<std::uint32_t> ids;             // the segments named, ascending
+  std::vector<std::size_t> first_region;      // segment i's regions: [first_region[i], first_region[i + 1])
+  std::vector<std::size_t> ends;              // region r is refs[begin(r), ends[r])
   std::vector<RecordRef> refs;
 
-  std::size_t begin(std::size_t i) const { return i == 0 ? 0 : ends[i - 1]; }
-  std::span<RecordRef> group(std::size_t i) { return std::span(refs).subspan(begin(i), ends[i] - begin(i)); }
+  std::size_t begin(std::size_t region) const { return region == 0 ? 0 : ends[region - 1]; }
+  std::span<RecordRef> region(std::size_t r) { return std::span(refs).subspan(begin(r), ends[r] - begin(r)); }
+  // Segment i's refs, region after region.
+  std::span<RecordRef> group(std::size_t i) {
+    const std::size_t from = begin(first_region[i]), to = begin(first_region[i + 1]);
+    return std::span(refs).subspan(from, to - from);
+  }
 
   // for_each_location(fn) calls fn(const Location&) for each record: the
-  // same ones both times it is called. `held` lists the segments' ids,
-  // ascending; a location in another segment throws Error.
+  // same ones both times it is called. `held` lists the segments, ascending
+  // by id; a location in another segment throws Error.
   template <class ForEachLocation>
-  static RecordsBySegment build(std::vector<std::uint32_t> held, ForEachLocation&& for_each_location) {
+  static RecordsBySegment build(const std::vector<HeldSegment>& held, ForEachLocation&& for_each_location) {
     RecordsBySegment out;
-    out.ids = std::move(held);
-    out.ends.assign(out.ids.size(), 0);
+    out.first_region.push_back(0);
+    for (const HeldSegment& segment : held) {
+      out.ids.push_back(segment.id);
+      out.first_region.push_back(out.first_region.back() + (segment.size >> kRegionShift) + 1);
+    }
+    out.ends.assign(out.first_region.back(), 0);
     std::size_t last = 0;
-    const auto group = [&](std::uint32_t id) {  // records come in runs of one segment
-      if (last < out.ids.size() && out.ids[last] == id) return last;
-      const auto it = std::lower_bound(out.ids.begin(), out.ids.end(), id);
-      if (it == out.ids.end() || *it != id) throw_not_held(id);
-      return last = static_cast<std::size_t>(it - out.ids.begin());
+    const auto region_of = [&](const Location& l) {  // records come in runs of one segment
+      if (last >= held.size() || held[last].id != l.segment) {
+        const auto it = std::lower_bound(held.begin(), held.end(), l.segment,
+                                          [](const HeldSegment& s, std::uint32_t id) { return s.id < id; });
+        if (it == held.end() || it->id != l.segment) throw_not_held(l.segment);
+        last = static_cast<std::size_t>(it - held.begin());
+      }
+      // One past the end (which no keydir entry should be) joins the last
+      // region, where its read reports it.
+      const std::size_t regions = out.first_region[last + 1] - out.first_region[last];
+      return out.first_region[last] + std::min<std::size_t>(l.offset >> kRegionShift, regions - 1);
     };
-    for_each_location([&](const Location& l) { ++out.ends[group(l.segment)]; });
+    for_each_location([&](const Location& l) { ++out.ends[region_of(l)]; });
     std::size_t total = 0;
     for (std::size_t& end : out.ends) total = (end += total);  // counts to ends; `total` runs on
     out.refs.resize(total);
     std::vector<std::size_t> next(out.ends.size());
-    for (std::size_t i = 0; i < next.size(); ++i) next[i] = out.begin(i);
-    for_each_location([&](const Location& l) { out.refs[next[group(l.segment)]++] = RecordRef::of(l); });
+    for (std::size_t r = 0; r < next.size(); ++r) next[r] = out.begin(r);
+    for_each_location([&](const Location& l) { out.refs[next[region_of(l)]++] = RecordRef::of(l); });
     return out;
   }
   [[noreturn]] static void throw_not_held(std::uint32_t id);
 };
 
-// Sorts `refs` into file order (an LSD radix sort over the bytes in which
-// they differ), using `spare` (resized as needed) as its buffer.
+// Sorts `refs`, the refs of one region, into file order (a radix sort by
+// offset), using `spare` (resized as needed) as its buffer.
 void sort_in_file_order(std::span<RecordRef> refs, std::vector<RecordRef>& spare);
 
 // Calls fn for each record of `refs` (in file order) of `segment`, reading

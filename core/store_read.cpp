@@ -160,10 +160,10 @@ void Store::Impl::for_each(
   {
     std::shared_lock state_lock(state_mutex_);
     segments = segments_.segments();
-    std::vector<std::uint32_t> held;
+    std::vector<HeldSegment> held;
     held.reserve(segments.size());
-    for (const auto& entry : segments) held.push_back(entry.first);
-    records = RecordsBySegment::build(std::move(held), [&](const auto& fn) {
+    for (const auto& [id, segment] : segments) held.push_back({id, segment->size()});
+    records = RecordsBySegment::build(held, [&](const auto& fn) {
       keydir_.for_each([&](std::string_view, const Location& l) {
         if (!expired(l, now)) fn(l);
       });
@@ -172,10 +172,11 @@ void Store::Impl::for_each(
   // A damaged record is skipped, never replaced by an older one of its key.
   std::optional<CorruptionError> first_damage;
   std::uint64_t damaged = 0;
-  std::vector<RecordRef> spare;  // the sort's buffer: as big as the biggest segment's group
+  std::vector<RecordRef> spare;  // the sort's buffer: as big as the biggest region
   for (std::size_t i = 0; i < records.ids.size(); ++i) {
+    for (std::size_t r = records.first_region[i]; r < records.first_region[i + 1]; ++r)
+      sort_in_file_order(records.region(r), spare);
     const std::span<RecordRef> group = records.group(i);
-    sort_in_file_order(group, spare);
     const bool went_on = read_in_file_order(
         *segments.at(records.ids[i]), group,
         [&](const CheckedRecord& record) { return fn(record.key, record.value); },

@@ -183,26 +183,34 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_visits_every_live_key_once, B, AllBackend
 
 // for_each reads in file order whatever order the keydir holds the keys
 // in: overwritten in a shuffled order across several segments, the newest
-// records come out as they lie in the files (sorted by segment and offset,
-// a radix sort over the bytes that differ).
+// records come out as they lie in the files (grouped by segment and 1 MiB
+// region of it, each region sorted by offset). Small segments (one region
+// each, many segments) and big ones (many regions each, records of varied
+// sizes, some straddling a region's end).
 BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_reads_in_file_order, B, AllBackends) {
-  StoreEnv<B> env;
-  env.options.max_segment_size = 64 * 1024;
-  auto db = env.open();
-  constexpr int kKeys = 3000;
-  for (int i = 0; i < kKeys; ++i) db.put("k" + std::to_string(i), "first");
-  std::vector<int> order(kKeys);
-  for (int i = 0; i < kKeys; ++i) order[i] = i;
-  std::mt19937 rng(7);
-  std::shuffle(order.begin(), order.end(), rng);
-  for (const int i : order) db.put("k" + std::to_string(i), "second " + std::to_string(i));
-  BOOST_TEST(db.stats().segments.size() > 3u);
-  std::vector<int> seen;
-  db.for_each([&](std::string_view k, std::string_view v) {
-    seen.push_back(std::stoi(std::string(k.substr(1))));
-    BOOST_TEST(v == "second " + std::string(k.substr(1)));
-  });
-  BOOST_TEST(seen == order, boost::test_tools::per_element());
+  for (const std::size_t segment_size : {std::size_t{64} << 10, std::size_t{3} << 20}) {
+    BOOST_TEST_CONTEXT("segments of " << segment_size << " bytes") {
+      StoreEnv<B> env;
+      env.options.max_segment_size = segment_size;
+      auto db = env.open();
+      const int keys = segment_size < (1 << 20) ? 3000 : 60000;
+      for (int i = 0; i < keys; ++i) db.put("k" + std::to_string(i), "first");
+      std::vector<int> order(keys);
+      for (int i = 0; i < keys; ++i) order[i] = i;
+      std::mt19937 rng(7);
+      std::shuffle(order.begin(), order.end(), rng);
+      const auto value_of = [](int i) { return "second " + std::to_string(i) + std::string(i % 97, 'v'); };
+      for (const int i : order) db.put("k" + std::to_string(i), value_of(i));
+      BOOST_TEST(db.stats().segments.size() > 2u);
+      std::vector<int> seen;
+      db.for_each([&](std::string_view k, std::string_view v) {
+        const int i = std::stoi(std::string(k.substr(1)));
+        seen.push_back(i);
+        BOOST_TEST(v == value_of(i));
+      });
+      BOOST_TEST(seen == order, boost::test_tools::per_element());
+    }
+  }
 }
 
 // for_each reads runs of neighbouring records in one go (up to 1 MiB, across
