@@ -110,6 +110,13 @@ mutation snapshot-table-room-trusted core/keydir_table.cpp \
 mutation mmap-reads-buffered-bytes-from-the-mapping backends/mmap_segment.cpp \
   "'  if (in_file(offset, n, appends_.in_file())) {'" "'  if (true) {'" \
   segment_conformance,store
+mutation for-each-regions-not-per-segment core/record_read.h \
+  "'return out.first_region[last] + std::min<std::size_t>(l.offset >> kRegionShift, regions - 1);'" \
+  "'return std::min<std::size_t>(l.offset >> kRegionShift, regions - 1);'" \
+  store
+mutation for-each-region-sort-skips-low-digit core/record_read.cpp \
+  "'for (int shift = 0; shift < 32; shift += kDigitBits) {'" "'for (int shift = kDigitBits; shift < 32; shift += kDigitBits) {'" \
+  store
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
