@@ -20,6 +20,18 @@ mkdir -p "$log_dir"
 passed=0
 failed=0
 summary=()  # one line per run, repeated at the end
+timings=()  # "seconds phase", the slowest repeated at the end
+started=$SECONDS
+
+# timed PHASE COMMAND...: runs COMMAND, keeps its wall time under PHASE.
+timed() {
+  local phase=$1 t0=$SECONDS status
+  shift
+  "$@"
+  status=$?
+  timings+=("$((SECONDS - t0)) $phase")
+  return $status
+}
 
 # tally LABEL PASSED FAILED SKIPPED WHAT: adds one run to the totals.
 tally() {
@@ -45,8 +57,8 @@ count() {
 # test cases passed, failed, skipped).
 run_suite() {
   local variant=$1 binary=$2 suite=$3 cases=$4 total=$5 log="$log_dir/$1.$3.log" status
-  timeout --kill-after=30 "$suite_timeout" "$binary" --run_test="$suite" --report_level=short \
-    --log_level=test_suite --color_output=no >"$log" 2>&1
+  timed "$variant/$suite" timeout --kill-after=30 "$suite_timeout" "$binary" --run_test="$suite" \
+    --report_level=short --log_level=test_suite --color_output=no >"$log" 2>&1
   status=$?
   p=$(count passed "$log")
   f=$(count failed "$log")
@@ -90,7 +102,8 @@ run_variant() {
   local name=$1 variant=$2 skip=",${3:-},"
   local binary=bin/tests/$variant/pyk-tests
   echo "== $name: building (variant=$variant)"
-  if ! b2 -j"$jobs" -q variant="$variant" pyk-tests install-tests >"$log_dir/$name.build.log" 2>&1; then
+  if ! timed "$name build" b2 -j"$jobs" -q variant="$variant" pyk-tests install-tests \
+    >"$log_dir/$name.build.log" 2>&1; then
     tail -n 40 "$log_dir/$name.build.log"
     echo "== $name: BUILD FAILED (log: $log_dir/$name.build.log)"
     failed=$((failed + 1))
@@ -126,7 +139,7 @@ fi
 run_script() {
   local name=$1 what=$2 script=$3 log="$log_dir/$1.log" status p f s last
   echo "== $name: $script"
-  timeout --kill-after=30 "$suite_timeout" "$script" >"$log" 2>&1
+  timed "$name" timeout --kill-after=30 "$suite_timeout" "$script" >"$log" 2>&1
   status=$?
   last=$(tail -n 1 "$log")
   p=$(grep -oE '^[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
@@ -145,7 +158,7 @@ run_script() {
   tally "$name" "$p" "$f" "${s:-0}" "$what"
 }
 echo "== programs: building (variant=release)"
-if b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
+if timed "programs build" b2 -j"$jobs" -q stage >"$log_dir/programs.build.log" 2>&1; then
   PYK_BIN_DIR=bin/release run_script tools-e2e checks tests/tools_e2e.sh
   PYK_BIN_DIR=bin/release run_script server-e2e checks tests/server_e2e.sh
 else
@@ -157,7 +170,7 @@ run_script install checks tests/install_test.sh
 
 if [ -z "${PYK_QUICK:-}" ]; then
   echo "== fuzz: tests/fuzz/run.sh (${PYK_FUZZ_RUNS:-20000} inputs per target)"
-  timeout --kill-after=30 $((suite_timeout * 3)) tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
+  timed fuzz timeout --kill-after=30 $((suite_timeout * 3)) tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
   fuzz_status=$?
   p=$(grep -c '_fuzz: ok' "$log_dir/fuzz.log")
   f=$(grep -c '_fuzz: CRASHED' "$log_dir/fuzz.log")
@@ -169,5 +182,8 @@ fi
 
 echo "== summary"
 printf '   %s\n' "${summary[@]}"
+echo "== time: $((SECONDS - started)) s in all; the slowest phases (seconds):"
+printf '%s\n' "${timings[@]}" | sort -rn | head -n 15 | sed 's/^/   /'
+printf '%s\n' "${timings[@]}" >"$log_dir/timings"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
