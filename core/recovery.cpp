@@ -134,8 +134,13 @@ std::vector<ReplayPosition> Store::Impl::load_segments() {
   // Replay in (rank, id) order: a merge output replays right after its
   // inputs, before anything written since (format.h, "Replay order").
   std::vector<ReplayPosition> order = replay_order(*directory_);
-  for (const auto& position : order)
-    next_segment_id_ = std::max(next_segment_id_.load(), position.id + 1);
+  // A new segment takes an id no file here carries: a hint left without its
+  // datafile (an interrupted merge's) must never pass for a new one's index.
+  for (const auto& name : directory_->list()) {
+    const auto parsed = filename::parse(name);
+    if (parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint)
+      next_segment_id_ = std::max(next_segment_id_.load(), parsed.segment_id + 1);
+  }
   // The segments the store must have: those its manifest lists, each checked
   // for presence and length. A store from before manifests replays every
   // datafile it finds (and open writes it one).
@@ -236,6 +241,10 @@ std::vector<ReplayPosition> Store::Impl::listed_segments(const std::vector<Repla
         continue;
       }
       if (!options_.read_only) {
+        // Its hint first (a merge writes one for each output): a crash in
+        // between leaves the datafile, removed again by the next open.
+        if (directory_->remove(filename::hint(position.id)))
+          log("removed " + filename::hint(position.id) + ", the hint of " + name);
         directory_->remove(name);
         directory_->sync();
       }

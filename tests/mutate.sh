@@ -117,6 +117,13 @@ mutation for-each-regions-not-per-segment core/record_read.h \
 mutation for-each-region-sort-skips-low-digit core/record_read.cpp \
   "'for (int shift = 0; shift < 32; shift += kDigitBits) {'" "'for (int shift = kDigitBits; shift < 32; shift += kDigitBits) {'" \
   store
+mutation merge-leftover-keeps-its-hint core/recovery.cpp \
+  "'if (directory_->remove(filename::hint(position.id)))'" "'if (false)'" \
+  integrity
+mutation new-segment-id-ignores-hints core/recovery.cpp \
+  "'parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint'" \
+  "'parsed.kind == filename::Kind::data'" \
+  integrity
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
