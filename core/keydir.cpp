@@ -114,7 +114,10 @@ std::uint32_t KeyDir::allocate(std::size_t bytes) {
     // Positions are u32 byte offsets: 4 GiB of arena at most.
     if ((chunks_.size() + 1) * kChunkSize > std::size_t{UINT32_MAX} + 1)
       throw InvalidArgument("keydir full: more keys than pyk can index in memory");
-    if (!chunks_.empty()) chunk_ends_.push_back(chunk_used_);
+    if (!chunks_.empty()) {
+      chunk_ends_.push_back(chunk_used_);
+      keydir_memory::collapse(chunks_.back().get(), kChunkSize);  // full: see keydir_memory.h
+    }
     chunks_.push_back(new_chunk(false));
     chunk_used_ = 0;
   }

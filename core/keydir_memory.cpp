@@ -53,4 +53,12 @@ void deallocate(void* p, std::size_t bytes) noexcept {
   ::munmap(p, round_up(bytes, kPage));
 }
 
+bool collapse(void* p, std::size_t bytes) noexcept {
+#ifndef MADV_COLLAPSE
+  constexpr int MADV_COLLAPSE = 25;  // older headers lack it; older kernels answer EINVAL
+#endif
+  if (bytes < kHugePage) return false;
+  return ::madvise(p, bytes / kHugePage * kHugePage, MADV_COLLAPSE) == 0;
+}
+
 }  // namespace pyk::keydir_memory

@@ -27,4 +27,14 @@ inline constexpr std::size_t kHugeFrom = 4u << 20;
 void* allocate(std::size_t bytes, bool populate = false);
 void deallocate(void* p, std::size_t bytes) noexcept;
 
+// Asks the kernel to back the whole 2 MiB pages of `bytes` at `p` (a region
+// from allocate, already filled) with huge pages now (MADV_COLLAPSE, Linux
+// 6.1): an arena chunk, filled 4 KiB page by page by puts or by a snapshot
+// load. A get then finds its arena entry without a TLB miss, where huge
+// pages at fault time cost puts (direct compaction on the write path).
+// Synchronous: about one 2 MiB copy. Only a hint: true if the kernel did it;
+// false where it lacks MADV_COLLAPSE or has no free huge page, and the pages
+// stay as they are.
+bool collapse(void* p, std::size_t bytes) noexcept;
+
 }  // namespace pyk::keydir_memory
