@@ -29,10 +29,12 @@ void deallocate(void* p, std::size_t bytes) noexcept;
 
 // Asks the kernel to back the whole 2 MiB pages of `bytes` at `p` (a region
 // from allocate, already filled) with huge pages now (MADV_COLLAPSE, Linux
-// 6.1): an arena chunk, filled 4 KiB page by page by puts or by a snapshot
-// load. A get then finds its arena entry without a TLB miss, where huge
-// pages at fault time cost puts (direct compaction on the write path).
-// Synchronous: about one 2 MiB copy. Only a hint: true if the kernel did it;
+// 6.1): an arena chunk, filled 4 KiB page by page by puts. A get then finds
+// its arena entry without a TLB miss, where huge pages at fault time cost
+// puts (direct compaction on the write path). Synchronous: one 2 MiB copy,
+// more when the kernel must compact to find a free huge page (so a reopen,
+// which loads every chunk at once, does not ask: it took 1M reopens from
+// 21-24 ms to 24-88 ms). Only a hint: true if the kernel did it;
 // false where it lacks MADV_COLLAPSE or has no free huge page, and the pages
 // stay as they are.
 bool collapse(void* p, std::size_t bytes) noexcept;

@@ -284,7 +284,6 @@ class SnapshotReader {
         chunk.problem = "it is too short (torn?)";
         return chunk;
       }
-      keydir_memory::collapse(chunk.memory.get(), KeyDir::kChunkSize);  // filled whole
       chunk.malformed = !KeyDir::scan_chunk(
           into, static_cast<std::size_t>(i), check_,
           [&](std::uint32_t position) { chunk.live.push_back(position); }, chunk.garbage_bytes);

@@ -8,8 +8,6 @@
 
 #include "core/keydir.h"
 #include "core/keydir_memory.h"
-#include "core/store.h"
-#include "backends/memory_directory.h"
 
 using pyk::KeyDir;
 using pyk::Location;
@@ -306,30 +304,6 @@ BOOST_AUTO_TEST_CASE(filled_arena_chunks_are_collapsed_into_huge_pages) {
   BOOST_TEST(anon_huge_kb() - before >= full_chunks_kb / 2,
              "huge pages grew by " << anon_huge_kb() - before << " kB for " << kd.chunk_count()
                                    << " chunks");
-}
-
-// The same for the chunks a reopen reads from the keydir snapshot.
-BOOST_AUTO_TEST_CASE(arena_chunks_loaded_from_a_snapshot_are_collapsed_into_huge_pages) {
-  if (!kernel_collapses()) {
-    BOOST_TEST_MESSAGE("this kernel does not collapse (no MADV_COLLAPSE, or no free huge page): nothing to check");
-    return;
-  }
-  pyk::Options options;
-  options.directory = std::make_shared<pyk::MemoryDirectory>("huge");
-  {
-    pyk::Store db = pyk::Store::open("huge", options);
-    for (std::uint32_t i = 0; i < 200000; ++i) {
-      char key[65];
-      std::snprintf(key, sizeof key, "%064u", i);
-      db.put(key, "v");
-    }
-    db.close();  // saves the snapshot
-  }
-  const std::size_t before = anon_huge_kb();
-  pyk::Store db = pyk::Store::open("huge", options);
-  BOOST_TEST_REQUIRE(db.stats().keys_from_snapshot == 200000u);
-  const std::size_t grew = anon_huge_kb() - before;
-  BOOST_TEST(grew >= 4u * (KeyDir::kChunkSize >> 10), "huge pages grew by " << grew << " kB");  // of about 16 MB
 }
 
 // find_many answers as find does, key by key, across its windows of 16:

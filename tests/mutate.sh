@@ -126,8 +126,6 @@ mutation new-segment-id-ignores-hints core/recovery.cpp \
   integrity
 mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
-mutation snapshot-chunks-not-collapsed core/keydir_snapshot.cpp \
-  "'keydir_memory::collapse(chunk.memory.get(), KeyDir::kChunkSize);'" "''" keydir
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
