@@ -52,12 +52,17 @@ void Store::Impl::open() {
   }
 
   for (const auto& name : directory_->list()) {
+    const auto parsed = filename::parse(name);
     // Leftovers of an interrupted merge, hint or manifest write: never
     // referenced by the keydir.
-    if (filename::parse(name).kind == filename::Kind::temp && !options_.read_only) {
+    if (parsed.kind == filename::Kind::temp && !options_.read_only) {
       directory_->remove(name);
       log("removed unfinished file " + name);
     }
+    // A new segment takes an id no file here carries: a hint left without
+    // its datafile (an interrupted merge's) must never pass for a new one's index.
+    if (parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint)
+      next_segment_id_ = std::max(next_segment_id_.load(), parsed.segment_id + 1);
   }
   // A read-only store lists the directory while the writer may merge files
   // away: it starts over when a segment goes missing (see refresh.cpp).
@@ -134,13 +139,6 @@ std::vector<ReplayPosition> Store::Impl::load_segments() {
   // Replay in (rank, id) order: a merge output replays right after its
   // inputs, before anything written since (format.h, "Replay order").
   std::vector<ReplayPosition> order = replay_order(*directory_);
-  // A new segment takes an id no file here carries: a hint left without its
-  // datafile (an interrupted merge's) must never pass for a new one's index.
-  for (const auto& name : directory_->list()) {
-    const auto parsed = filename::parse(name);
-    if (parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint)
-      next_segment_id_ = std::max(next_segment_id_.load(), parsed.segment_id + 1);
-  }
   // The segments the store must have: those its manifest lists, each checked
   // for presence and length. A store from before manifests replays every
   // datafile it finds (and open writes it one).

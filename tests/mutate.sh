@@ -121,8 +121,8 @@ mutation merge-leftover-keeps-its-hint core/recovery.cpp \
   "'if (directory_->remove(filename::hint(position.id)))'" "'if (false)'" \
   integrity
 mutation new-segment-id-ignores-hints core/recovery.cpp \
-  "'parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint'" \
-  "'parsed.kind == filename::Kind::data'" \
+  "'if (parsed.kind == filename::Kind::data || parsed.kind == filename::Kind::hint)'" \
+  "'if (parsed.kind == filename::Kind::data)'" \
   integrity
 mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
