@@ -21,7 +21,7 @@ constexpr std::size_t kReadChunk = 1 << 20;
 }  // namespace
 
 void write(Directory& directory, std::uint32_t id, const Segment& segment,
-           const SupersededFn& superseded) {
+           const SupersededFn& superseded, const DurableFn& durable) {
   // Entries in file order, streamed to the file a chunk at a time: memory
   // stays at one chunk however big the segment (keeping exactly each key's
   // newest record would need every key of the segment in memory at once).
@@ -92,7 +92,8 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
     end.timestamp = count;
     format::encode_hint_entry(chunk, end);
     file->append(format::as_bytes(chunk));
-    file->seal();  // syncs
+    file->seal_unsynced();  // see write()'s comment in hint_file.h
+    if (durable) durable();
   } catch (...) {
     // A full disk, say: leave no half-written hint taking space.
     try {

@@ -32,16 +32,25 @@ struct HintQuery {
 using SupersededFn =
     std::function<void(std::span<const HintQuery>, std::vector<bool>& superseded)>;
 
-// Scans datafile `segment` (segment `id`, sealed and durable: nothing may be
-// appended meanwhile) and writes filename::hint(id) durably: a temp name,
-// sync, rename, directory sync. Lists the segment's records in file order,
-// tombstones included (they shadow older segments at replay), but for the
-// values `superseded` flags, so that replaying the hint gives what scanning
-// the datafile gives. Without `superseded`, every record. Memory: one chunk
-// of about 1 MiB, whatever the segment's size.
+// Called once a hint is written, before it takes its name: returns once the
+// datafile is durable (close syncs it on another thread meanwhile), or
+// throws, and then the hint is not published.
+using DurableFn = std::function<void()>;
+
+// Scans datafile `segment` (segment `id`, sealed: nothing may be appended
+// meanwhile) and writes filename::hint(id): a temp name, rename, directory
+// sync. The hint's bytes are not synced: HintFile::load checks every entry
+// and the end entry, so one a power cut tore is rejected (and the datafile
+// scanned), never trusted. Its name appears only once the datafile is
+// durable: already, or once `durable` returns.
+// Lists the segment's records in file order, tombstones included (they
+// shadow older segments at replay), but for the values `superseded` flags,
+// so that replaying the hint gives what scanning the datafile gives.
+// Without `superseded`, every record. Memory: one chunk of about 1 MiB,
+// whatever the segment's size.
 // Throws CorruptionError if the datafile is damaged, IoError.
 void write(Directory& directory, std::uint32_t id, const Segment& segment,
-           const SupersededFn& superseded = {});
+           const SupersededFn& superseded = {}, const DurableFn& durable = {});
 
 // Checks a whole hint file image for segment `id` whose datafile is
 // `data_size` bytes: header, every entry's CRC and bounds, the end entry and

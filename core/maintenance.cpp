@@ -27,7 +27,8 @@ void Store::Impl::run_job(const Job& job) {
   }
 }
 
-void Store::Impl::write_hint(std::uint32_t id, Superseded superseded) {
+void Store::Impl::write_hint(std::uint32_t id, Superseded superseded,
+                             const hint::DurableFn& durable) {
   std::shared_ptr<Segment> segment;
   {
     std::shared_lock state_lock(state_mutex_);
@@ -36,7 +37,7 @@ void Store::Impl::write_hint(std::uint32_t id, Superseded superseded) {
     segment = entry->segment;
   }
   if (superseded == Superseded::listed) {
-    hint::write(*directory_, id, *segment);
+    hint::write(*directory_, id, *segment, {}, durable);
     return;
   }
   // Values a later record of the same segment replaces are left out: the
@@ -63,7 +64,8 @@ void Store::Impl::write_hint(std::uint32_t id, Superseded superseded) {
                   const auto& at = found[i];
                   superseded[i] = at && at->segment == id && at->offset != queries[i].offset;
                 }
-              });
+              },
+              durable);
 }
 
 bool Store::Impl::sync_sealed(std::uint32_t id) {

@@ -1,5 +1,6 @@
 #include "core/store.h"
 
+#include <future>
 #include <iostream>
 
 #include "core/error.h"
@@ -128,15 +129,23 @@ void Store::Impl::close() {
     const bool seal_for_good =
         active.size() >= seal_at_close_bytes() || active.size() <= format::kFileHeaderSize;
     ClosingSnapshot snapshot = seal_for_good ? start_snapshot(id) : ClosingSnapshot{};
-    writer_->active()->seal();
     bool sealed_for_good = false;
-    if (seal_for_good) {
+    if (!seal_for_good) {
+      writer_->active()->seal();
+    } else {
+      // The datafile syncs on a thread of its own while the hint is built
+      // from it (the two were most of a close); the hint takes its name
+      // only once the sync is done. A failed sync fails close, as seal()'s.
+      writer_->active()->seal_unsynced();
+      const std::shared_future<void> synced =
+          std::async(std::launch::async, [segment = writer_->active()] { segment->sync(); }).share();
       try {
-        write_hint(id, Superseded::listed);
+        write_hint(id, Superseded::listed, [&synced] { synced.get(); });
         sealed_for_good = true;
       } catch (const std::exception& e) {  // only costs the next open a scan
         log("writing hint file of segment " + std::to_string(id) + " failed: " + e.what());
       }
+      synced.get();
     }
     // Sealed for good: the manifest lists it with its final length. (One
     // that stays active is not: a torn tail it gets later is cut as usual.)

@@ -35,6 +35,7 @@
 #include "core/file_header.h"
 #include "core/format.h"
 #include "core/group_commit.h"
+#include "core/hint_file.h"
 #include "core/keydir.h"
 #include "core/keydir_snapshot.h"
 #include "core/log_writer.h"
@@ -260,9 +261,11 @@ class Store::Impl {
   // values a later record of the segment replaces (a keydir lookup per
   // record, the most of a hint's time) or to list every record (replay then
   // takes a step more per such value, with the same result).
+  // `durable`: as for hint::write (close syncs the datafile meanwhile).
   // REQUIRES: maintenance_mutex_ held.
   enum class Superseded { left_out, listed };
-  void write_hint(std::uint32_t id, Superseded superseded = Superseded::left_out);
+  void write_hint(std::uint32_t id, Superseded superseded = Superseded::left_out,
+                  const hint::DurableFn& durable = {});
   // Syncs segment `id` if a rotation sealed it unsynced (true then); the next
   // manifest rewrite lists it as sealed, with its exact length.
   // REQUIRES: maintenance_mutex_ held.

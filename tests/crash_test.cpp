@@ -849,6 +849,60 @@ BOOST_AUTO_TEST_CASE(merge_keeps_synced_value_shadowed_by_unsynced_write) {
   BOOST_TEST((got == "durable" || got == "not yet synced"), "k holds " << got.value_or("(absent)"));
 }
 
+// Close syncs the active segment on another thread while it builds the
+// segment's hint: a sync that fails must fail close and keep the hint
+// unpublished, for a hint stands only for a durable datafile.
+BOOST_AUTO_TEST_CASE(failed_datafile_sync_at_close_fails_close_and_publishes_no_hint) {
+  FaultyEnv env;  // SyncPolicy::none, 4 KiB segments: close hints one of 2 KiB or more
+  env.options.keydir_snapshot = false;
+  {
+    auto db = env.open();
+    for (int i = 0; i < 20; ++i) db.put("k" + std::to_string(i), std::string(100, char('a' + i)));
+    env.faults().fail(FaultOp::sync, 0, EIO);  // the datafile's: the hint itself is not synced
+    expect_io_error([&] { db.close(); }, EIO);
+  }
+  BOOST_TEST(!env.storage->exists(filename::hint(1)));
+  BOOST_TEST(!env.storage->exists(filename::temp(filename::hint(1))));
+  env.faults().heal();
+  auto db = env.open();
+  BOOST_TEST(db.stats().segments_from_hints == 0u);
+  for (int i = 0; i < 20; ++i)
+    BOOST_TEST(db.get("k" + std::to_string(i)).value_or("missing") == std::string(100, char('a' + i)));
+}
+
+// The hint close writes is not synced (only its name is): a power cut right
+// after close may tear it, and open must then reject it and scan the
+// datafile, which close did sync.
+BOOST_AUTO_TEST_CASE(hint_torn_by_a_power_cut_after_close_is_rejected_and_the_datafile_scanned) {
+  const FaultInjectionDirectory::PowerCut cuts[] = {
+      {},  // only the synced bytes: none of the hint's
+      {.keep_bytes = [](std::uint64_t, std::uint64_t size) { return size; }, .hole = true, .seed = 3},
+      {.keep_bytes = [](std::uint64_t, std::uint64_t size) { return size; }, .hole = true,
+       .hole_garbage = true, .seed = 4},
+      {.keep_bytes = [](std::uint64_t synced, std::uint64_t size) { return synced + (size - synced) / 2; },
+       .scramble = 7},
+  };
+  for (const auto& cut : cuts) {
+    FaultyEnv env;
+    env.options.keydir_snapshot = false;  // the hint is under test, not the snapshot standing in for it
+    {
+      auto db = env.open();
+      for (int i = 0; i < 20; ++i) db.put("k" + std::to_string(i), std::string(100, char('a' + i)));
+    }
+    BOOST_TEST_REQUIRE(env.storage->exists(filename::hint(1)));
+    BOOST_TEST(env.faulty->synced_size(filename::hint(1)) == 0u);
+    BOOST_TEST(env.faulty->synced_size(filename::data(1)) ==
+               env.storage->open(filename::data(1), OpenMode::read_only)->size());
+    env.faulty->power_cut(cut);
+    auto db = env.open();
+    BOOST_TEST(db.stats().segments_from_hints == 0u);
+    for (int i = 0; i < 20; ++i)
+      BOOST_TEST(db.get("k" + std::to_string(i)).value_or("missing") == std::string(100, char('a' + i)));
+    db.close();
+    BOOST_TEST(env.log.find("scanning the datafile") != std::string::npos, env.log);
+  }
+}
+
 // Merge bug found by the random crash test (seed 51, with merges): merge
 // forgot an input segment before removing its file; when the removal failed
 // the file stayed on disk but no longer counted, so a later merge took itself

@@ -126,6 +126,8 @@ mutation new-segment-id-ignores-hints core/recovery.cpp \
   integrity
 mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
+mutation close-hint-published-before-sync core/hint_file.cpp \
+  "'if (durable) durable();'" "''" crash
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"

@@ -154,15 +154,15 @@ std::optional<SyncRecorder::Clock::time_point> SyncRecorder::durable_since(
   return std::nullopt;
 }
 
-std::string SyncRecorder::not_durable(bool hints) const {
+std::string SyncRecorder::not_durable(bool hint_names) const {
   std::lock_guard lock(mu_);
-  return not_durable_locked(hints);
+  return not_durable_locked(hint_names);
 }
 
-std::string SyncRecorder::not_durable_locked(bool hints) const {
+std::string SyncRecorder::not_durable_locked(bool hint_names) const {
   std::string out;
   for (const auto& [path, file] : files_) {
-    if (counts(path, hints) && file.durable < file.appended) {
+    if (counts(path, false) && file.durable < file.appended) {
       out += "  " + path + ": " + std::to_string(file.appended) + " bytes appended, " +
              std::to_string(file.durable) + " synced\n";
     }
@@ -171,7 +171,7 @@ std::string SyncRecorder::not_durable_locked(bool hints) const {
     for (const auto& [name, syncs_before] : dir.names) {
       // Removals are not checked: one undone by a crash leaves a file that
       // open copes with.
-      if (counts(name, hints) && dir.syncs == syncs_before) {
+      if (counts(name, hint_names) && dir.syncs == syncs_before) {
         out += "  " + path + "/" + name + ": created or renamed, directory not synced since\n";
       }
     }

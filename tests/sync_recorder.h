@@ -51,10 +51,11 @@ class SyncRecorder {
   std::optional<Clock::time_point> durable_since(const std::string& path, std::uint64_t end) const;
 
   // What is not durable yet, one line each (empty: everything is): appended
-  // bytes of datafiles (and of hint files, with `hints`) not covered by a
-  // sync, and creations, renames and removals of those files not followed by
-  // a sync of the directory.
-  std::string not_durable(bool hints = false) const;
+  // bytes of datafiles not covered by a sync, and creations and renames of
+  // datafiles (and of hint files, with `hint_names`) not followed by a sync
+  // of the directory. A hint's bytes are never synced: one a power cut tore
+  // is rejected at open.
+  std::string not_durable(bool hint_names = false) const;
 
   // Problems seen when a datafile was removed while something written before
   // was not durable yet (what a removal must wait for: merge drops its
@@ -79,7 +80,7 @@ class SyncRecorder {
     // Each name created or renamed to (and still there): `syncs` at the time.
     std::map<std::string, std::uint64_t> names;
   };
-  std::string not_durable_locked(bool hints) const;  // REQUIRES: mu_ held
+  std::string not_durable_locked(bool hint_names) const;  // REQUIRES: mu_ held
 
   mutable std::mutex mu_;
   std::map<std::string, File> files_;  // by path
