@@ -12,9 +12,9 @@
 namespace pyk {
 
 std::unique_ptr<Segment> FileSegment::create(const std::string& path, const std::string& name,
-                                             std::uint64_t /*size_hint*/) {
+                                             std::uint64_t size_hint) {
   posix::Fd fd = posix::open_file(path, O_RDWR | O_CREAT | O_EXCL);
-  return std::make_unique<FileSegment>(path, name, std::move(fd), true, 0);
+  return std::make_unique<FileSegment>(path, name, std::move(fd), true, 0, size_hint);
 }
 
 std::unique_ptr<Segment> FileSegment::open(const std::string& path, const std::string& name,
@@ -26,10 +26,11 @@ std::unique_ptr<Segment> FileSegment::open(const std::string& path, const std::s
 }
 
 FileSegment::FileSegment(std::string path, std::string name, posix::Fd fd, bool writable,
-                         std::uint64_t size)
+                         std::uint64_t size, std::uint64_t zero_limit)
     : path_(std::move(path)),
       name_(std::move(name)),
       fd_(std::move(fd)),
+      zero_limit_(zero_limit),
       appends_(fd_.get(), path_, size, writable) {}
 
 FileSegment::~FileSegment() { appends_.flush_quietly(); }
@@ -55,20 +56,11 @@ std::span<const std::byte> FileSegment::read(std::uint64_t offset, std::size_t n
   return out;
 }
 
-void FileSegment::sync() {
-  if (!appends_.writable()) return;
-  appends_.flush();
-  // Outside the buffer's lock: readers must never wait for the disk.
-  posix::fdatasync_fd(fd_.get(), path_);
-}
+void FileSegment::sync() { appends_.sync(zero_limit_); }
 
 void FileSegment::truncate(std::uint64_t new_size) { appends_.truncate(new_size); }
 
-void FileSegment::seal() {
-  if (sealed()) return;
-  sync();
-  appends_.seal();
-}
+void FileSegment::seal() { appends_.seal_synced(); }
 
 void FileSegment::seal_unsynced() {
   appends_.seal_flushed();  // to the OS: a later sync() is then an fdatasync only

@@ -26,9 +26,12 @@ class FileSegment final : public Segment {
                                          std::uint64_t size_hint);
   static std::unique_ptr<Segment> open(const std::string& path, const std::string& name,
                                        OpenMode mode);
-  // Use create() / open(); `size` is the file's current length.
+  // Use create() / open(); `size` is the file's current length. sync()
+  // writes zeros ahead of the data up to `zero_limit` (AppendBuffer::
+  // zero_ahead): the size hint of a segment created here; 0 for one opened
+  // (its size hint is not known), which then grows with each sync.
   FileSegment(std::string path, std::string name, posix::Fd fd, bool writable,
-              std::uint64_t size);
+              std::uint64_t size, std::uint64_t zero_limit = 0);
 
   // Flushes the buffer best effort (no fsync); errors are swallowed.
   ~FileSegment() override;
@@ -56,6 +59,7 @@ class FileSegment final : public Segment {
   const std::string path_;
   const std::string name_;
   const posix::Fd fd_;
+  const std::uint64_t zero_limit_;
   AppendBuffer appends_;
 };
 

@@ -32,7 +32,7 @@ std::unique_ptr<Segment> MmapSegment::create(const std::string& path, const std:
                                              std::uint64_t size_hint) {
   posix::Fd fd = posix::open_file(path, O_RDWR | O_CREAT | O_EXCL);
   const std::uint64_t reserve = size_hint != 0 ? size_hint : kDefaultReserve;
-  return std::make_unique<MmapSegment>(path, name, std::move(fd), true, 0, reserve);
+  return std::make_unique<MmapSegment>(path, name, std::move(fd), true, 0, reserve, size_hint);
 }
 
 std::unique_ptr<Segment> MmapSegment::open(const std::string& path, const std::string& name,
@@ -45,10 +45,11 @@ std::unique_ptr<Segment> MmapSegment::open(const std::string& path, const std::s
 }
 
 MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool writable,
-                         std::uint64_t size, std::uint64_t reserve)
+                         std::uint64_t size, std::uint64_t reserve, std::uint64_t zero_limit)
     : path_(std::move(path)),
       name_(std::move(name)),
       fd_(std::move(fd)),
+      zero_limit_(zero_limit),
       appends_(fd_.get(), path_, size, writable) {
   try {
     file_ = ipc::file_mapping(path_.c_str(), ipc::read_only);
@@ -136,20 +137,11 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
   return {std::span(base + offset, n), std::move(region)};
 }
 
-void MmapSegment::sync() {
-  if (!appends_.writable()) return;
-  appends_.flush();
-  // Outside the buffer's lock: readers must never wait for the disk.
-  posix::fdatasync_fd(fd_.get(), path_);
-}
+void MmapSegment::sync() { appends_.sync(zero_limit_); }
 
 void MmapSegment::truncate(std::uint64_t new_size) { appends_.truncate(new_size); }
 
-void MmapSegment::seal() {
-  if (sealed()) return;
-  sync();
-  appends_.seal();
-}
+void MmapSegment::seal() { appends_.seal_synced(); }
 
 void MmapSegment::seal_unsynced() {
   appends_.seal_flushed();  // to the OS: a later sync() is then an fdatasync only

@@ -11,9 +11,10 @@
 // sealed. Another process mapping the file between the two (a read-only
 // store) then holds pages past the trimmed end and dies of SIGBUS when it
 // touches them, and a store on a full disk cannot even open for writing.
-// With pwrite the file is never longer than the data: a full disk is an
-// IoError(ENOSPC) from append() or the flush that sync() does, and every
-// page a reader maps stays backed. The page cache is shared, so the
+// With pwrite the file is never longer than the data, but for zeros that
+// sync() writes ahead of it (AppendBuffer::zero_ahead: real bytes, never
+// trimmed): a full disk is an IoError(ENOSPC) from append() or the flush
+// that sync() does, and every page a reader maps stays backed. The page cache is shared, so the
 // mapping sees each flushed append at once.
 #pragma once
 
@@ -46,9 +47,11 @@ class MmapSegment final : public Segment {
   // read_only maps the file's current length; append maps it plus kDefaultReserve.
   static std::unique_ptr<Segment> open(const std::string& path, const std::string& name,
                                        OpenMode mode);
-  // Use create() / open(). Maps `reserve` bytes (at least `size`, the file length).
+  // Use create() / open(). Maps `reserve` bytes (at least `size`, the file
+  // length). sync() writes zeros ahead of the data up to `zero_limit`, as
+  // FileSegment's does (0 for an opened segment).
   MmapSegment(std::string path, std::string name, posix::Fd fd, bool writable,
-              std::uint64_t size, std::uint64_t reserve);
+              std::uint64_t size, std::uint64_t reserve, std::uint64_t zero_limit = 0);
 
   // Flushes the buffer best effort (no fsync); errors are swallowed.
   ~MmapSegment() override;
@@ -84,6 +87,7 @@ class MmapSegment final : public Segment {
   const std::string path_;
   const std::string name_;
   const posix::Fd fd_;  // for pwrite/ftruncate/fdatasync; file_ has its own descriptor
+  const std::uint64_t zero_limit_;
   AppendBuffer appends_;  // also says whether the segment is writable
   boost::interprocess::file_mapping file_;
 

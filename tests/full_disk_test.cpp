@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/filename.h"
+#include "core/format.h"
 #include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
 #include "tests/store_helpers.h"
@@ -333,6 +334,34 @@ void open_without_room_for_a_new_segment() {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(full_disk)
+
+// Syncs write zeros ahead of a segment's data (AppendBuffer::zero_ahead).
+// Where the disk has no room for them, a sync still succeeds, the zeros are
+// cut back and no more are written, and the appends get the space.
+BOOST_AUTO_TEST_CASE_TEMPLATE(zeros_ahead_give_way_to_appends_on_a_full_disk, B, DiskBackends) {
+  SmallFileSystem fs(2 << 20);
+  if (!fs.mounted()) {
+    std::cout << "zeros ahead on a full disk: skipped, " << fs.skipped() << "\n";
+    return;
+  }
+  fs.add_ballast("ballast", (2 << 20) - (256 << 10));  // leaves about 256 KiB
+  const auto directory = open_directory(B::name, fs.path().string(), false);
+  auto segment = directory->create("0000000001.data", 64 << 20);
+  const std::string record(150, 'r');
+  std::uint64_t appended = 0;
+  try {
+    for (;;) {
+      segment->append(format::as_bytes(record));
+      appended += record.size();
+      segment->sync();  // never fails for want of room for zeros
+      BOOST_TEST_REQUIRE(std::filesystem::file_size(fs.path() / "0000000001.data") == appended);
+    }
+  } catch (const IoError& e) {
+    BOOST_TEST(e.error_code() == ENOSPC, e.what());
+  }
+  BOOST_TEST(appended > 100u << 10);  // the appends had the room the zeros gave back
+  BOOST_TEST(segment->size() == appended);
+}
 
 BOOST_AUTO_TEST_CASE(full_tmpfs_file) { on_a_small_tmpfs<FileBackend>(); }
 BOOST_AUTO_TEST_CASE(full_tmpfs_mmap) { on_a_small_tmpfs<MmapBackend>(); }

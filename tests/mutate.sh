@@ -128,6 +128,12 @@ mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
 mutation close-hint-published-before-sync core/hint_file.cpp \
   "'if (durable) durable();'" "''" crash
+mutation no-zeros-ahead backends/append_buffer.cpp \
+  "'  zero_ahead(zero_limit);'" "''" segment_conformance,read_only,hint_files
+mutation seal-hides-the-zeros backends/append_buffer.cpp \
+  "'if (zeroed_end_ > flushed_ && buffer_.empty())'" "'if (false)'" segment_conformance,hint_files
+mutation zeros-ahead-fail-a-full-disk backends/append_buffer.cpp \
+  "'zeroing_stopped_ = true;\n    return;'" "'throw;'" full_disk
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/append_buffer.h"
 #include "backends/file_segment.h"
 #include "backends/memory_directory.h"
 #include "backends/posix_io.h"
@@ -352,6 +353,48 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reopen_after_seal_has_exact_logical_length, B, Bac
   BOOST_CHECK_EQUAL(segment->size(), 12345u);
   check_pattern(*segment, 0, 12345);
   BOOST_CHECK_EQUAL(b.dir->open("closed", OpenMode::read_only)->size(), 777u);
+}
+
+// A segment synced again and again (SyncPolicy::always) gets zeros ahead of
+// its data, so that its fdatasyncs do not grow the file; size() is the data
+// until the seal, then the file's size, which is what a reopen sees, and
+// the zeros read as the end of data.
+BOOST_AUTO_TEST_CASE_TEMPLATE(repeated_syncs_write_zeros_ahead_that_the_seal_keeps, B, DiskBackends) {
+  B b;
+  constexpr std::uint64_t kHint = 8u << 20;
+  std::uint64_t written = 100;
+  {
+    auto segment = b.dir->create("synced", kHint);
+    append_pattern(*segment, 100);
+    segment->sync();  // the first sync (a new segment's header): no zeros yet
+    BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("synced")), 100u);
+    for (int i = 0; i < 50; ++i) {
+      append_pattern(*segment, 150);
+      written += 150;
+      segment->sync();
+      BOOST_CHECK_EQUAL(segment->size(), written);
+    }
+    const std::uint64_t on_disk = std::filesystem::file_size(b.path_of("synced"));
+    BOOST_CHECK_GE(on_disk, written + AppendBuffer::kZeroChunk / 2);
+    BOOST_CHECK_LE(on_disk, written + AppendBuffer::kZeroChunk);
+    // The zeros do not block reads or appends, and the data stays whole.
+    std::vector<std::byte> scratch(static_cast<std::size_t>(on_disk - written));
+    BOOST_CHECK_THROW(segment->read(written, scratch.size(), scratch), InvalidArgument);
+    segment->seal();
+    BOOST_CHECK_EQUAL(segment->size(), on_disk);
+    const auto tail = segment->read(written, scratch.size(), scratch);
+    BOOST_CHECK(std::all_of(tail.begin(), tail.end(), [](std::byte x) { return x == std::byte{0}; }));
+  }
+  auto reopened = b.dir->open("synced", OpenMode::read_only);
+  BOOST_CHECK_EQUAL(reopened->size(), std::filesystem::file_size(b.path_of("synced")));
+  check_pattern(*reopened, 0, written);
+  // Never past the size hint: a small segment gets no zeros.
+  auto small = b.dir->create("small", 64 * 1024);
+  for (int i = 0; i < 10; ++i) {
+    append_pattern(*small, 150);
+    small->sync();
+  }
+  BOOST_CHECK_EQUAL(std::filesystem::file_size(b.path_of("small")), 1500u);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_segment_rejects_writes, B, Backends) {
