@@ -124,6 +124,7 @@ int run(int argc, char** argv) {
       ("dir", po::value(&params.dir)->default_value("/tmp/pyk-bench"),
        "scratch directory (each engine uses <dir>/<engine>, removed afterwards)")
       ("json", po::value(&json_path), "also write the results as JSON to this file")
+      ("keep-dir", po::bool_switch(&params.keep_dir), "leave each engine's files in <dir>/<engine> after its run")
       ("no-fork", "run engines in this process (for profilers; peak RSS is then cumulative)");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);

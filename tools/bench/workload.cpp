@@ -374,7 +374,7 @@ void run_engine(const EngineInfo& info, const Params& params,
     emit(r);
   }
   engine.reset();
-  std::filesystem::remove_all(dir);
+  if (!params.keep_dir) std::filesystem::remove_all(dir);
 }
 
 }  // namespace pyk::bench

@@ -18,6 +18,7 @@ struct Params {
   std::uint64_t seed = 301;
   std::string dir;                 // each engine works in dir/<engine>
   std::vector<std::string> workloads;  // in run order; empty = all
+  bool keep_dir = false;           // leave dir/<engine> behind for inspection
 };
 
 // Every workload, in the order they run (later ones use earlier ones' data).
