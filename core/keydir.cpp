@@ -276,8 +276,9 @@ bool KeyDir::index_entries(std::span<const std::uint32_t> positions,
 void KeyDir::TableCheck::mark(const KeyDirTable& table, std::size_t chunks) {
   words_ = chunks * (kChunkSize / 64);
   const std::size_t bytes = std::max<std::size_t>(words_, 1) * sizeof(std::uint64_t);
+  // Populated (and so in huge pages): the marks below touch nearly every page.
   bits_ = std::unique_ptr<std::uint64_t[], Free>(
-      static_cast<std::uint64_t*>(keydir_memory::allocate(bytes)), Free{bytes});
+      static_cast<std::uint64_t*>(keydir_memory::allocate(bytes, /*populate=*/true)), Free{bytes});
   std::uint64_t* bits = bits_.get();
   // The positions' words are random accesses: a batch of them is
   // prefetched before any is noted, so that their misses overlap.

@@ -23,7 +23,8 @@ inline constexpr std::size_t kHugeFrom = 4u << 20;
 
 // Zeroed memory, 64-byte aligned (a cache line). Throws std::bad_alloc.
 // `populate`: the pages are faulted in up front, in one call, for memory
-// about to be filled whole (a snapshot's chunk).
+// about to be filled whole (a snapshot's chunk); such a region of 2 MiB or
+// more is given huge pages too, since it is zeroed whole either way.
 void* allocate(std::size_t bytes, bool populate = false);
 void deallocate(void* p, std::size_t bytes) noexcept;
 

@@ -126,6 +126,8 @@ mutation new-segment-id-ignores-hints core/recovery.cpp \
   integrity
 mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
+mutation filled-chunks-in-small-pages core/keydir_memory.cpp \
+  "'if (bytes >= kHugeFrom || (populate && length >= kHugePage))'" "'if (bytes >= kHugeFrom)'" keydir
 mutation close-hint-published-before-sync core/hint_file.cpp \
   "'if (durable) durable();'" "''" crash
 mutation no-zeros-ahead backends/append_buffer.cpp \
