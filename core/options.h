@@ -84,11 +84,10 @@ struct Options {
   std::uint32_t max_value_size = 64u << 20;
 
   // Automatic merge (Bitcask's frag_merge_trigger / dead_bytes_merge_trigger,
-  // with Bitcask's defaults), off when both are 0. After each rotation, and
-  // when a write takes a sealed segment past a trigger, a background thread
-  // merges the sealed segments whose dead fraction (dead bytes / record
-  // bytes) reaches merge_dead_fraction (0 < f <= 1), or whose dead bytes
-  // reach merge_dead_bytes.
+  // with Bitcask's defaults), off when both are 0. After each rotation a
+  // background thread merges the sealed segments whose dead fraction (dead
+  // bytes / record bytes) reaches merge_dead_fraction (0 < f <= 1), or whose
+  // dead bytes reach merge_dead_bytes.
   double merge_dead_fraction = 0.6;
   std::uint64_t merge_dead_bytes = 512ull << 20;
   // An automatic merge writes at most this many bytes per second (a token

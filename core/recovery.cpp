@@ -115,10 +115,6 @@ void Store::Impl::open() {
       log(std::string("the manifest could not be brought up to date (") + e.what() +
           "); the one on disk still holds");
     }
-    // From here on, a write that takes a sealed segment past the automatic
-    // merge trigger queues a merge check (not during the replay above,
-    // whose counts would call for one at every open).
-    segments_.set_merge_trigger(options_.merge_dead_fraction, options_.merge_dead_bytes);
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }

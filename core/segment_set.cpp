@@ -114,18 +114,15 @@ void SegmentSet::count_erase(Entry& home, const std::optional<Location>& replace
   old.live_bytes -= replaced->size;
   old.dead_bytes += replaced->size;
   if (replaced->expiry != 0) --expiring_keys_;
-  note_dead(was);
 }
 
 void SegmentSet::count_move(const Location& from, const Location& to) {
   track_expiry(entries_.at(from.segment), from, -1);
   track_expiry(entries_.at(to.segment), to, +1);
-  Entry& from_entry = entries_.at(from.segment);
-  SegmentStats& was = from_entry.stats;
+  SegmentStats& was = entries_.at(from.segment).stats;
   was.live_keys -= 1;
   was.live_bytes -= from.size;
   was.dead_bytes += from.size;
-  note_dead(from_entry);
   SegmentStats& now = entries_.at(to.segment).stats;
   now.live_keys += 1;
   now.live_bytes += to.size;
@@ -166,33 +163,18 @@ SegmentStats SegmentSet::at(const Entry& entry, std::uint64_t now) {
   return st;
 }
 
-bool SegmentSet::past(const SegmentStats& st, double fraction, std::uint64_t bytes) {
-  if (st.bytes <= format::kFileHeaderSize) return false;
-  const double dead_fraction =
-      static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
-  return (fraction > 0 && dead_fraction >= fraction) || (bytes > 0 && st.dead_bytes >= bytes);
-}
-
 std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction, std::uint64_t bytes,
                                                         std::uint64_t now) const {
   std::vector<std::uint32_t> ids;
-  for (const auto& [id, entry] : entries_)
-    if (&entry != active_ && past(at(entry, now), fraction, bytes)) ids.push_back(id);
+  for (const auto& [id, entry] : entries_) {
+    const SegmentStats st = at(entry, now);
+    if (&entry == active_ || st.bytes <= format::kFileHeaderSize) continue;
+    const double dead_fraction =
+        static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
+    if ((fraction > 0 && dead_fraction >= fraction) || (bytes > 0 && st.dead_bytes >= bytes))
+      ids.push_back(id);
+  }
   return ids;
-}
-
-void SegmentSet::set_merge_trigger(double fraction, std::uint64_t bytes) {
-  trigger_fraction_ = fraction;
-  trigger_bytes_ = bytes;
-  for (auto& [id, entry] : entries_) entry.past_trigger = past(entry.stats, fraction, bytes);
-}
-
-void SegmentSet::note_dead(Entry& entry) {
-  // The active segment is no candidate; the rotation that seals it checks.
-  if (entry.past_trigger || &entry == active_ || entry.retired) return;
-  if (!past(entry.stats, trigger_fraction_, trigger_bytes_)) return;
-  entry.past_trigger = true;
-  merge_due_ = true;
 }
 
 void SegmentSet::report(Stats& out, std::uint64_t now) const {

@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "core/keydir.h"
@@ -39,9 +38,6 @@ class SegmentSet {
     bool unsynced = false;
     // The keys and bytes among stats.live_* that expire, by expiry time.
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> expiring;
-    // Past the merge trigger already (set_merge_trigger): a merge is due
-    // once per segment, not on every record that dies in it after that.
-    bool past_trigger = false;
   };
 
   // Adds segment `id`; its stats start at its current size with nothing live.
@@ -105,17 +101,6 @@ class SegmentSet {
   // Keys in the keydir that carry an expiry.
   std::uint64_t expiring_keys() const { return expiring_keys_; }
 
-  // --- the automatic merge's trigger ------------------------------------------
-  // From now on, a put, erase or merge that takes a sealed segment's dead
-  // bytes to `fraction` of its record bytes (if > 0) or to `bytes` (if > 0)
-  // makes a merge due, so that a store whose writes no longer rotate (a
-  // burst of deletes, overwrites that fit in the active segment) is not left
-  // fragmented until the next rotation. Segments past it already are not
-  // due again. Keys that expire meanwhile are not counted here.
-  void set_merge_trigger(double fraction, std::uint64_t bytes);
-  // True once after a segment became due for a merge check.
-  bool take_merge_due() { return std::exchange(merge_due_, false); }
-
   // --- what maintenance and stats() see ----------------------------------------
   // Sealed segments (every one but the active), and their dead bytes in total.
   std::vector<std::uint32_t> sealed(std::uint64_t* dead_bytes = nullptr) const;
@@ -134,10 +119,6 @@ class SegmentSet {
  private:
   // Adds (+1) or takes away (-1) a record at `l` from its segment's `expiring`.
   void track_expiry(Entry& home, const Location& l, int sign);
-  // Whether `st` reaches a trigger of `fraction` (if > 0) or `bytes` (if > 0).
-  static bool past(const SegmentStats& st, double fraction, std::uint64_t bytes);
-  // Marks `entry` due for a merge check if its death just took it past the trigger.
-  void note_dead(Entry& entry);
   void index();  // rebuilds by_id_ after an add or remove
 
   std::map<std::uint32_t, Entry> entries_;
@@ -150,9 +131,6 @@ class SegmentSet {
   bool sparse_ = false;
   Entry* active_ = nullptr;
   std::uint64_t expiring_keys_ = 0;
-  double trigger_fraction_ = 0;
-  std::uint64_t trigger_bytes_ = 0;
-  bool merge_due_ = false;
 };
 
 }  // namespace pyk

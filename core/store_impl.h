@@ -246,7 +246,6 @@ class Store::Impl {
     SegmentSet::Entry& home = active_entry();
     apply(at, home);
     home.stats.bytes = writer_->active()->size();
-    if (segments_.take_merge_due()) maintenance_.enqueue({Job::Kind::merge_check, 0});
     return sequence;
   }
   // After a write's append (no lock held): durable before returning if the

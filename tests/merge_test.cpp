@@ -326,34 +326,6 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(dead_fraction_trigger_merges_in_the_background, B,
   BOOST_TEST(contents(db) == expected);
 }
 
-// The trigger is checked as records die, not only when a rotation seals a
-// segment: deletes that fit in the active segment still get segment 1 merged.
-BOOST_AUTO_TEST_CASE_TEMPLATE(a_segment_taken_past_the_trigger_between_rotations_is_merged, B,
-                              AllBackends) {
-  StoreEnv<B> env;
-  env.options.max_segment_size = 64 * 1024;
-  env.options.merge_dead_fraction = 0.6;
-  {
-    auto db = env.open();
-    write_until_rotation(db, "key");  // segment 1 full of live keys
-  }  // (reopened: no merge check the rotation queued is still to run)
-  auto db = env.open();
-  const std::uint32_t active = active_id(db);
-  const std::uint32_t first = db.stats().segments.front().id;
-  int keys = 0;
-  while (db.get("key" + std::to_string(keys))) ++keys;
-  for (int k = 0; k < keys; ++k)
-    if (k % 10 < 7) BOOST_TEST_REQUIRE(db.erase("key" + std::to_string(k)));
-  BOOST_TEST_REQUIRE(active_id(db) == active);  // no rotation since
-  BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }), env.log);
-  for (const auto& s : db.stats().segments) BOOST_TEST(s.id != first);
-  for (int k = 0; k < keys; ++k) {
-    const auto got = db.get("key" + std::to_string(k));
-    if (k % 10 < 7) BOOST_TEST(!got);
-    else BOOST_TEST(got.value_or("") == value_of(k, 0));
-  }
-}
-
 BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_keeping_every_input,
                               B, AllBackends) {
   StoreEnv<B> env;

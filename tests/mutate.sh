@@ -128,8 +128,6 @@ mutation arena-chunks-not-collapsed core/keydir.cpp \
   "'keydir_memory::collapse(chunks_.back().get(), kChunkSize);'" "''" keydir
 mutation filled-chunks-in-small-pages core/keydir_memory.cpp \
   "'if (bytes >= kHugeFrom || (populate && length >= kHugePage))'" "'if (bytes >= kHugeFrom)'" keydir
-mutation merge-checked-only-at-rotation core/store_impl.h \
-  "'if (segments_.take_merge_due()) maintenance_.enqueue'" "'if (false) maintenance_.enqueue'" merge
 mutation close-hint-published-before-sync core/hint_file.cpp \
   "'if (durable) durable();'" "''" crash
 mutation no-zeros-ahead backends/append_buffer.cpp \
