@@ -6,9 +6,12 @@
 
 namespace pyk {
 
-void MaintenanceQueue::start(Runner run, Logger log) {
+void MaintenanceQueue::start(Runner run, Logger log, Job periodic,
+                             std::chrono::milliseconds interval) {
   run_ = std::move(run);
   log_ = std::move(log);
+  periodic_ = periodic;
+  interval_ = interval;
   thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
 }
 
@@ -28,11 +31,21 @@ void MaintenanceQueue::stop() {
 }
 
 void MaintenanceQueue::loop(std::stop_token stop) {
+  using Clock = std::chrono::steady_clock;
+  auto next_periodic = Clock::now() + interval_;
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, stop, [&] { return !jobs_.empty(); });
+      if (interval_.count() > 0) {
+        if (!wake_.wait_until(lock, stop, next_periodic, [&] { return !jobs_.empty(); }) &&
+            !stop.stop_requested()) {
+          jobs_.push_back(periodic_);  // the interval passed with nothing queued
+          next_periodic = Clock::now() + interval_;
+        }
+      } else {
+        wake_.wait(lock, stop, [&] { return !jobs_.empty(); });
+      }
       while (stop.stop_requested() && !jobs_.empty() && jobs_.front().kind != Job::Kind::hint)
         jobs_.pop_front();
       if (jobs_.empty()) return;  // only reached when stopping

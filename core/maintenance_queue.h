@@ -6,6 +6,7 @@
 // found missing); they run once it starts.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,7 +31,10 @@ class MaintenanceQueue {
 
   ~MaintenanceQueue() { stop(); }
 
-  void start(Runner run, Logger log);
+  // Starts the thread. It also runs `periodic` (the automatic merge's timed
+  // check) every `interval`, or as soon as the queue empties after that if
+  // other jobs are running; 0: never.
+  void start(Runner run, Logger log, Job periodic, std::chrono::milliseconds interval);
   void enqueue(Job job);
   // Runs the hint jobs still queued (the next open is faster with them),
   // drops merge checks (close should not wait for a merge), and joins.
@@ -41,6 +45,8 @@ class MaintenanceQueue {
 
   Runner run_;
   Logger log_;
+  Job periodic_{};
+  std::chrono::milliseconds interval_{0};
   std::mutex mutex_;
   std::condition_variable_any wake_;
   std::deque<Job> jobs_;  // guarded by mutex_

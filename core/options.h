@@ -90,6 +90,11 @@ struct Options {
   // dead bytes reach merge_dead_bytes.
   double merge_dead_fraction = 0.6;
   std::uint64_t merge_dead_bytes = 512ull << 20;
+  // The triggers are also checked this often (Bitcask's merge_check_interval,
+  // 3 minutes by default), so that a store whose writes stop sealing
+  // segments, or whose keys expire, is merged as well. 0 = only after each
+  // rotation.
+  std::chrono::milliseconds merge_check_interval{std::chrono::minutes(3)};
   // An automatic merge writes at most this many bytes per second (a token
   // bucket, cf. RocksDB's rate limiter), so that it leaves the disk and the
   // CPU to the writers; close stops one in progress (its inputs stay). 0 =

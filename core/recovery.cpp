@@ -30,6 +30,8 @@ void Store::Impl::open() {
     throw InvalidArgument("max_segment_size must be between 4 KiB and 2 GiB");
   if (!(options_.merge_dead_fraction >= 0 && options_.merge_dead_fraction <= 1))
     throw InvalidArgument("merge_dead_fraction must be between 0 and 1");
+  if (options_.merge_check_interval.count() < 0)
+    throw InvalidArgument("merge_check_interval must not be negative");
   if (options_.sync == SyncPolicy::interval && options_.sync_interval.count() <= 0)
     throw InvalidArgument("sync_interval must be positive");
   // The keydir addresses its keys with 4-byte arena positions.
@@ -118,8 +120,10 @@ void Store::Impl::open() {
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
+    const bool auto_merge = options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0;
     maintenance_.start([this](const Job& job) { run_job(job); },
-                       [this](std::string_view m) { log(m); });
+                       [this](std::string_view m) { log(m); }, {Job::Kind::merge_check, 0},
+                       auto_merge ? options_.merge_check_interval : std::chrono::milliseconds{0});
   }
   open_ = true;
 }

@@ -326,6 +326,57 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(dead_fraction_trigger_merges_in_the_background, B,
   BOOST_TEST(contents(db) == expected);
 }
 
+// The timed check (merge_check_interval) merges a store whose writes no
+// longer seal segments: deletes that fit in the active segment take
+// segment 1 past the trigger, and no rotation follows.
+BOOST_AUTO_TEST_CASE_TEMPLATE(timed_check_merges_a_store_whose_writes_stopped_rotating, B,
+                              AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 64 * 1024;
+  env.options.merge_dead_fraction = 0.6;
+  env.options.merge_check_interval = 50ms;
+  {
+    auto db = env.open();
+    write_until_rotation(db, "key");  // segment 1 full of live keys
+  }  // (reopened: no check the rotation queued is still to run)
+  auto db = env.open();
+  const std::uint32_t active = active_id(db);
+  const std::uint32_t first = db.stats().segments.front().id;
+  int keys = 0;
+  while (db.get("key" + std::to_string(keys))) ++keys;
+  for (int k = 0; k < keys; ++k)
+    if (k % 10 < 7) BOOST_TEST_REQUIRE(db.erase("key" + std::to_string(k)));
+  BOOST_TEST_REQUIRE(active_id(db) == active);  // no rotation since
+  BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }), env.log);
+  for (const auto& s : db.stats().segments) BOOST_TEST(s.id != first);
+  for (int k = 0; k < keys; ++k) {
+    const auto got = db.get("key" + std::to_string(k));
+    if (k % 10 < 7) BOOST_TEST(!got);
+    else BOOST_TEST(got.value_or("") == value_of(k, 0));
+  }
+}
+
+// The default, as Bitcask's merge_check_interval; 0 leaves only the rotations' checks.
+BOOST_AUTO_TEST_CASE_TEMPLATE(timed_check_defaults_to_three_minutes_and_0_turns_it_off, B,
+                              AllBackends) {
+  BOOST_TEST(Options{}.merge_check_interval == std::chrono::minutes(3));
+  StoreEnv<B> env;
+  env.options.max_segment_size = 64 * 1024;
+  env.options.merge_dead_fraction = 0.6;
+  env.options.merge_check_interval = 0ms;
+  {
+    auto db = env.open();
+    write_until_rotation(db, "key");
+  }
+  auto db = env.open();
+  int keys = 0;
+  while (db.get("key" + std::to_string(keys))) ++keys;
+  for (int k = 0; k < keys; ++k)
+    if (k % 10 < 7) db.erase("key" + std::to_string(k));
+  std::this_thread::sleep_for(300ms);  // six intervals of the test above
+  BOOST_TEST(db.stats().merges == 0u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_keeping_every_input,
                               B, AllBackends) {
   StoreEnv<B> env;
