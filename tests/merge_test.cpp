@@ -29,6 +29,27 @@ void write_until_rotation(Store& db, const std::string& prefix, int version = 0)
   for (int k = 0; active_id(db) == start; ++k) db.put(prefix + std::to_string(k), value_of(k, version));
 }
 
+// Segment 1 full of live keys "key0".. in a store opened by `open` and
+// then closed, so that no merge check its rotation queued is still to run;
+// reopened, 7 keys in 10 are erased within the active segment: segment 1
+// ends past a 60% trigger with no rotation since. Returns the reopened
+// store and the key count.
+template <class Open>
+std::pair<Store, int> erase_most_of_segment_1(Open&& open) {
+  {
+    auto db = open();
+    write_until_rotation(db, "key");
+  }
+  auto db = open();
+  const std::uint32_t active = active_id(db);
+  int keys = 0;
+  while (db.get("key" + std::to_string(keys))) ++keys;
+  for (int k = 0; k < keys; ++k)
+    if (k % 10 < 7) BOOST_TEST_REQUIRE(db.erase("key" + std::to_string(k)));
+  BOOST_TEST_REQUIRE(active_id(db) == active);  // no rotation since
+  return {std::move(db), keys};
+}
+
 // Keys 0..39 written `rounds` times over small segments, some erased.
 void churn(Store& db, int rounds) {
   for (int round = 0; round < rounds; ++round)
@@ -327,26 +348,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(dead_fraction_trigger_merges_in_the_background, B,
 }
 
 // The timed check (merge_check_interval) merges a store whose writes no
-// longer seal segments: deletes that fit in the active segment take
-// segment 1 past the trigger, and no rotation follows.
+// longer seal segments.
 BOOST_AUTO_TEST_CASE_TEMPLATE(timed_check_merges_a_store_whose_writes_stopped_rotating, B,
                               AllBackends) {
   StoreEnv<B> env;
   env.options.max_segment_size = 64 * 1024;
   env.options.merge_dead_fraction = 0.6;
   env.options.merge_check_interval = 50ms;
-  {
-    auto db = env.open();
-    write_until_rotation(db, "key");  // segment 1 full of live keys
-  }  // (reopened: no check the rotation queued is still to run)
-  auto db = env.open();
-  const std::uint32_t active = active_id(db);
+  auto [db, keys] = erase_most_of_segment_1([&] { return env.open(); });
   const std::uint32_t first = db.stats().segments.front().id;
-  int keys = 0;
-  while (db.get("key" + std::to_string(keys))) ++keys;
-  for (int k = 0; k < keys; ++k)
-    if (k % 10 < 7) BOOST_TEST_REQUIRE(db.erase("key" + std::to_string(k)));
-  BOOST_TEST_REQUIRE(active_id(db) == active);  // no rotation since
   BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }), env.log);
   for (const auto& s : db.stats().segments) BOOST_TEST(s.id != first);
   for (int k = 0; k < keys; ++k) {
@@ -364,15 +374,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(timed_check_defaults_to_three_minutes_and_0_turns_
   env.options.max_segment_size = 64 * 1024;
   env.options.merge_dead_fraction = 0.6;
   env.options.merge_check_interval = 0ms;
-  {
-    auto db = env.open();
-    write_until_rotation(db, "key");
-  }
-  auto db = env.open();
-  int keys = 0;
-  while (db.get("key" + std::to_string(keys))) ++keys;
-  for (int k = 0; k < keys; ++k)
-    if (k % 10 < 7) db.erase("key" + std::to_string(k));
+  auto [db, keys] = erase_most_of_segment_1([&] { return env.open(); });
   std::this_thread::sleep_for(300ms);  // six intervals of the test above
   BOOST_TEST(db.stats().merges == 0u);
 }
