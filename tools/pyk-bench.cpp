@@ -122,7 +122,7 @@ int run(int argc, char** argv) {
        "comma-separated value sizes in bytes; each is a separate run")
       ("seed", po::value(&params.seed)->default_value(params.seed), "seed for keys and values")
       ("dir", po::value(&params.dir)->default_value("/tmp/pyk-bench"),
-       "scratch directory (each engine uses <dir>/<engine>, removed afterwards)")
+       "scratch directory (each engine uses <dir>/<engine>, removed afterwards unless --keep-dir)")
       ("json", po::value(&json_path), "also write the results as JSON to this file")
       ("keep-dir", po::bool_switch(&params.keep_dir), "leave each engine's files in <dir>/<engine> after its run")
       ("no-fork", "run engines in this process (for profilers; peak RSS is then cumulative)");
