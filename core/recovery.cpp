@@ -120,10 +120,9 @@ void Store::Impl::open() {
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
-    const bool auto_merge = options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0;
     maintenance_.start([this](const Job& job) { run_job(job); },
                        [this](std::string_view m) { log(m); }, {Job::Kind::merge_check, 0},
-                       auto_merge ? options_.merge_check_interval : std::chrono::milliseconds{0});
+                       auto_merge() ? options_.merge_check_interval : std::chrono::milliseconds{0});
   }
   open_ = true;
 }

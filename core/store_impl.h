@@ -280,6 +280,8 @@ class Store::Impl {
   // and it throws MergeStopped once close cancels that.
   struct MergeStopped {};
   Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids, bool throttled = false);
+  // Automatic merge is on (Options: either trigger set).
+  bool auto_merge() const { return options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0; }
   bool expired(const Location& location, std::uint64_t now) const {
     return location.expiry != 0 && location.expiry <= now;
   }

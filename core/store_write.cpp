@@ -46,7 +46,7 @@ void Store::Impl::segment_sealed(std::uint32_t id) {
     }
   }
   maintenance_.enqueue({Job::Kind::hint, id});
-  if (options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0) {
+  if (auto_merge()) {
     maintenance_.enqueue({Job::Kind::merge_check, 0});
   }
 }

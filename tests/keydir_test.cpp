@@ -308,8 +308,8 @@ BOOST_AUTO_TEST_CASE(filled_arena_chunks_are_collapsed_into_huge_pages) {
 }
 
 // A chunk filled whole at once (loading KEYDIR) is faulted in as huge pages
-// from the start: its 4 KiB pages would each cost a fault, and a TLB miss
-// on every read (on a VM with shadow paging, 4 ms per chunk to copy in and
+// from the start: its 4 KiB pages would each cost a fault and TLB misses
+// of their own (on a VM with shadow paging, 4 ms per chunk to copy in and
 // checksum instead of 0.2 ms).
 BOOST_AUTO_TEST_CASE(chunks_filled_whole_are_faulted_in_as_huge_pages) {
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");

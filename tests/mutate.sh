@@ -129,7 +129,7 @@ mutation arena-chunks-not-collapsed core/keydir.cpp \
 mutation filled-chunks-in-small-pages core/keydir_memory.cpp \
   "'if (bytes >= kHugeFrom || (populate && length >= kHugePage))'" "'if (bytes >= kHugeFrom)'" keydir
 mutation no-timed-merge-check core/recovery.cpp \
-  "'auto_merge ? options_.merge_check_interval : std::chrono::milliseconds{0}'" \
+  "'auto_merge() ? options_.merge_check_interval : std::chrono::milliseconds{0}'" \
   "'std::chrono::milliseconds{0}'" merge
 mutation close-hint-published-before-sync core/hint_file.cpp \
   "'if (durable) durable();'" "''" crash
