@@ -21,7 +21,7 @@ struct Worker {
   std::jthread thread;
   template <class Fn>
   explicit Worker(Fn fn)
-      : thread([fn = std::move(fn), this]() mutable {
+      : thread([fn = std::move(fn)]() mutable {
           try {
             fn();
           } catch (const std::exception& e) {

@@ -108,7 +108,6 @@ BOOST_AUTO_TEST_CASE(sync_to_an_already_durable_sequence_does_not_sync_again) {
 BOOST_AUTO_TEST_CASE(segments_sealed_unsynced_are_synced_first_oldest_first) {
   test::TempDir dir;
   auto directory = open_directory("memory", dir.str(), true);
-  std::atomic<std::uint64_t> appended_seen{0};
   std::vector<std::string> order;
   std::mutex order_mutex;
   struct Named final : SegmentWrapper {

@@ -355,7 +355,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(timed_check_merges_a_store_whose_writes_stopped_ro
   env.options.max_segment_size = 64 * 1024;
   env.options.merge_dead_fraction = 0.6;
   env.options.merge_check_interval = 50ms;
-  auto [db, keys] = erase_most_of_segment_1([&] { return env.open(); });
+  auto [store, keys] = erase_most_of_segment_1([&] { return env.open(); });
+  Store& db = store;  // a lambda below captures it (clang 14 cannot capture a structured binding)
   const std::uint32_t first = db.stats().segments.front().id;
   BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().merges > 0; }), env.log);
   for (const auto& s : db.stats().segments) BOOST_TEST(s.id != first);
