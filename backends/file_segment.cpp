@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "backends/checks.h"
+#include "backends/io_ring.h"
 #include "core/error.h"
 
 namespace pyk {
@@ -54,6 +55,15 @@ std::span<const std::byte> FileSegment::read(std::uint64_t offset, std::size_t n
     posix::pread_exact(fd_.get(), out.first(m), offset, path_);
   }
   return out;
+}
+
+void FileSegment::read_many(std::span<const SegmentRead> reads) const {
+  const std::uint64_t in_file = appends_.in_file();
+  const bool all_in_file = std::all_of(reads.begin(), reads.end(), [&](const SegmentRead& r) {
+    return r.out.size() <= in_file && r.offset <= in_file - r.out.size();
+  });
+  if (reads.size() > 1 && all_in_file && io_ring::read_batch(fd_.get(), reads, path_)) return;
+  Segment::read_many(reads);
 }
 
 void FileSegment::sync() { appends_.sync(zero_limit_); }

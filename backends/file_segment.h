@@ -1,5 +1,5 @@
 // FileSegment: a segment written through a user-space buffer with pwrite(2)
-// and read with pread(2). No zero-copy: read() fills the caller's scratch and
+// and read with pread(2) (batches through io_uring). No zero-copy: read() fills the caller's scratch and
 // pin() hands out a copy.
 #pragma once
 
@@ -42,6 +42,9 @@ class FileSegment final : public Segment {
   // Sees buffered bytes too. Never waits for an fsync.
   std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
                                   std::span<std::byte> scratch) const override;
+  // Through io_uring (one system call) when every range lies in the file
+  // and this thread has a ring; one read() at a time otherwise.
+  void read_many(std::span<const SegmentRead> reads) const override;
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override { return pinned_copy(offset, n); }
   bool zero_copy() const override { return false; }
   std::uint64_t size() const override { return appends_.size(); }

@@ -37,6 +37,13 @@ void check_holds_key(const CheckedRecord& record, std::string_view key, const Se
                           offset);
 }
 
+// Cuts `out`, which holds `record`, down to its value.
+void keep_only_value(const CheckedRecord& record, std::string& out) {
+  const auto value_at = static_cast<std::size_t>(record.value.data() - out.data());
+  out.erase(0, value_at);  // one memmove of the value, in cache
+  out.resize(record.value.size());
+}
+
 }  // namespace
 
 void read_value_into(const Segment& segment, const Location& location, std::string_view key,
@@ -50,9 +57,14 @@ void read_value_into(const Segment& segment, const Location& location, std::stri
     out.assign(record.value);  // within the size just set: no allocation
     return;
   }
-  const auto value_at = static_cast<std::size_t>(record.value.data() - out.data());
-  out.erase(0, value_at);  // one memmove of the value, in cache
-  out.resize(record.value.size());
+  keep_only_value(record, out);
+}
+
+void value_of_record_in(const Segment& segment, const Location& location, std::string_view key,
+                        std::string& out) {
+  const CheckedRecord record = check_record(segment, location.offset, std::as_bytes(std::span(out)));
+  check_holds_key(record, key, segment, location.offset);
+  keep_only_value(record, out);
 }
 
 CheckedRecord read_pinned_record(const Segment& segment, const Location& location,

@@ -43,6 +43,10 @@ CheckedRecord read_record(const Segment& segment, const Location& location,
 // a throw, `out` holds unspecified bytes.
 void read_value_into(const Segment& segment, const Location& location, std::string_view key,
                      std::string& out);
+// The same for a record already read into `out` (location.size bytes, e.g.
+// by Segment::read_many): checks it and cuts `out` down to its value.
+void value_of_record_in(const Segment& segment, const Location& location, std::string_view key,
+                        std::string& out);
 // The same, held by `pinned.keep_alive`: valid whatever happens to the store.
 CheckedRecord read_pinned_record(const Segment& segment, const Location& location,
                                  std::string_view key);

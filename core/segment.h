@@ -47,6 +47,12 @@ struct PinnedBytes {
   std::shared_ptr<const void> keep_alive;  // owns whatever `bytes` points into
 };
 
+// One range for Segment::read_many: out.size() bytes at `offset`, into `out`.
+struct SegmentRead {
+  std::uint64_t offset;
+  std::span<std::byte> out;
+};
+
 class Segment {
  public:
   virtual ~Segment() = default;
@@ -76,6 +82,15 @@ class Segment {
     if (!bytes.empty() && bytes.data() != out.data()) {
       std::memcpy(out.data(), bytes.data(), bytes.size());
     }
+  }
+
+  // Fills each read's `out` with the out.size() bytes at its offset, as
+  // read_into() would, for many ranges at once (Store::get_many reads its
+  // batch's records of one segment with it). The default reads them one by
+  // one through read(), so a wrapper needs no override; the file backend
+  // submits them to io_uring in one system call.
+  virtual void read_many(std::span<const SegmentRead> reads) const {
+    for (const SegmentRead& r : reads) read_into(r.offset, r.out);
   }
 
   // The n bytes at `offset`, held by a keep_alive (see PinnedBytes). Always

@@ -77,6 +77,8 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
   };
   std::array<Found, kWindow> found;
   std::array<std::optional<Location>, kWindow> looked_up;
+  std::array<std::size_t, kWindow> to_copy;
+  std::array<SegmentRead, kWindow> reads;
   for (std::size_t base = 0; base < keys.size(); base += kWindow) {
     const std::size_t n = std::min(kWindow, keys.size() - base);
     // 1. The lookups as a batch (KeyDir::find_many): their cache misses overlap.
@@ -102,7 +104,10 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
       if (found[i].segment != nullptr)
         found[i].segment->prefetch(found[i].location.offset, found[i].location.size);
     }
-    // 3. Read and check each.
+    // 3. Read and check each: in place where the segment is zero-copy;
+    // otherwise into the value's string, the window's records of one
+    // segment with one Segment::read_many (one system call on file).
+    std::size_t copied = 0;  // to_copy[0, copied): indexes into found
     for (std::size_t i = 0; i < n; ++i) {
       const Found& f = found[i];
       std::optional<std::string>& value = out[base + i];
@@ -110,8 +115,30 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
         value.reset();
         continue;
       }
-      if (!value) value.emplace();
-      read_value_into(*f.segment, f.location, keys[base + i], *value);  // reuses the string's capacity
+      if (!value) value.emplace();  // its capacity is reused
+      if (f.segment->zero_copy()) {
+        read_value_into(*f.segment, f.location, keys[base + i], *value);
+      } else {
+        value->resize(f.location.size);
+        to_copy[copied++] = i;
+      }
+    }
+    for (std::size_t done = 0; done < copied;) {
+      // Gathers the reads of to_copy[done]'s segment to the front of what is left.
+      const Segment* segment = found[to_copy[done]].segment;
+      std::size_t count = 0;
+      for (std::size_t j = done; j < copied; ++j) {
+        if (found[to_copy[j]].segment != segment) continue;
+        std::swap(to_copy[done + count], to_copy[j]);
+        const std::size_t i = to_copy[done + count];
+        reads[count++] = {found[i].location.offset, std::as_writable_bytes(std::span(*out[base + i]))};
+      }
+      segment->read_many(std::span(reads).first(count));
+      for (std::size_t k = 0; k < count; ++k) {
+        const std::size_t i = to_copy[done + k];
+        value_of_record_in(*segment, found[i].location, keys[base + i], *out[base + i]);
+      }
+      done += count;
     }
   }
 }

@@ -131,6 +131,12 @@ mutation filled-chunks-in-small-pages core/keydir_memory.cpp \
 mutation no-timed-merge-check core/recovery.cpp \
   "'auto_merge() ? options_.merge_check_interval : std::chrono::milliseconds{0}'" \
   "'std::chrono::milliseconds{0}'" merge
+mutation io-ring-short-read-left-short backends/io_ring.cpp \
+  "'if (got < reads[i].out.size())'" "'if (false)'" io_uring_reads
+mutation io-ring-result-ignored backends/io_ring.cpp \
+  "'if (res < 0) throw_io_error('" "'if (false) throw_io_error('" io_uring_reads
+mutation get-many-reads-the-wrong-record core/store_read.cpp \
+  "'reads[count++] = {found[i].location.offset,'" "'reads[count++] = {found[i].location.offset + 1,'" get_many
 mutation close-hint-published-before-sync core/hint_file.cpp \
   "'if (durable) durable();'" "''" crash
 mutation no-zeros-ahead backends/append_buffer.cpp \

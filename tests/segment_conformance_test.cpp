@@ -239,6 +239,36 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reads_past_the_end_throw_invalid_argument, B, Back
   BOOST_CHECK_EQUAL(first_mismatch(out, 4), -1);
 }
 
+// read_many fills every range as read_into would: ranges all in the file
+// (the file backend's io_uring batch, more of them than its ring holds),
+// ranges reaching into bytes still buffered, empty ones, and past the end.
+BOOST_AUTO_TEST_CASE_TEMPLATE(read_many_reads_each_range_as_read_into_does, B, Backends) {
+  B b;
+  auto segment = b.dir->create("seg", 0);
+  append_pattern(*segment, 5 * kBuf + 17);
+  segment->sync();
+  const auto check = [&](const std::vector<std::pair<std::uint64_t, std::size_t>>& ranges) {
+    std::vector<std::vector<std::byte>> outs;
+    std::vector<SegmentRead> reads;
+    for (const auto& [offset, n] : ranges) outs.emplace_back(n, std::byte{0xEE});
+    for (std::size_t i = 0; i < ranges.size(); ++i) reads.push_back({ranges[i].first, outs[i]});
+    segment->read_many(reads);
+    for (std::size_t i = 0; i < ranges.size(); ++i)
+      BOOST_TEST(first_mismatch(outs[i], ranges[i].first) == -1,
+                 "range " << i << " [" << ranges[i].first << ", +" << ranges[i].second << ")");
+  };
+  std::vector<std::pair<std::uint64_t, std::size_t>> in_file;
+  for (std::uint64_t i = 0; i < 70; ++i) in_file.emplace_back((i * 7919) % (5 * kBuf), 1 + i % 300);
+  in_file.emplace_back(0, 0);
+  in_file.emplace_back(5 * kBuf, 17);  // exactly up to the end
+  check(in_file);
+  append_pattern(*segment, 100);  // buffered on file
+  check({{10, 20}, {5 * kBuf + 10, 100}, {3, 4}});
+  std::byte one[1];
+  std::vector<SegmentRead> past_the_end = {{0, one}, {segment->size(), one}};
+  BOOST_CHECK_THROW(segment->read_many(past_the_end), InvalidArgument);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(synced_data_survives_reopen, B, Backends) {
   B b;
   {
