@@ -1,6 +1,7 @@
 #include "backends/io_ring.h"
 
 #include <linux/io_uring.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -23,8 +25,15 @@ namespace {
 // Store::get_many reads in windows of 32.
 constexpr unsigned kEntries = 32;
 
+// Counts the forks this process came from: a child inherits its parent's
+// rings (the fd and the shared mappings) and must not submit to them.
+std::atomic<unsigned> forks{0};
+void count_fork_in_child() { forks.fetch_add(1, std::memory_order_relaxed); }
+
 class Ring {
  public:
+  const unsigned fork_generation = forks.load(std::memory_order_relaxed);
+
   Ring() {
     const char* setting = std::getenv("PYK_IO_URING");
     if (setting != nullptr && std::string_view(setting) == "0") return;
@@ -146,8 +155,15 @@ class Ring {
 };
 
 Ring& this_threads_ring() {
-  thread_local Ring ring;
-  return ring;
+  [[maybe_unused]] static const int registered = ::pthread_atfork(nullptr, nullptr, count_fork_in_child);
+  thread_local std::optional<Ring> ring;
+  // After a fork, the child's copy is let go (its own references closed and
+  // unmapped; the parent's ring is untouched) and a ring of its own set up.
+  if (!ring || ring->fork_generation != forks.load(std::memory_order_relaxed)) {
+    ring.reset();
+    ring.emplace();
+  }
+  return *ring;
 }
 
 }  // namespace

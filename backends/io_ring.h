@@ -5,7 +5,8 @@
 // more to link for programs that embed pyk.
 //
 // Each thread gets its own small ring, set up on its first batch and
-// closed when the thread exits. Where io_uring is missing or refused (old
+// closed when the thread exits; a forked child sets up its own rather than
+// share its parent's. Where io_uring is missing or refused (old
 // kernels, seccomp filters such as Docker's default, io_uring_disabled, or
 // PYK_IO_URING=0 in the environment when the thread sets up its ring),
 // read_batch returns false and the caller reads one range at a time.

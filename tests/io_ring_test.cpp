@@ -4,6 +4,7 @@
 #include "backends/io_ring.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -98,6 +99,42 @@ BOOST_AUTO_TEST_CASE(PYK_IO_URING_0_turns_it_off_for_the_threads_that_start_afte
   BOOST_TEST(!available);
   BOOST_TEST(!batched);
   BOOST_TEST(out == std::string(10, '\0'));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A forked child must not submit to the ring it inherited (its mappings are
+// shared with the parent's): it sets up its own, and both read right while
+// they read at the same time. Forks, so it is left out of ThreadSanitizer's
+// run (the Jamfile's tsan-skip).
+BOOST_AUTO_TEST_SUITE(io_uring_after_fork)
+
+BOOST_AUTO_TEST_CASE(parent_and_child_each_read_through_their_own_ring) {
+  if (!have_ring()) return;  // also sets up this thread's ring before the fork
+  TestFile file(1 << 16);
+  const auto batch_reads_right = [&](std::uint64_t seed) {
+    std::vector<std::string> outs(40, std::string(100, '\0'));
+    std::vector<SegmentRead> reads;
+    for (std::uint64_t i = 0; i < outs.size(); ++i)
+      reads.push_back({(seed + i * 7877) % ((1 << 16) - 100), std::as_writable_bytes(std::span(outs[i]))});
+    if (!io_ring::read_batch(file.fd.get(), reads, file.path)) return false;
+    for (std::size_t i = 0; i < reads.size(); ++i)
+      if (outs[i] != file.bytes.substr(reads[i].offset, 100)) return false;
+    return true;
+  };
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {
+    bool ok = true;
+    for (std::uint64_t round = 0; round < 2000 && ok; ++round) ok = batch_reads_right(round);
+    ::_exit(ok ? 0 : 1);
+  }
+  bool ok = true;
+  for (std::uint64_t round = 0; round < 2000 && ok; ++round) ok = batch_reads_right(round * 3 + 1);
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(ok, "the parent's reads");
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "the child's reads, status " << status);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
