@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs pyk's build dependencies from Debian's packages (needs root).
 set -eu
-# clang and libclang-rt-14-dev: the libFuzzer targets and their sanitizers;
+# clang and libclang-rt-14-dev: the AddressSanitizer + UBSan test build, the
+# libFuzzer targets and their sanitizers;
 # cmake and pkg-config: tests/install_test.sh builds against an installed copy with them.
 packages="g++ libboost1.81-dev libboost1.81-tools-dev libboost-filesystem1.81-dev
   libboost-program-options1.81-dev libboost-test1.81-dev clang libclang-rt-14-dev
