@@ -20,6 +20,12 @@ inline void check_range(std::uint64_t offset, std::uint64_t length, std::uint64_
   }
 }
 
+// [offset, offset + n) lies wholly within the first `size` bytes (e.g. the
+// bytes a segment has in its file already).
+inline bool lies_within(std::uint64_t offset, std::uint64_t n, std::uint64_t size) {
+  return n <= size && offset <= size - n;
+}
+
 // Segment::read() REQUIRES a scratch of at least n bytes; a backend that
 // copies checks it rather than write past the caller's buffer.
 inline void check_scratch(std::size_t n, std::size_t scratch, const std::string& what) {

@@ -43,7 +43,7 @@ std::span<const std::byte> FileSegment::read(std::uint64_t offset, std::size_t n
   backend::check_scratch(n, scratch.size(), path_);
   const std::span<std::byte> out = scratch.first(n);
   const std::uint64_t in_file = appends_.in_file();
-  if (out.size() <= in_file && offset <= in_file - out.size()) {  // all in the file already
+  if (backend::lies_within(offset, out.size(), in_file)) {  // all in the file already
     if (!out.empty()) posix::pread_exact(fd_.get(), out, offset, path_);
     return out;
   }
@@ -60,7 +60,7 @@ std::span<const std::byte> FileSegment::read(std::uint64_t offset, std::size_t n
 void FileSegment::read_many(std::span<const SegmentRead> reads) const {
   const std::uint64_t in_file = appends_.in_file();
   const bool all_in_file = std::all_of(reads.begin(), reads.end(), [&](const SegmentRead& r) {
-    return r.out.size() <= in_file && r.offset <= in_file - r.out.size();
+    return backend::lies_within(r.offset, r.out.size(), in_file);
   });
   if (reads.size() > 1 && all_in_file && io_ring::read_batch(fd_.get(), reads, path_)) return;
   Segment::read_many(reads);

@@ -1,6 +1,6 @@
 // FileSegment: a segment written through a user-space buffer with pwrite(2)
-// and read with pread(2) (batches through io_uring). No zero-copy: read() fills the caller's scratch and
-// pin() hands out a copy.
+// and read with pread(2) (batches through io_uring). No zero-copy: read()
+// fills the caller's scratch and pin() hands out a copy.
 #pragma once
 
 #include <cstddef>

@@ -90,18 +90,9 @@ std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
   return appends_.append(data);
 }
 
-namespace {
-
-// [offset, offset + n) lies wholly in the file.
-bool in_file(std::uint64_t offset, std::size_t n, std::uint64_t in_file) {
-  return n <= in_file && offset <= in_file - n;
-}
-
-}  // namespace
-
 std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n,
                                              std::span<std::byte> scratch) const {
-  if (in_file(offset, n, appends_.in_file())) {
+  if (backend::lies_within(offset, n, appends_.in_file())) {
     if (n == 0) return {};
     // Any region ever published covers what in_file() covered when it was loaded.
     return {base_.load(std::memory_order_acquire) + offset, n};
@@ -117,7 +108,7 @@ std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n
 }
 
 void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
-  if (n == 0 || !in_file(offset, n, appends_.in_file())) return;  // a hint: out of range is no error
+  if (n == 0 || !backend::lies_within(offset, n, appends_.in_file())) return;  // a hint: out of range is no error
   // The first lines only: the record's header and key and the start of its
   // value; the hardware prefetcher follows on from there.
   constexpr std::size_t kLine = 64, kLines = 4;
@@ -126,7 +117,7 @@ void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
 }
 
 PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
-  if (!in_file(offset, n, appends_.in_file())) return pinned_copy(offset, n);  // checks the range
+  if (!backend::lies_within(offset, n, appends_.in_file())) return pinned_copy(offset, n);  // checks the range
   if (n == 0) return {};
   std::shared_ptr<const ipc::mapped_region> region;
   {

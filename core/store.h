@@ -151,9 +151,10 @@ class Store {
   // (nullopt: absent or expired); keys may repeat, an empty batch gives an
   // empty result. Faster than a get per key: the keydir lookups of the batch
   // run back to back and its records are prefetched (mmap) or read with
-  // one io_uring submission per segment (file) before any is checked. Batches of 8 to 64 keys suit it best. Each value is
-  // read as by get, concurrently with writes, so one batch may see a write
-  // for one key and not for another. Throws as get does (nothing returned).
+  // one io_uring submission per segment (file) before any is checked.
+  // Batches of 8 to 64 keys suit it best. Each value is read as by get,
+  // concurrently with writes, so one batch may see a write for one key and
+  // not for another. Throws as get does (nothing returned).
   std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) const;
   // The same into `out` (resized to keys.size()), reusing the capacity of the
   // strings it holds, as get_into does for get: no allocation per value
