@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/keydir.h"
+#include "core/keydir_memory.h"
 #include "core/segment.h"
 
 namespace pyk {
@@ -77,7 +78,7 @@ struct RecordsBySegment {
   std::vector<std::uint32_t> ids;             // the segments named, ascending
   std::vector<std::size_t> first_region;      // segment i's regions: [first_region[i], first_region[i + 1])
   std::vector<std::size_t> ends;              // region r is refs[begin(r), ends[r])
-  std::vector<RecordRef> refs;
+  std::vector<RecordRef, keydir_memory::PopulatedAllocator<RecordRef>> refs;
 
   std::size_t begin(std::size_t region) const { return region == 0 ? 0 : ends[region - 1]; }
   std::span<RecordRef> region(std::size_t r) { return std::span(refs).subspan(begin(r), ends[r] - begin(r)); }
