@@ -5,7 +5,7 @@
 //
 // FileHeader (32 bytes)
 //   0  char[8] magic        "pyk-data" (datafile) or "pyk-hint" (hint file)
-//   8  u32     version      kFormatVersion
+//   8  u32     version      kFormatVersion (datafile), kHintFormatVersion (hint file)
 //  12  u32     merge rank   0 for a datafile written by put/erase; for a merge
 //                           output, the replay rank of the newest segment merged
 //                           into it (0 in hint files). See "Replay order" below.
@@ -35,16 +35,26 @@
 // Hint file: a FileHeader with magic "pyk-hint" and the segment id of the
 // datafile it describes, then entries, then one end entry. Written to a .tmp
 // name and renamed into place, so a hint file is complete or absent.
-// HintEntry (40-byte header, then key)
-//   0  u32 crc32c       of bytes [4, 40 + key_size)
-//   4  u8  type         HintType
+// HintEntry, one per value or tombstone record (varints: LEB128, the low 7
+// bits first). 28 bytes for a 16-byte key, a 148-byte record and an offset
+// from 2 to 256 MiB (version 1 took 56):
+//   0  u32 crc32c       of the entry's bytes after it
+//   4  u8  type         HintType; bit 7 (kHintHasExpiry): an expiry follows
+//   5  varint key_size     1 .. kMaxKeySize
+//      varint record_size  the whole record in the datafile
+//      varint offset       the record's offset in the datafile
+//      [u64 expiry]        as in the record, only if bit 7 of type is set
+//      key
+// End entry (kHintEndSize bytes, always last: the file's tail says how many
+// entries it holds without reading them):
+//   0  u32 crc32c       of bytes [4, 24)
+//   4  u8  type         HintType::end
 //   5  u8[3] reserved   0
-//   8  u32 key_size
-//  12  u32 record_size  whole record in the datafile (0 in the end entry)
-//  16  u64 offset       record offset in the datafile; in the end entry: the
-//                       datafile size the hint describes (a mismatch = stale)
-//  24  u64 timestamp    record write time; in the end entry: entry count
-//  32  u64 expiry       as in the record
+//   8  u64 data_size    the datafile size the hint describes (a mismatch = stale)
+//  16  u64 count        entries before it
+// Version 1 (a 40-byte header per entry, with the record's write time) is
+// no longer read: open ignores such a hint as it does a damaged one (scans
+// the datafile, then writes a new hint).
 //
 // Manifest (file MANIFEST): the segments a store must have, so that a lost,
 // truncated or stray datafile is told apart from a gap a merge left. Replaced
@@ -106,6 +116,7 @@
 namespace pyk::format {
 
 inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kHintFormatVersion = 2;
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kRecordHeaderSize = 32;
 inline constexpr std::string_view kDataMagic = "pyk-data";
@@ -152,7 +163,12 @@ struct RecordHeader {
   }
 };
 
-inline constexpr std::size_t kHintEntryHeaderSize = 40;
+inline constexpr std::size_t kHintEndSize = 24;
+inline constexpr std::uint8_t kHintHasExpiry = 0x80;
+// The longest and shortest entries but for their keys: a reader that holds
+// kHintMaxHeaderSize bytes of an entry (or the rest of the file) knows its length.
+inline constexpr std::size_t kHintMaxHeaderSize = 4 + 1 + 5 + 5 + 10 + 8;
+inline constexpr std::size_t kHintMinEntrySize = 4 + 1 + 1 + 1 + 1 + 1;
 
 enum class HintType : std::uint8_t {
   value = 1,      // a value record of the segment
@@ -163,14 +179,17 @@ enum class HintType : std::uint8_t {
 struct HintEntry {
   HintType type = HintType::value;
   std::uint32_t record_size = 0;
-  std::uint64_t offset = 0;
-  std::uint64_t timestamp = 0;
+  std::uint64_t offset = 0;  // in the end entry: the datafile size
   std::uint64_t expiry = 0;
+  std::uint64_t count = 0;  // in the end entry: the entries before it
   std::string_view key;
 };
 
 // Appends one encoded hint entry to `out`.
 void encode_hint_entry(std::string& out, const HintEntry& entry);
+// What decode_hint_entry returns when `bytes` ends inside the entry; `size`
+// then holds the bytes the entry needs, when its header says (else 0).
+inline constexpr const char* kHintEntryRunsPastEnd = "hint entry runs past the end";
 // Decodes the entry at the start of `bytes`, checking its bounds and (if
 // `verify_crc`) its CRC. Returns a reason on failure (nullptr when valid);
 // `out.key` points into `bytes`, `size` gets the entry's encoded length.

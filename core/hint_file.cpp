@@ -31,28 +31,28 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
   try {
     auto file = directory.create(temp_name, 0);
     std::string chunk, kept;
-    std::vector<std::size_t> starts;  // of the chunk's value entries
+    struct Placed {  // a value entry of the chunk: [start, end), its key last
+      std::size_t start, end, key_size;
+      std::uint64_t offset;
+    };
+    std::vector<Placed> values;
     std::vector<HintQuery> queries;
     std::vector<bool> drop;
     std::uint64_t count = 0;
     auto flush = [&] {
-      if (superseded && !starts.empty()) {
-        queries.clear();
-        for (const std::size_t at : starts) {
-          const auto* p = reinterpret_cast<const std::byte*>(chunk.data()) + at;
-          queries.push_back({std::string_view(chunk).substr(at + format::kHintEntryHeaderSize,
-                                                            format::load_le<std::uint32_t>(p + 8)),
-                             format::load_le<std::uint64_t>(p + 16)});
-        }
+      if (superseded && !values.empty()) {
+        queries.clear();  // views into the chunk, now that it no longer grows
+        for (const Placed& v : values)
+          queries.push_back({std::string_view(chunk).substr(v.end - v.key_size, v.key_size), v.offset});
         drop.assign(queries.size(), false);
         superseded(queries, drop);
         // Copy the chunk without the dropped entries.
         kept.clear();
         std::size_t from = 0;
-        for (std::size_t i = 0; i < starts.size(); ++i) {
+        for (std::size_t i = 0; i < values.size(); ++i) {
           if (!drop[i]) continue;
-          kept.append(chunk, from, starts[i] - from);
-          from = starts[i] + format::kHintEntryHeaderSize + queries[i].key.size();
+          kept.append(chunk, from, values[i].start - from);
+          from = values[i].end;
           --count;
         }
         kept.append(chunk, from);
@@ -60,7 +60,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
       }
       file->append(format::as_bytes(chunk));
       chunk.clear();
-      starts.clear();
+      values.clear();
     };
     const auto header = format::encode_file_header(format::kHintMagic, id);
     chunk.append(reinterpret_cast<const char*>(header.data()), header.size());
@@ -73,11 +73,11 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
         e.type = value ? format::HintType::value : format::HintType::tombstone;
         e.record_size = static_cast<std::uint32_t>(r.size());
         e.offset = r.offset;
-        e.timestamp = r.header.timestamp;
         e.expiry = r.header.expiry;
         e.key = r.key;
-        if (value) starts.push_back(chunk.size());
+        const std::size_t start = chunk.size();
         format::encode_hint_entry(chunk, e);
+        if (value && superseded) values.push_back({start, chunk.size(), e.key.size(), e.offset});
         ++count;
       }
       if (chunk.size() >= kWriteChunk) flush();
@@ -89,7 +89,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
     // the last record (strict reading allows nothing else there) reads as the
     // end of data, so the hint of such a file is not stale.
     end.offset = segment.size();
-    end.timestamp = count;
+    end.count = count;
     format::encode_hint_entry(chunk, end);
     file->append(format::as_bytes(chunk));
     file->seal_unsynced();  // see write()'s comment in hint_file.h
@@ -122,16 +122,22 @@ bool HintCursor::window(std::size_t n) {
 }
 
 const char* HintCursor::next(format::HintEntry& entry, bool verify_crc) {
-  if (!window(format::kHintEntryHeaderSize)) {
-    return base_ + at_ == end_ ? kNoMore : "truncated hint entry";
+  const std::uint64_t left = end_ - (base_ + at_);
+  if (left == 0) return kNoMore;
+  // First the longest header an entry can have (or the rest of the file):
+  // enough for decode to tell the entry's length; then, if need be, all of it.
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, format::kHintMaxHeaderSize));
+  std::size_t size = 0;
+  for (;;) {
+    window(want);  // true: want <= left
+    const std::span<const std::byte> bytes = window_.subspan(at_);
+    const char* reason = format::decode_hint_entry(bytes, entry, size, verify_crc);
+    if (reason == nullptr) break;
+    if (reason != format::kHintEntryRunsPastEnd) return reason;
+    if (size == 0) return "truncated hint entry";  // the file ends inside its header
+    if (size > left) return reason;
+    want = size;  // > bytes.size(): the next decode has it all
   }
-  const std::uint32_t key_size = format::load_le<std::uint32_t>(window_.data() + at_ + 8);
-  std::size_t size = format::kHintEntryHeaderSize;
-  if (key_size <= format::kMaxKeySize && !window(format::kHintEntryHeaderSize + key_size)) {
-    return "hint entry runs past the end";
-  }
-  if (const char* reason = format::decode_hint_entry(window_.subspan(at_), entry, size, verify_crc))
-    return reason;
   at_ += size;
   return nullptr;
 }
@@ -157,7 +163,7 @@ const char* check_entries(Next&& next, AtEnd&& at_end, std::uint64_t data_size,
     ++count;
   }
   if (!at_end()) return "bytes after the end entry";
-  if (e.timestamp != count) return "entry count in the end entry does not match";
+  if (e.count != count) return "entry count in the end entry does not match";
   if (e.offset != data_size) return "stale: written for a datafile of another size";
   return nullptr;
 }
@@ -185,19 +191,21 @@ std::uint64_t peek_entry_count(Directory& directory, std::uint32_t id) {
   if (!directory.exists(name)) return 0;
   std::unique_ptr<Segment> file;
   std::uint64_t size = 0;
-  std::array<std::byte, format::kHintEntryHeaderSize> end{};
+  std::array<std::byte, format::kHintEndSize> end{};
   try {
     file = directory.open(name, OpenMode::read_only);
     size = file->size();
-    if (size < format::kFileHeaderSize + format::kHintEntryHeaderSize) return 0;
+    if (size < format::kFileHeaderSize + format::kHintEndSize) return 0;
     file->read_into(size - end.size(), end);
   } catch (const IoError&) {
     return 0;  // only a sizing guess; HintFile::load reports the hint
   }
+  format::HintEntry e;
+  std::size_t entry_size = 0;
+  if (format::decode_hint_entry(end, e, entry_size) != nullptr || e.type != format::HintType::end) return 0;
   // Bounded by what the file could hold, so a damaged count cannot make the
   // keydir reserve absurd amounts of memory.
-  return std::min<std::uint64_t>(format::load_le<std::uint64_t>(end.data() + 24),
-                                 size / format::kHintEntryHeaderSize);
+  return std::min<std::uint64_t>(e.count, size / format::kHintMinEntrySize);
 }
 
 const char* check(const Segment& file, std::uint32_t id, std::uint64_t data_size,

@@ -36,6 +36,9 @@ flip() { # flip FILE OFFSET: xor one byte with 0x01
   [ -n "$b" ] && printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null ||
     bad "setup: flip $1 $2"
 }
+# last_key_byte HINT: the offset of the last key byte in a hint file (the end
+# entry, 24 bytes, follows it), where a flip is a checksum mismatch.
+last_key_byte() { echo $(( $(stat -c %s "$1") - 25 )); }
 S=$work/s; D=$S/0000000001.data
 
 for p in pyk pyk-dump pyk-fsck; do
@@ -156,7 +159,7 @@ expect "merged dump hints" 0 "$bin/pyk-dump" --hints "$M"; has "merged dump hint
 has "merged dump hints" "hint check against .*: ok, 1 entries"
 # A damaged hint: reported (exit 1), rebuilt by --repair, and a second repair changes nothing.
 H=$(ls "$M"/*.hint | head -1)
-flip "$H" 72
+flip "$H" $(last_key_byte "$H")
 expect "bad hint dump" 1 "$bin/pyk-dump" "$H"; has "bad hint dump" "crc=BAD"
 expect "bad hint fsck" 1 "$bin/pyk-fsck" "$M"; has "bad hint fsck" "bad_hint: hint entry checksum mismatch"
 has "bad hint fsck" "repair: rebuild the hint file"
@@ -272,7 +275,7 @@ make_history; off=$(offset_of key70 "$I/0000000003.data"); flip "$I/0000000003.d
 expect "damaged: message names the directory" 3 "$bin/pyk" -d "$I" get key70
 grep -q "pyk-fsck --repair $I" "$work/err" && ok || { bad "damage message lacks the real path"; head -3 "$work/err"; }
 grep -q " DIR" "$work/err" && bad "damage message says DIR" || ok
-make_history; flip "$I/0000000001.hint" 72
+make_history; flip "$I/0000000001.hint" $(last_key_byte "$I/0000000001.hint")
 expect "bad hint: one finding" 1 "$bin/pyk-fsck" "$I"
 [ "$(grep -c '0000000001.hint' "$work/out")" -eq 1 ] && ok || { bad "bad hint: more than one finding for the file"; grep 0000000001.hint "$work/out"; }
 checked=$(sed -n 's/.*problems=\([0-9]*\).*/\1/p' "$work/out")

@@ -139,13 +139,12 @@ void dump_hint(Directory& directory, const std::string& name, const DumpOptions&
                     .raw = std::string_view(image).substr(offset, size)};
       if (is_end) {
         line.data_size = e.offset;  // the end entry's fields hold the counts (format.h)
-        line.entries = e.timestamp;
+        line.entries = e.count;
       } else {
         line.key = e.key;
         line.datafile = datafile;
         line.record_offset = e.offset;
         line.record_size = e.record_size;
-        line.timestamp_us = e.timestamp;
         line.expiry_us = e.expiry;
       }
       sink.hint_entry(line);

@@ -34,11 +34,16 @@ std::string bytes_field(std::string_view name, std::string_view bytes) {
   return "\"" + std::string(name) + "_b64\":\"" + base64_encode(bytes) + "\"";
 }
 
-// "timestamp_us":N,"time":"ISO" (or the expiry pair, null when there is none).
+// "expiry_us":N,"expiry":"ISO" (null when there is none).
+std::string expiry_fields(std::uint64_t expiry_us) {
+  return "\"expiry_us\":" + std::to_string(expiry_us) + ",\"expiry\":" +
+         (expiry_us ? "\"" + iso_time_micros(expiry_us) + "\"" : std::string("null"));
+}
+
+// "timestamp_us":N,"time":"ISO", then the expiry pair.
 std::string time_fields(std::uint64_t timestamp_us, std::uint64_t expiry_us) {
   return "\"timestamp_us\":" + std::to_string(timestamp_us) + ",\"time\":\"" +
-         iso_time_micros(timestamp_us) + "\",\"expiry_us\":" + std::to_string(expiry_us) +
-         ",\"expiry\":" + (expiry_us ? "\"" + iso_time_micros(expiry_us) + "\"" : std::string("null"));
+         iso_time_micros(timestamp_us) + "\"," + expiry_fields(expiry_us);
 }
 
 std::string hex_field(std::string_view raw) {
@@ -86,7 +91,7 @@ void JsonDumpSink::hint_entry(const HintLine& e) {
   } else {
     out_ << ',' << bytes_field("key", e.key) << ",\"datafile\":" << json_string(e.datafile)
          << ",\"record_offset\":" << e.record_offset << ",\"record_size\":" << e.record_size << ','
-         << time_fields(e.timestamp_us, e.expiry_us);
+         << expiry_fields(e.expiry_us);
   }
   out_ << ",\"crc_ok\":" << boolean(e.crc_ok);
   if (options_.hex) out_ << hex_field(e.raw);

@@ -47,7 +47,7 @@ struct HintLine {
   std::uint64_t data_size = 0, entries = 0;
   // Any other entry: the key and the record it points at.
   std::string_view key, datafile;
-  std::uint64_t record_offset = 0, record_size = 0, timestamp_us = 0, expiry_us = 0;
+  std::uint64_t record_offset = 0, record_size = 0, expiry_us = 0;
   bool crc_ok = true;
   std::string_view raw;  // only with options.hex
 };

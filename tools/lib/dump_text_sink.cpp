@@ -61,8 +61,7 @@ void TextDumpSink::hint_entry(const HintLine& e) {
     out_ << " data_size=" << e.data_size << " entries=" << e.entries;
   } else {
     out_ << " key=\"" << escape_text(e.key) << "\" record=" << e.datafile << '@' << e.record_offset
-         << " record_size=" << e.record_size << " time=" << iso_time_micros(e.timestamp_us)
-         << " expiry=" << time_or_none(e.expiry_us);
+         << " record_size=" << e.record_size << " expiry=" << time_or_none(e.expiry_us);
   }
   out_ << " crc=" << (e.crc_ok ? "ok" : "BAD") << '\n';
   if (options_.hex) out_ << hex_dump(e.raw, e.offset, "    ");

@@ -8,10 +8,10 @@
 namespace pyk::tools {
 
 std::optional<std::uint64_t> claimed_data_size(std::span<const std::byte> bytes) {
-  if (bytes.size() < format::kFileHeaderSize + format::kHintEntryHeaderSize) return std::nullopt;
+  if (bytes.size() < format::kFileHeaderSize + format::kHintEndSize) return std::nullopt;
   format::HintEntry end;
   std::size_t size = 0;
-  if (format::decode_hint_entry(bytes.last(format::kHintEntryHeaderSize), end, size) != nullptr ||
+  if (format::decode_hint_entry(bytes.last(format::kHintEndSize), end, size) != nullptr ||
       end.type != format::HintType::end)
     return std::nullopt;
   return end.offset;
