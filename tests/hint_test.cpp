@@ -43,6 +43,14 @@ std::size_t fill(StoreEnv<B>& env) {
   return ids_of(*env.directory(), filename::Kind::data).size();
 }
 
+// fill(env) (`files` gets its result), then the contents as that close left them.
+template <class B>
+std::map<std::string, std::string> fill_and_read(StoreEnv<B>& env, std::size_t& files) {
+  files = fill(env);
+  auto db = env.open();
+  return contents(db);
+}
+
 // Rewrites the end entry of a hint so it claims another datafile size.
 template <class B>
 void make_stale(const StoreEnv<B>& env, std::uint32_t id) {
@@ -245,12 +253,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_from_hints_equal_stats_from_scan, B, AllBack
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   // The last byte of the first entry (its key's).
   const std::string bytes = env.read_file(filename::hint(1));
   format::HintEntry first;
@@ -267,12 +271,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(damaged_hint_is_reported_and_datafile_scanned, B, 
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(hint_damaged_near_its_end_leaves_no_entry_applied, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   // Rewrite segment 1's hint with a well-formed first entry for a key the
   // datafile never held, then damage its last entry (before the end entry).
   // Applied entry by entry, "ghost" would survive the fallback scan.
@@ -315,12 +315,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(hint_damaged_near_its_end_leaves_no_entry_applied,
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   const std::string name = filename::hint(2);
   env.truncate_file(name, env.read_file(name).size() - 1);
   env.log.clear();
@@ -332,12 +328,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(truncated_hint_is_reported_and_datafile_scanned, B
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(stale_hint_is_reported_and_datafile_scanned, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   make_stale(env, 1);
   env.log.clear();
   auto db = env.open();
@@ -348,12 +340,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stale_hint_is_reported_and_datafile_scanned, B, Al
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(missing_hint_is_reported_scanned_and_rewritten, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   env.directory()->remove(filename::hint(1));
   env.log.clear();
   {
@@ -465,12 +453,8 @@ BOOST_AUTO_TEST_CASE(hint_entries_round_trip_compactly_and_say_how_long_they_are
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(version_1_hint_is_ignored_scanned_past_and_rewritten, B, AllBackends) {
   HintEnv<B> env;
-  const std::size_t files = fill(env);
-  std::map<std::string, std::string> before;
-  {
-    auto db = env.open();
-    before = contents(db);
-  }
+  std::size_t files = 0;
+  const auto before = fill_and_read(env, files);
   // Segment 1's hint as version 1 would head it (the header checks, then its version).
   std::string bytes = env.read_file(filename::hint(1));
   auto* header = reinterpret_cast<std::byte*>(bytes.data());
