@@ -451,6 +451,60 @@ BOOST_AUTO_TEST_CASE(hint_entries_round_trip_compactly_and_say_how_long_they_are
   BOOST_TEST(end.size() == format::kHintEndSize);
 }
 
+BOOST_AUTO_TEST_CASE(hint_entries_cut_by_the_read_window_anywhere_are_read_whole) {
+  // HintCursor reads 1 MiB windows from just past the file header: the entry
+  // that straddles the first window's end is cut there after `cut` bytes,
+  // inside its header or its key, and must be read whole all the same.
+  constexpr std::uint64_t kWindowEnd = format::kFileHeaderSize + (1u << 20);
+  constexpr std::uint64_t kDataSize = 1ull << 40;  // 5-byte offset varints: long headers
+  for (std::uint64_t cut = 1; cut <= 40; ++cut) {
+    BOOST_TEST_CONTEXT("an entry cut after " << cut << " bytes") {
+      const auto header = format::encode_file_header(format::kHintMagic, 1);
+      std::string bytes(reinterpret_cast<const char*>(header.data()), header.size());
+      std::uint64_t count = 0, offset = 1ull << 33;
+      const auto add = [&](std::size_t key_size) {
+        format::HintEntry e{format::HintType::value,
+                            static_cast<std::uint32_t>(format::kRecordHeaderSize + key_size), offset, 0, 0,
+                            {}};
+        const std::string key(key_size, static_cast<char>('a' + count % 26));
+        e.key = key;
+        format::encode_hint_entry(bytes, e);
+        offset += e.record_size;
+        ++count;
+      };
+      const auto size_of = [&](std::size_t key_size) {
+        std::string probe;
+        const std::string key(key_size, 'k');
+        format::encode_hint_entry(probe, {format::HintType::value,
+                                          static_cast<std::uint32_t>(format::kRecordHeaderSize + key_size),
+                                          offset, 0, 0, key});
+        return probe.size();
+      };
+      while (kWindowEnd - cut - bytes.size() > 70000) add(60000);
+      // One entry that ends exactly `cut` bytes before the window's end.
+      const std::size_t rest = kWindowEnd - cut - bytes.size();
+      std::size_t key_size = rest;
+      while (size_of(key_size) > rest) --key_size;
+      BOOST_TEST_REQUIRE(size_of(key_size) == rest);
+      add(key_size);
+      for (int i = 0; i < 3; ++i) add(40);  // the first of these is cut
+      format::encode_hint_entry(bytes, {format::HintType::end, 0, kDataSize, 0, count, {}});
+
+      auto dir = std::make_shared<MemoryDirectory>();
+      dir->create(filename::hint(1), 0)->append(format::as_bytes(bytes));
+      std::string problem;
+      const auto loaded = hint::HintFile::load(*dir, 1, kDataSize, problem);
+      BOOST_TEST_REQUIRE(loaded.has_value(), problem);
+      std::uint64_t seen = 0;
+      loaded->for_each([&](const format::HintEntry& e) {
+        BOOST_TEST(e.key.size() == e.record_size - format::kRecordHeaderSize);
+        ++seen;
+      });
+      BOOST_TEST(seen == count);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(version_1_hint_is_ignored_scanned_past_and_rewritten, B, AllBackends) {
   HintEnv<B> env;
   std::size_t files = 0;

@@ -90,6 +90,16 @@ mutation merge-drops-every-tombstone core/merge.cpp \
   "'          if (input.drops_tombstones) continue;'" "'          continue;'" merge,crash
 mutation hints-drop-expiry core/hint_file.cpp \
   "'      e.expiry = r.header.expiry;'" "'      e.expiry = 0;'" hint_files
+mutation hint-expiry-flag-not-read core/format.cpp \
+  "'    if ((type_byte & kHintHasExpiry) != 0) at += 8;'" "'    if (false) at += 8;'" hint_files
+mutation hint-offset-cut-to-24-bits core/format.cpp \
+  "'    append_varint(out, e.offset);'" "'    append_varint(out, e.offset & 0xFFFFFF);'" hint_files
+mutation hint-cursor-reads-too-little core/hint_file.cpp \
+  "'std::min<std::uint64_t>(left, format::kHintMaxHeaderSize)'" "'std::min<std::uint64_t>(left, 8)'" \
+  hint_files
+mutation hint-superseded-asks-with-the-wrong-key core/hint_file.cpp \
+  "'std::string_view(chunk).substr(v.end - v.key_size, v.key_size)'" \
+  "'std::string_view(chunk).substr(v.start, v.key_size)'" hint_files
 mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \
