@@ -189,7 +189,10 @@ struct HintEntry {
 void encode_hint_entry(std::string& out, const HintEntry& entry);
 // What decode_hint_entry returns when `bytes` ends inside the entry; `size`
 // then holds the bytes the entry needs, when its header says (else 0).
-inline constexpr const char* kHintEntryRunsPastEnd = "hint entry runs past the end";
+// Callers compare the pointer: an array, since an inline variable is one
+// object in every translation unit, where a pointer constant may hold each
+// unit's own copy of the literal (clang's ASan builds keep them apart).
+inline constexpr char kHintEntryRunsPastEnd[] = "hint entry runs past the end";
 // Decodes the entry at the start of `bytes`, checking its bounds and (if
 // `verify_crc`) its CRC. Returns a reason on failure (nullptr when valid);
 // `out.key` points into `bytes`, `size` gets the entry's encoded length.

@@ -70,7 +70,9 @@ inline constexpr std::string_view kMissing = "no hint file";
 class HintCursor {
  public:
   // next() returns this at the end of the file (not an error by itself).
-  static constexpr const char* kNoMore = "end of hint file";
+  // Compared by pointer: an array, one object everywhere (see format.h's
+  // kHintEntryRunsPastEnd).
+  static constexpr char kNoMore[] = "end of hint file";
 
   // `file` must outlive the cursor and not change meanwhile.
   explicit HintCursor(const Segment& file);
