@@ -1,5 +1,6 @@
 // Hint files as the tools see them: checked with the engine's own checker
-// (hint::check), against their datafile when it is there.
+// (hint::check), against their datafile when it is there, and then each
+// entry against the datafile's record at its offset.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +19,12 @@ struct HintCheck {
 };
 
 // The datafile size the end entry of a hint file image claims, if its last
-// 40 bytes decode (format::decode_hint_entry) as an end entry.
+// format::kHintEndSize bytes decode (format::decode_hint_entry) as an end entry.
 std::optional<std::uint64_t> claimed_data_size(std::span<const std::byte> bytes);
 
 // Checks the image of the hint file of segment `id` with hint::check, against
-// datafile `id` of `directory` if it exists. Throws IoError.
+// datafile `id` of `directory` if it exists, and then that each entry names
+// the record at its offset there (its size, type, expiry and key). Throws IoError.
 HintCheck check_hint_image(Directory& directory, std::uint32_t id, std::span<const std::byte> bytes);
 
 // The segment id a hint file named `name` describes: from its name, else from
