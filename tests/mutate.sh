@@ -100,6 +100,9 @@ mutation hint-cursor-reads-too-little core/hint_file.cpp \
 mutation hint-superseded-asks-with-the-wrong-key core/hint_file.cpp \
   "'std::string_view(chunk).substr(v.end - v.key_size, v.key_size)'" \
   "'std::string_view(chunk).substr(v.start, v.key_size)'" hint_files
+mutation fsck-trusts-hint-entries tools/lib/hints.cpp \
+  "'  if (result.problem == nullptr && data) result.problem = entry_off_its_record(*data, bytes);'" \
+  "'  (void)entry_off_its_record;'" tools_lib
 mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \
