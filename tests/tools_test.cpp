@@ -249,6 +249,10 @@ BOOST_AUTO_TEST_CASE(TruncationAtEveryByteOfTheLastRecord) {
   const std::string original = s.read();
   const std::uint64_t last = original.size() - (32 + 5 + 5);  // gamma=three
   for (std::uint64_t cut = last + 1; cut < original.size(); ++cut) {
+    // A tail of zero bytes only (the record's CRC starts with 0x00 about one
+    // run in 256: it covers the write time) reads as zero-filled space, the
+    // end of data, not as a torn record.
+    if (original.find_first_not_of('\0', last) >= cut) continue;
     BOOST_TEST_CONTEXT("cut at " << cut) {
       fs::remove_all(s.dir.path() / "quarantine");
       s.write(original.substr(0, cut));
