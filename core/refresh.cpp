@@ -83,7 +83,11 @@ bool Store::Impl::refresh_appended() {
     for (const SegmentSet::Entry* entry : segments_.in_replay_order())
       loaded.push_back({entry->rank, entry->stats.id});
   }
-  if (order.size() < loaded.size() || !std::equal(loaded.begin(), loaded.end(), order.begin()))
+  // By (rank, id): `order` also carries each file's size, `loaded` does not.
+  const auto same_file = [](const ReplayPosition& a, const ReplayPosition& b) {
+    return a.rank == b.rank && a.id == b.id;
+  };
+  if (order.size() < loaded.size() || !std::equal(loaded.begin(), loaded.end(), order.begin(), same_file))
     return false;
   // The newest segment loaded may have grown: a new handle sees its new length.
   std::shared_ptr<Segment> grown;

@@ -103,6 +103,9 @@ mutation hint-superseded-asks-with-the-wrong-key core/hint_file.cpp \
 mutation fsck-trusts-hint-entries tools/lib/hints.cpp \
   "'  if (result.problem == nullptr && data) result.problem = entry_off_its_record(*data, bytes);'" \
   "'  (void)entry_off_its_record;'" tools_lib
+mutation refresh-compares-file-sizes core/refresh.cpp \
+  "'std::equal(loaded.begin(), loaded.end(), order.begin(), same_file)'" \
+  "'std::equal(loaded.begin(), loaded.end(), order.begin())'" read_only
 mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \

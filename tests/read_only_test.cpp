@@ -5,7 +5,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "core/directory_wrapper.h"
 #include "core/error.h"
@@ -96,6 +99,57 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_finds_writes_into_the_zeros_ahead_of_a_syn
   reader.refresh();
   BOOST_TEST(reader.size() == 40u);
   BOOST_TEST((contents(reader) == contents(writer)));
+}
+
+// Counts the files opened through it, by name.
+class CountingOpens final : public DirectoryWrapper {
+ public:
+  using DirectoryWrapper::DirectoryWrapper;
+  std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
+    {
+      std::lock_guard lock(mu_);
+      ++opened_[name];
+    }
+    return DirectoryWrapper::open(name, mode);
+  }
+  std::map<std::string, int> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(opened_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> opened_;
+};
+
+// refresh() after appends catches up from where it was: it reads only the
+// segments that may have grown, and no hint (a reload loads them all again).
+BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_after_appends_reads_no_hint, B, AllBackends) {
+  ReadOnlyEnv<B> env;
+  env.options.merge_dead_fraction = 0;  // no merge: the sealed segments stay as they are
+  env.options.merge_dead_bytes = 0;
+  Store writer = env.open();
+  for (int k = 0; k < 100; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));  // rotates
+  writer.sync();
+  std::vector<std::uint32_t> sealed;
+  for (const SegmentStats& s : writer.stats().segments)
+    if (!s.active) sealed.push_back(s.id);
+  BOOST_TEST_REQUIRE(sealed.size() >= 2u);
+  // Each synced and hinted in the background, the manifest listing its length.
+  BOOST_TEST_REQUIRE(wait_until([&] { return ids_of(*env.directory(), filename::Kind::hint) == sealed; }));
+  Options o = env.options;
+  o.read_only = true;
+  auto counting = std::make_shared<CountingOpens>(env.directory());
+  o.directory = counting;
+  Store reader = env.open(o);
+  (void)counting->take();
+  writer.put("new", "value");
+  writer.sync();
+  reader.refresh();
+  BOOST_TEST(reader.get("new").value_or("missing") == "value");
+  // A reload would load every sealed segment again, from its hint.
+  const auto opened = counting->take();
+  for (const std::uint32_t id : sealed) BOOST_TEST(opened.count(filename::hint(id)) == 0u, id);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_store_serves_from_merged_away_files_then_refreshes, B,
