@@ -69,8 +69,10 @@
 //        0 u32 segment id
 //        4 u32 flags        bit 0: the active segment (appended to)
 //                           bit 1: sealed by a rotation but not yet synced
-//                           (the sync runs in the background): like the
-//                           active one it may end in a torn tail
+//                           (the sync runs in the background), or a spare:
+//                           made ahead, header only, for a rotation to take
+//                           without a sync. Like the active one it may end
+//                           in a torn tail
 //        8 u64 length       sealed: the exact file size; active or unsynced:
 //                           a minimum (its header; recovery never cuts it shorter)
 //  end u32 crc32c           of every byte before it

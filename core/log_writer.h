@@ -1,13 +1,15 @@
 // LogWriter: the end of the log, where records are appended — the active
-// segment, rotation into a new one when it is full, and repair of an append
-// that failed half-way (a short write must not leave bytes that recovery
-// would see as damage in the middle of a segment).
+// segment, rotation into a new one when it is full (into a spare made ahead
+// when there is one), and repair of an append that failed half-way (a short
+// write must not leave bytes that recovery would see as damage in the middle
+// of a segment).
 //
 // Not thread-safe: every call REQUIRES the store's write mutex.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,13 +26,30 @@ class LogWriter {
  public:
   struct Events {
     // Segment `id`, durable, is the new active segment (register it with the
-    // store and list it in the manifest). If it throws, the segment is not
-    // used, but stays: empty, with a durable header.
-    std::function<void(std::uint32_t id, const std::shared_ptr<Segment>& segment)> started;
+    // store and, unless it is a spare and `listed` already, list it in the
+    // manifest). If it throws, the segment is not used, but stays: empty,
+    // with a durable header.
+    std::function<void(std::uint32_t id, const std::shared_ptr<Segment>& segment, bool listed)>
+        started;
     // The active segment `id` was sealed by a rotation, without a sync (sync
     // it in the background, then hint it; maybe merge).
     std::function<void(std::uint32_t id)> sealed;
+    // Fewer than kSpares spares are ready and a rotation has taken one or
+    // the active segment is half full: make more (add_spare), off the write path.
+    std::function<void()> spare_wanted;
   };
+
+  // Spares kept ready. One is not enough when segments fill faster than the
+  // disk writes them (4 KiB values): the refill after a rotation then queues
+  // behind that rotation's background sync.
+  static constexpr std::size_t kSpares = 2;
+
+  // Creates segment `id` with its header, durably (header synced, directory
+  // synced). If that fails, the half-made file is removed, or, if removing
+  // fails too, its name is left in `unfinished` and the error rethrown.
+  static std::shared_ptr<Segment> create_segment(Directory& directory, std::uint32_t id,
+                                                 std::uint64_t max_segment_size,
+                                                 std::optional<std::string>& unfinished);
 
   // `next_id` is the store's id counter, shared with merge: ids are never reused.
   LogWriter(Directory& directory, std::uint64_t max_segment_size,
@@ -53,6 +72,17 @@ class LogWriter {
   // record yet. REQUIRES: an active segment.
   void seal_if_used();
 
+  // A spare: segment `id`, made by create_segment and listed in the manifest
+  // as open-ended, for a later rotation to take without any disk flush on
+  // the write path. Refused (false) if a segment as new was started since
+  // (its id must exceed the active one's: replay order is id order).
+  bool add_spare(std::uint32_t id, std::shared_ptr<Segment> segment);
+  std::size_t spare_count() const { return spares_.size(); }
+  // Gives the spares up (close unlists and removes them).
+  std::deque<std::pair<std::uint32_t, std::shared_ptr<Segment>>> take_spares() {
+    return std::move(spares_);
+  }
+
   // Null before open has set one up and after release().
   const std::shared_ptr<Segment>& active() const { return active_; }
   std::uint32_t active_id() const { return active_id_; }
@@ -61,6 +91,7 @@ class LogWriter {
 
  private:
   void rotate();
+  void make_active(std::uint32_t id, std::shared_ptr<Segment> segment);
 
   Directory& directory_;
   const std::uint64_t max_segment_size_;
@@ -74,6 +105,9 @@ class LogWriter {
   // A segment whose creation failed half-way and could not be removed then;
   // start_segment removes it before making another.
   std::optional<std::string> unfinished_segment_;
+  // Ready for the next rotations, oldest (lowest id) first.
+  std::deque<std::pair<std::uint32_t, std::shared_ptr<Segment>>> spares_;
+  bool spare_asked_ = false;  // spare_wanted was called for the active segment
 };
 
 }  // namespace pyk

@@ -1,5 +1,5 @@
 // The store's maintenance jobs (run by MaintenanceQueue's thread): hint
-// files for sealed segments and automatic merges.
+// files for sealed segments, spare segments and automatic merges.
 #include <algorithm>
 
 #include "core/error.h"
@@ -15,6 +15,8 @@ void Store::Impl::run_job(const Job& job) {
     // A hint only ever describes a durable datafile.
     if (sync_sealed(job.segment_id)) write_manifest();  // now listed sealed, at its exact length
     write_hint(job.segment_id);
+  } else if (job.kind == Job::Kind::spare) {
+    make_spares();
   } else if (auto ids = merge_candidates(); !ids.empty()) {
     // The trigger says when; the inputs are its segments and those past the thresholds.
     for (const std::uint32_t id : merge_inputs())
@@ -87,6 +89,68 @@ bool Store::Impl::sync_sealed(std::uint32_t id) {
     if (SegmentSet::Entry* entry = segments_.find(id)) entry->unsynced = false;
   }
   return true;
+}
+
+void Store::Impl::make_spares() {
+  spare_job_queued_ = false;  // a rotation from now on asks again
+  try {
+    make_spares_until_enough();
+  } catch (...) {
+    spares_failing_ = true;
+    throw;
+  }
+}
+
+void Store::Impl::make_spares_until_enough() {
+  for (;;) {
+    {
+      std::lock_guard write_lock(write_mutex_);
+      if (!writer_ || writer_->spare_count() >= LogWriter::kSpares) return;
+    }
+    // Made under no lock: its syncs (and the manifest's) are what a
+    // rotation must not wait for.
+    const std::uint32_t id = next_segment_id_++;
+    std::optional<std::string> unfinished;
+    std::shared_ptr<Segment> segment;
+    try {
+      segment = LogWriter::create_segment(*directory_, id, options_.max_segment_size, unfinished);
+    } catch (...) {
+      if (unfinished) log(*unfinished + " is left half-made: the next open removes or ignores it");
+      throw;
+    }
+    {
+      StateWriteLock state_lock(*this);
+      spare_ids_.push_back(id);
+    }
+    try {
+      write_manifest();  // listed before any record goes in
+    } catch (...) {
+      // The manifest on disk may list it or not: the file stays (empty, with
+      // a durable header), but no rotation takes it.
+      StateWriteLock state_lock(*this);
+      std::erase(spare_ids_, id);
+      throw;
+    }
+    bool taken;
+    {
+      std::lock_guard write_lock(write_mutex_);
+      taken = writer_->add_spare(id, std::move(segment));
+    }
+    if (!taken) {  // a rotation started a segment of its own meanwhile
+      drop_spares({id});
+      return;
+    }
+  }
+}
+
+void Store::Impl::drop_spares(const std::vector<std::uint32_t>& ids) {
+  if (ids.empty()) return;
+  {
+    StateWriteLock state_lock(*this);
+    for (const std::uint32_t id : ids) std::erase(spare_ids_, id);
+  }
+  write_manifest();  // unlisted before removed; if this throws, the files stay
+  for (const std::uint32_t id : ids) directory_->remove(filename::data(id));
 }
 
 std::vector<std::uint32_t> Store::Impl::merge_inputs() const {

@@ -23,6 +23,14 @@ void MaintenanceQueue::enqueue(Job job) {
   wake_.notify_one();
 }
 
+void MaintenanceQueue::enqueue_first(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_front(job);
+  }
+  wake_.notify_one();
+}
+
 void MaintenanceQueue::stop() {
   if (!thread_.joinable()) return;
   thread_.request_stop();
@@ -55,10 +63,11 @@ void MaintenanceQueue::loop(std::stop_token stop) {
     try {
       run_(job);
     } catch (const std::exception& e) {
-      log_(std::string(job.kind == Job::Kind::hint
-                           ? "writing hint file of segment " + std::to_string(job.segment_id)
-                           : std::string("automatic merge")) +
-           " failed: " + e.what());
+      const std::string what =
+          job.kind == Job::Kind::hint    ? "writing hint file of segment " + std::to_string(job.segment_id)
+          : job.kind == Job::Kind::spare ? std::string("making a spare segment")
+                                         : std::string("automatic merge");
+      log_(what + " failed: " + e.what());
     }
   }
 }

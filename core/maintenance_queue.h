@@ -1,6 +1,7 @@
 // MaintenanceQueue: one background thread that runs a store's maintenance
-// jobs — hint files for sealed segments, automatic merge checks — in order,
-// off the write path, so put never waits for them.
+// jobs — hint files for sealed segments, spare segments for the rotations
+// ahead, automatic merge checks — in order, off the write path, so put never
+// waits for them.
 //
 // Thread-safe. Jobs may be queued before start() (open queues the hints it
 // found missing); they run once it starts.
@@ -21,7 +22,7 @@ namespace pyk {
 class MaintenanceQueue {
  public:
   struct Job {
-    enum class Kind { hint, merge_check } kind;
+    enum class Kind { hint, spare, merge_check } kind;
     std::uint32_t segment_id = 0;  // for a hint job
   };
   // Runs one job; what it throws is logged, never fatal: hints are an
@@ -36,8 +37,12 @@ class MaintenanceQueue {
   // other jobs are running; 0: never.
   void start(Runner run, Logger log, Job periodic, std::chrono::milliseconds interval);
   void enqueue(Job job);
+  // Ahead of every queued job (a spare must not wait for the syncs queued
+  // before it: a rotation may need it sooner).
+  void enqueue_first(Job job);
   // Runs the hint jobs still queued (the next open is faster with them),
-  // drops merge checks (close should not wait for a merge), and joins.
+  // drops the others (close should not wait for a merge, and removes
+  // spares), and joins.
   void stop();
 
  private:

@@ -19,8 +19,9 @@ struct ManifestEntry {
   std::uint32_t id = 0;
   bool active = false;       // the segment appended to
   std::uint64_t length = 0;  // sealed: the exact file size; active, unsynced: a minimum
-  // Sealed by a rotation, its sync still to come (in the background): it may
-  // end in a torn tail, like the active one.
+  // Sealed by a rotation, its sync still to come (in the background), or a
+  // spare made ahead for a rotation to take: it may end in a torn tail,
+  // like the active one.
   bool unsynced = false;
   // Its length is only a minimum: what follows may be torn by a power cut.
   bool open_ended() const { return active || unsynced; }

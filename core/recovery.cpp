@@ -47,10 +47,10 @@ void Store::Impl::open() {
     lock_ = directory_->lock(std::string(filename::kLock));
     writer_.emplace(*directory_, options_.max_segment_size, next_segment_id_,
                     LogWriter::Events{
-                        [this](std::uint32_t id, const std::shared_ptr<Segment>& segment) {
-                          segment_started(id, segment);
-                        },
-                        [this](std::uint32_t id) { segment_sealed(id); }});
+                        [this](std::uint32_t id, const std::shared_ptr<Segment>& segment,
+                               bool listed) { segment_started(id, segment, listed); },
+                        [this](std::uint32_t id) { segment_sealed(id); },
+                        [this] { spare_wanted(); }});
   }
 
   for (const auto& name : directory_->list()) {
@@ -72,6 +72,8 @@ void Store::Impl::open() {
       options_.read_only ? load_relisting() : load_segments();
 
   if (!options_.read_only) {
+    // Judged by the manifest as read, before anything below rewrites it.
+    const std::vector<std::uint32_t> unused = unused_spares(order.empty() ? 0 : order.back().id);
     // A segment a rotation sealed but never synced was opened to cut its torn
     // tail: seal it now (synced), so the manifest below lists its exact length.
     for (const SegmentSet::Entry* entry : segments_.in_replay_order())
@@ -108,7 +110,7 @@ void Store::Impl::open() {
       // than now (a segment still listed unsynced whose background sync ran).
       const bool same_ids = manifest_ && [&] {
         std::shared_lock state_lock(state_mutex_);
-        const auto now = segments_.listing();
+        const auto now = manifest_listing();
         return std::equal(now.begin(), now.end(), manifest_->segments.begin(),
                           manifest_->segments.end(),
                           [](const ManifestEntry& a, const ManifestEntry& b) { return a.id == b.id; });
@@ -117,6 +119,7 @@ void Store::Impl::open() {
       log(std::string("the manifest could not be brought up to date (") + e.what() +
           "); the one on disk still holds");
     }
+    drop_unused_spares(unused);
     if (options_.sync == SyncPolicy::interval) {
       commit_.start_interval(options_.sync_interval, [this](std::string_view m) { log(m); });
     }
@@ -125,6 +128,33 @@ void Store::Impl::open() {
                        auto_merge() ? options_.merge_check_interval : std::chrono::milliseconds{0});
   }
   open_ = true;
+}
+
+std::vector<std::uint32_t> Store::Impl::unused_spares(std::uint32_t newest) const {
+  // Empty, open-ended as the manifest read at open lists them, and not the
+  // newest: spares that a crash left listed and no rotation took (the newest
+  // is the active segment now).
+  std::vector<std::uint32_t> unused;
+  for (const SegmentSet::Entry* entry : segments_.in_replay_order()) {
+    const std::uint32_t id = entry->stats.id;
+    if (id != newest && entry->rank == id && may_have_torn_tail(id, false) &&
+        entry->segment->size() <= format::kFileHeaderSize)
+      unused.push_back(id);
+  }
+  return unused;
+}
+
+void Store::Impl::drop_unused_spares(const std::vector<std::uint32_t>& unused) {
+  if (unused.empty()) return;
+  {
+    StateWriteLock state_lock(*this);
+    for (const std::uint32_t id : unused) (void)segments_.remove(id);
+  }
+  try {
+    drop_spares(unused);
+  } catch (const IoError& e) {  // they hold nothing: the next open tries again
+    log("could not remove unused spare segments: " + std::string(e.what()));
+  }
 }
 
 std::vector<ReplayPosition> Store::Impl::load_segments() {
@@ -471,7 +501,7 @@ void Store::Impl::write_manifest() {
   Manifest next;
   {
     std::shared_lock state_lock(state_mutex_);
-    next.segments = segments_.listing();
+    next.segments = manifest_listing();
   }
   if (manifest_ && !manifest_unsure_ && manifest_->same_segments(next)) return;
   next.generation = (manifest_ ? manifest_->generation : 0) + 1;
@@ -481,6 +511,16 @@ void Store::Impl::write_manifest() {
   manifest::write(*directory_, next);
   manifest_ = std::move(next);
   manifest_unsure_ = false;
+}
+
+std::vector<ManifestEntry> Store::Impl::manifest_listing() const {
+  std::vector<ManifestEntry> listing = segments_.listing();
+  if (spare_ids_.empty()) return listing;
+  for (const std::uint32_t id : spare_ids_)
+    listing.push_back({.id = id, .active = false, .length = format::kFileHeaderSize, .unsynced = true});
+  std::sort(listing.begin(), listing.end(),
+            [](const ManifestEntry& a, const ManifestEntry& b) { return a.id < b.id; });
+  return listing;
 }
 
 void Store::Impl::replay(SegmentSet::Entry& home, format::RecordType type, std::string_view key,

@@ -1,8 +1,9 @@
 // A read-only store beside a live writer: opening while the writer rotates
 // and merges, and refresh(), which catches up with what it wrote since.
 //
-// The writer only appends to its newest segment and creates newer ones,
-// except when it merges: merge outputs replay among the segments already
+// The writer only appends to its active segment (the newest, or a spare
+// listed after it: core/log_writer.h) and creates newer ones, except when
+// it merges: merge outputs replay among the segments already
 // there (format.h, "Replay order") and the inputs are removed. So either
 // the segments loaded are still the first ones in replay order — apply the
 // new bytes and the new segments, which is what a fresh open would replay
@@ -89,32 +90,34 @@ bool Store::Impl::refresh_appended() {
   };
   if (order.size() < loaded.size() || !std::equal(loaded.begin(), loaded.end(), order.begin(), same_file))
     return false;
-  // The newest segment loaded may have grown: a new handle sees its new length.
-  std::shared_ptr<Segment> grown;
-  if (!loaded.empty()) grown = directory_->open(filename::data(loaded.back().id), OpenMode::read_only);
+  // A segment loaded while open-ended may have grown since: the active one,
+  // and the spares listed after it, which the writer moves into without a
+  // new manifest (core/log_writer.h). A new handle sees the new length.
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<Segment>>> reopened;
+  for (const ReplayPosition& p : loaded)
+    if (may_have_torn_tail(p.id, p.id == loaded.back().id))  // by the manifest loaded before
+      reopened.emplace_back(p.id, directory_->open(filename::data(p.id), OpenMode::read_only));
 
-  std::shared_ptr<Segment> replaced;  // the newest segment's old handle, if it grew
+  std::vector<std::shared_ptr<Segment>> replaced;  // old handles of the segments that grew
   {
     // Applied under one exclusive lock: readers see all of it or none.
     StateWriteLock state_lock(*this);
     manifest_ = std::move(manifest);  // what may_have_torn_tail() and handle() go by now
-    if (!loaded.empty()) {
-      SegmentSet::Entry& newest = *segments_.find(loaded.back().id);
+    for (auto& [id, handle] : reopened) {  // in replay order
+      SegmentSet::Entry& entry = *segments_.find(id);
       // A hinted segment was sealed at close and never grows.
-      if (!newest.hinted && grown->size() > newest.stats.bytes) {
-        replaced = segments_.replace(loaded.back().id, std::move(grown));
-        const bool tail_allowed =
-            may_have_torn_tail(newest.stats.id, order.size() == loaded.size());
-        newest.stats.bytes =
-            replay_log(newest, tail_allowed, newest.stats.bytes, /*report=*/false).keep_end;
-      }
+      if (entry.hinted || handle->size() <= entry.stats.bytes) continue;
+      replaced.push_back(segments_.replace(id, std::move(handle)));
+      const bool tail_allowed =
+          may_have_torn_tail(id, id == loaded.back().id && order.size() == loaded.size());
+      entry.stats.bytes = replay_log(entry, tail_allowed, entry.stats.bytes, /*report=*/false).keep_end;
     }
     for (std::size_t i = loaded.size(); i < order.size(); ++i)
       load_segment(order[i].id, i + 1 == order.size(), std::nullopt);
     segments_.derive_dead_bytes();
   }
-  // Readers that found the old handle keep reading through it until done.
-  if (replaced) gate_.wait_for_reads();
+  // Readers that found an old handle keep reading through it until done.
+  if (!replaced.empty()) gate_.wait_for_reads();
   return true;
 }
 

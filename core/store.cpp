@@ -114,6 +114,14 @@ void Store::Impl::close() {
       impl.lock_.reset();
     }
   } release{*this};
+  // The spares go: unlisted by the manifest written below (or by
+  // drop_spares), then removed. Only a store that writes on makes new ones.
+  std::vector<std::uint32_t> spares;
+  if (writer_) {
+    for (const auto& spare : writer_->take_spares()) spares.push_back(spare.first);
+    StateWriteLock state_lock(*this);
+    spare_ids_.clear();
+  }
   bool snapshot_written = false;
   if (writer_ && writer_->active()) {
     const Segment& active = *writer_->active();
@@ -158,9 +166,15 @@ void Store::Impl::close() {
         write_manifest();
       } catch (const std::exception& e) {  // the old one still holds: it lists the segment active
         log("writing the manifest at close failed: " + std::string(e.what()));
+        spares.clear();  // listed there: the next open takes the newest, drops the rest
       }
     }
     snapshot_written = finish_snapshot(snapshot);
+  }
+  try {
+    drop_spares(spares);
+  } catch (const std::exception& e) {  // still listed: the next open takes one as its active segment
+    log("removing spare segments at close failed: " + std::string(e.what()));
   }
   // Every segment is sealed (synced) now, the active one too.
   if (writer_ && !snapshot_written) write_snapshot();

@@ -56,6 +56,9 @@ struct Stats {
   std::uint64_t segments_from_hints = 0; // sealed segments loaded from hint files at open
   std::uint64_t keys_from_snapshot = 0;  // keys loaded from the keydir snapshot (KEYDIR) at open
   std::uint64_t merges = 0;             // merges completed since open
+  // Spares ready: empty segments (a datafile holding only its header) made
+  // ahead for the next rotations to take. Not in `segments` or `disk_bytes`.
+  std::uint64_t spare_segments = 0;
   std::vector<SegmentStats> segments;   // oldest first (replay order)
 };
 

@@ -192,6 +192,8 @@ class Store::Impl {
   // Lists the segments in the manifest, if they changed since the last
   // write. REQUIRES: not a read-only store; manifest_mutex_ not held.
   void write_manifest();
+  // What the manifest lists: segments_ and the spares. REQUIRES: state_mutex_ held.
+  std::vector<ManifestEntry> manifest_listing() const;
 
  public:
   struct ManifestChanged {};
@@ -224,10 +226,12 @@ class Store::Impl {
   // The empty key is invalid in every call (InvalidArgument).
   static void check_key(std::string_view key);
   void validate(std::string_view key, std::string_view value) const;
-  // LogWriter events: a new active segment, the old one sealed by a rotation.
+  // LogWriter events: a new active segment (a spare already `listed`), the
+  // old one sealed by a rotation, spares wanted.
   // REQUIRES: write_mutex_ held (or open() running).
-  void segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment);
+  void segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment, bool listed);
   void segment_sealed(std::uint32_t id);
+  void spare_wanted();
   // The active segment's entry (the put path). REQUIRES: write_mutex_ held,
   // state_mutex_ exclusive, and a record just appended.
   SegmentSet::Entry& active_entry() {
@@ -270,6 +274,18 @@ class Store::Impl {
   // manifest rewrite lists it as sealed, with its exact length.
   // REQUIRES: maintenance_mutex_ held.
   bool sync_sealed(std::uint32_t id);
+  // Makes spares until the writer holds LogWriter::kSpares: each created
+  // durably, listed in the manifest, then handed to the writer.
+  // REQUIRES: maintenance_mutex_ held.
+  void make_spares();
+  void make_spares_until_enough();
+  // Unlists spares (durably) and then removes their files: close's, or one
+  // a rotation overtook. The files stay if the manifest cannot be written.
+  void drop_spares(const std::vector<std::uint32_t>& ids);
+  // At open: the listed spares a crash left unused, but for `newest`; and
+  // dropping them (from the store, the manifest, then the directory).
+  std::vector<std::uint32_t> unused_spares(std::uint32_t newest) const;
+  void drop_unused_spares(const std::vector<std::uint32_t>& unused);
   // Sealed segments past the automatic merge triggers, and past the input
   // thresholds (Options), keys expired by now counting as dead.
   std::vector<std::uint32_t> merge_candidates() const;
@@ -306,8 +322,15 @@ class Store::Impl {
   // maintenance thread has synced them (sync_sealed). Every group commit
   // syncs them before the active segment. Guarded by write_mutex_.
   std::vector<std::pair<std::uint32_t, std::shared_ptr<Segment>>> unsynced_;
-  // Ids are never reused: rotation and merge outputs both take the next one.
+  // Ids are never reused: rotation, spares and merge outputs all take the next one.
   std::atomic<std::uint32_t> next_segment_id_{1};
+  // Spares listed in the manifest (open-ended, header only) and not yet the
+  // active segment: made by make_spares, taken by a rotation. GUARDED_BY(state_mutex_).
+  std::vector<std::uint32_t> spare_ids_;
+  std::atomic<bool> spare_job_queued_{false};
+  // Making one failed (a full disk, say): none is asked for again until the
+  // writer has started a segment of its own, so a failing disk logs it once.
+  std::atomic<bool> spares_failing_{false};
 
   std::mutex manifest_mutex_;
   // As last written (or read at open). GUARDED_BY(manifest_mutex_) once open.

@@ -225,6 +225,10 @@ Stats Store::Impl::stats() const {
   const std::uint64_t now = now_micros();
   Stats out = recovery_stats_;
   out.merges = merges_;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    if (writer_) out.spare_segments = writer_->spare_count();
+  }
   std::shared_lock state_lock(state_mutex_);
   out.keys = keydir_.size();
   out.keydir_bytes = keydir_.memory_bytes();

@@ -85,7 +85,7 @@ void Store::Impl::write_snapshot() {
   if (!manifest_ || manifest_unsure_) return;
   if (snapshot_generation_ == manifest_->generation) return;  // KEYDIR is still exact
   const std::vector<keydir_snapshot::SegmentSize> sizes =
-      segments_.listing() == manifest_->segments ? snapshot_sizes(manifest_->segments)
+      manifest_listing() == manifest_->segments ? snapshot_sizes(manifest_->segments)
                                                  : std::vector<keydir_snapshot::SegmentSize>{};
   try {
     if (sizes.empty()) {
@@ -127,7 +127,7 @@ Store::Impl::ClosingSnapshot::~ClosingSnapshot() {
 Store::Impl::ClosingSnapshot Store::Impl::start_snapshot(std::uint32_t sealing) {
   if (!options_.keydir_snapshot || !manifest_ || manifest_unsure_) return {};
   // The manifest close writes once the hint is done: `sealing` listed sealed.
-  Manifest planned{.generation = manifest_->generation + 1, .segments = segments_.listing()};
+  Manifest planned{.generation = manifest_->generation + 1, .segments = manifest_listing()};
   for (ManifestEntry& entry : planned.segments)
     if (entry.id == sealing) entry = {.id = sealing, .length = segments_.find(sealing)->segment->size()};
   std::vector<keydir_snapshot::SegmentSize> sizes = snapshot_sizes(planned.segments, sealing);

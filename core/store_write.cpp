@@ -20,12 +20,18 @@ void Store::Impl::validate(std::string_view key, std::string_view value) const {
                           std::to_string(options_.max_value_size));
 }
 
-void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment) {
+void Store::Impl::segment_started(std::uint32_t id, const std::shared_ptr<Segment>& segment,
+                                  bool listed) {
   {
     StateWriteLock state_lock(*this);
     segments_.add(id, segment, id).min_length = format::kFileHeaderSize;
     segments_.set_active(id);
+    std::erase(spare_ids_, id);
   }
+  // A spare is listed already, open-ended like the active one: the manifest
+  // on disk holds for it until the next rewrite lists it active.
+  if (listed) return;
+  spares_failing_ = false;  // a segment could be made: spares may be again
   try {
     write_manifest();
   } catch (...) {
@@ -45,10 +51,15 @@ void Store::Impl::segment_sealed(std::uint32_t id) {
       unsynced_.emplace_back(id, entry->segment);
     }
   }
-  maintenance_.enqueue({Job::Kind::hint, id});
+  maintenance_.enqueue({Job::Kind::hint, id});  // after the spares this rotation may ask for
   if (auto_merge()) {
     maintenance_.enqueue({Job::Kind::merge_check, 0});
   }
+}
+
+void Store::Impl::spare_wanted() {
+  if (spares_failing_) return;
+  if (!spare_job_queued_.exchange(true)) maintenance_.enqueue_first({Job::Kind::spare, 0});
 }
 
 void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {

@@ -4,19 +4,30 @@
 // never waits for that fsync; Store::sync() still covers the segment; and a
 // power cut before the background sync leaves a store that opens, with
 // everything an earlier sync() made durable.
+//
+// Spare segments: the maintenance thread also makes the next segments ahead
+// (created, synced, listed in the manifest), so that a rotation syncs
+// nothing on the writer's thread. Close removes them; a crash leaves them
+// listed, and open takes the newest as its active segment and drops the rest.
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "backends/memory_directory.h"
 #include "core/directory_wrapper.h"
 #include "core/filename.h"
+#include "core/format.h"
+#include "core/log_writer.h"
+#include "core/manifest.h"
 #include "core/segment_wrapper.h"
 #include "core/store.h"
 #include "tests/fault_injection.h"
+#include "tests/store_helpers.h"
 #include "tests/temp_dir.h"
 
 using namespace pyk;
@@ -37,6 +48,21 @@ class HoldingDirectory final : public DirectoryWrapper {
     std::string name;
     std::thread::id test_thread = std::this_thread::get_id();
     int synced_on_test_thread_while_held = 0;
+    // Every sync (of a segment or of the directory) on the test's thread.
+    std::atomic<int> synced_on_test_thread{0};
+    // Creating the file `held_creation` waits while set (and says so).
+    std::string held_creation;
+    bool creation_waiting = false;
+    void release_creation() {
+      {
+        std::lock_guard lock(mu);
+        held_creation.clear();
+      }
+      cv.notify_all();
+    }
+    void note_sync() {
+      if (std::this_thread::get_id() == test_thread) ++synced_on_test_thread;
+    }
     void release() {
       {
         std::lock_guard lock(mu);
@@ -48,10 +74,20 @@ class HoldingDirectory final : public DirectoryWrapper {
   HoldingDirectory(std::shared_ptr<Directory> target, std::shared_ptr<Gate> gate)
       : DirectoryWrapper(std::move(target)), gate_(std::move(gate)) {}
   std::unique_ptr<Segment> create(const std::string& name, std::uint64_t size_hint) override {
+    {
+      std::unique_lock lock(gate_->mu);
+      if (gate_->held_creation == name) gate_->creation_waiting = true;
+      // Bounded: a writer held here (a broken rotation) must fail the test, not hang it.
+      gate_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return gate_->held_creation != name; });
+    }
     return std::make_unique<Held>(target()->create(name, size_hint), gate_);
   }
   std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
     return std::make_unique<Held>(target()->open(name, mode), gate_);
+  }
+  void sync() override {
+    gate_->note_sync();
+    DirectoryWrapper::sync();
   }
 
  private:
@@ -60,6 +96,7 @@ class HoldingDirectory final : public DirectoryWrapper {
     Held(std::unique_ptr<Segment> target, std::shared_ptr<Gate> gate)
         : SegmentWrapper(std::move(target)), gate_(std::move(gate)) {}
     void sync() override {
+      gate_->note_sync();
       {
         std::unique_lock lock(gate_->mu);
         if (gate_->hold && name() == gate_->name) {
@@ -74,6 +111,7 @@ class HoldingDirectory final : public DirectoryWrapper {
     }
     void seal() override {
       // seal() syncs: the same rule.
+      gate_->note_sync();
       {
         std::lock_guard lock(gate_->mu);
         if (gate_->hold && name() == gate_->name && std::this_thread::get_id() == gate_->test_thread)
@@ -134,9 +172,159 @@ int fill_until_rotation(Store& db, const char* round) {
   return i;
 }
 
+// Puts keys until the writer holds its spares (asked for at half a segment).
+void fill_until_spares_are_ready(Store& db, const char* round) {
+  for (int i = 0; db.stats().spare_segments < LogWriter::kSpares; ++i) {
+    if (i < 20) db.put("half" + std::to_string(i), value_of(i, round));
+    else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    BOOST_TEST_REQUIRE(i < 20000, "no spares after 20 s");
+  }
+}
+
+// The segments the manifest lists as open-ended.
+std::vector<std::uint32_t> open_ended_in_manifest(Directory& directory) {
+  std::string problem;
+  const auto manifest = manifest::read(directory, problem);
+  BOOST_TEST_REQUIRE(manifest.has_value(), problem);
+  std::vector<std::uint32_t> ids;
+  for (const ManifestEntry& e : manifest->segments)
+    if (e.open_ended()) ids.push_back(e.id);
+  return ids;
+}
+
+std::vector<std::uint32_t> segment_ids(const Stats& stats) {
+  std::vector<std::uint32_t> ids;
+  for (const SegmentStats& s : stats.segments) ids.push_back(s.id);
+  return ids;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(background_sync)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(rotation_into_a_spare_syncs_nothing_on_the_writers_thread, E, Backends) {
+  E env;
+  auto db = env.open();
+  fill_until_spares_are_ready(db, "half");
+  // Segment 1 active; 2 and 3 made ahead, listed open-ended, header only.
+  BOOST_TEST(open_ended_in_manifest(*env.storage) == (std::vector<std::uint32_t>{1, 2, 3}),
+             boost::test_tools::per_element());
+  for (const std::uint32_t id : {2u, 3u})
+    BOOST_TEST(env.storage->open(filename::data(id), OpenMode::read_only)->size() ==
+               format::kFileHeaderSize);
+  env.gate->synced_on_test_thread = 0;
+  fill_until_rotation(db, "late");
+  BOOST_TEST(env.gate->synced_on_test_thread == 0);
+  BOOST_TEST(segment_ids(db.stats()) == (std::vector<std::uint32_t>{1, 2}), boost::test_tools::per_element());
+}
+
+// A spare still being made when the writer runs out of them: the rotation
+// starts a segment of its own, with a higher id, and the late spare is
+// dropped; taking it later would append after a newer segment, and replay
+// (in id order) would let older values win.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_spare_a_rotation_overtook_is_dropped, E, Backends) {
+  E env;
+  {
+    auto db = env.open();
+    fill_until_spares_are_ready(db, "half");  // 2 and 3
+    {
+      std::lock_guard lock(env.gate->mu);
+      env.gate->held_creation = filename::data(4);  // the next spare
+    }
+    int round = 0;
+    while (db.stats().segments.size() < 2)  // into 2: the maintenance thread starts on 4
+      db.put("key" + std::to_string(round++ % 7), value_of(round, "fill"));
+    BOOST_TEST_REQUIRE(wait_until([&] {
+      std::lock_guard lock(env.gate->mu);
+      return env.gate->creation_waiting;
+    }));
+    while (db.stats().segments.size() < 4)  // into 3, then one of its own: 5
+      db.put("key" + std::to_string(round++ % 7), value_of(round, "fill"));
+    BOOST_TEST(segment_ids(db.stats()) == (std::vector<std::uint32_t>{1, 2, 3, 5}), boost::test_tools::per_element());
+    db.put("x", "old");
+    env.gate->release_creation();
+    // The late spare is made, refused, unlisted and removed; then two new ones.
+    BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().spare_segments == LogWriter::kSpares; }));
+    BOOST_TEST(!env.storage->exists(filename::data(4)));
+    std::string problem;
+    BOOST_TEST(manifest::read(*env.storage, problem)->find(4) == nullptr);
+    while (db.stats().segments.size() < 5) db.put("pad" + std::to_string(round++), value_of(round, "pad"));
+    BOOST_TEST(db.stats().segments.back().id > 5u);
+    db.put("x", "new");
+  }
+  auto db = env.open();
+  BOOST_TEST(db.get("x").value_or("missing") == "new");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(close_removes_the_spares_and_unlists_them, E, Backends) {
+  E env;
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    fill_until_spares_are_ready(db, "half");
+    before = contents(db);
+  }
+  BOOST_TEST(!env.storage->exists(filename::data(2)));
+  BOOST_TEST(!env.storage->exists(filename::data(3)));
+  std::string problem;
+  const auto manifest = manifest::read(*env.storage, problem);
+  BOOST_TEST_REQUIRE(manifest.has_value());
+  BOOST_TEST(manifest->find(2) == nullptr);
+  BOOST_TEST(manifest->find(3) == nullptr);
+  auto db = env.open();
+  BOOST_TEST((contents(db) == before));
+  BOOST_TEST(db.stats().spare_segments == 0u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(power_cut_after_a_rotation_into_a_spare_keeps_what_sync_made_durable,
+                              E, Backends) {
+  E env;
+  int late = 0;
+  {
+    auto db = env.open();
+    fill_until_spares_are_ready(db, "half");
+    {
+      std::lock_guard lock(env.gate->mu);
+      env.gate->hold = true;  // segment 1's background sync, and the manifest rewrite after it
+    }
+    late = fill_until_rotation(db, "late");  // now in spare 2, listed as made
+    db.sync();
+    env.faulty->faults().crash_at(0);
+    env.gate->release();
+  }
+  env.faulty->power_cut({});  // only what was synced survives
+  env.faulty->faults().heal();
+  auto db = env.open();
+  for (int i = 0; i < late; ++i)
+    BOOST_TEST(db.get("late" + std::to_string(i)).value_or("missing") == value_of(i, "late"));
+  // Spare 3, made before the power cut, is the active segment now.
+  BOOST_TEST(segment_ids(db.stats()) == (std::vector<std::uint32_t>{1, 2, 3}), boost::test_tools::per_element());
+  db.put("after", "x");
+  BOOST_TEST(db.stats().segments.back().live_keys == 1u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(power_cut_with_unused_spares_drops_all_but_the_newest, E, Backends) {
+  E env;
+  std::map<std::string, std::string> before;
+  {
+    auto db = env.open();
+    fill_until_spares_are_ready(db, "half");
+    db.sync();
+    before = contents(db);
+    env.faulty->faults().crash_at(0);
+  }
+  env.faulty->power_cut({});
+  env.faulty->faults().heal();
+  auto db = env.open();
+  BOOST_TEST((contents(db) == before));
+  // 2 held nothing and is gone, from the manifest too; 3 is the active segment.
+  BOOST_TEST(segment_ids(db.stats()) == (std::vector<std::uint32_t>{1, 3}), boost::test_tools::per_element());
+  BOOST_TEST(!env.storage->exists(filename::data(2)));
+  std::string problem;
+  BOOST_TEST(manifest::read(*env.storage, problem)->find(2) == nullptr);
+  db.put("after", "x");
+  BOOST_TEST(db.stats().segments.back().id == 3u);
+}
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(power_cut_before_a_rotated_segment_is_synced_keeps_what_sync_made_durable,
                               E, Backends) {

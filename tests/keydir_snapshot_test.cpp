@@ -9,8 +9,10 @@
 
 #include "core/crc32c.h"
 #include "core/filename.h"
+#include "core/log_writer.h"
 #include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
+#include "tests/store_helpers.h"
 
 using namespace pyk;
 using namespace pyk::test;
@@ -374,6 +376,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_close_whose_hint_or_manifest_fails_leaves_no_sna
       {
         Store store = Store::open(env.dir.str(), options);
         fill_active(store, model);  // its first put starts a segment: another manifest
+        // Past half a segment the writer has spares made, each listed by a
+        // manifest rename: those come first.
+        BOOST_TEST_REQUIRE(wait_until([&] { return store.stats().spare_segments == LogWriter::kSpares; }));
         faulty->faults().fail(FaultOp::rename, nth_rename);
         store.close();
       }

@@ -103,6 +103,20 @@ mutation hint-superseded-asks-with-the-wrong-key core/hint_file.cpp \
 mutation fsck-trusts-hint-entries tools/lib/hints.cpp \
   "'  if (result.problem == nullptr && data) result.problem = entry_off_its_record(*data, bytes);'" \
   "'  (void)entry_off_its_record;'" tools_lib
+mutation rotation-ignores-spares core/log_writer.cpp \
+  "'  if (spares_.empty()) {'" "'  if (true) {'" background_sync
+mutation spares-not-listed core/recovery.cpp \
+  "'  if (spare_ids_.empty()) return listing;'" "'  return listing;'" background_sync
+mutation spare-taken-after-a-newer-segment core/log_writer.cpp \
+  "'  if (id <= active_id_ || (!spares_.empty() && id <= spares_.back().first)) return false;'" \
+  "'  if (false) return false;'" background_sync
+mutation close-keeps-spares core/store.cpp \
+  "'    drop_spares(spares);'" "'    (void)spares;'" background_sync
+mutation open-keeps-unused-spares core/recovery.cpp \
+  "'    drop_unused_spares(unused);'" "'    (void)unused;'" background_sync
+mutation refresh-reads-only-the-newest-segment core/refresh.cpp \
+  "'    if (may_have_torn_tail(p.id, p.id == loaded.back().id))'" "'    if (p.id == loaded.back().id)'" \
+  read_only
 mutation refresh-compares-file-sizes core/refresh.cpp \
   "'std::equal(loaded.begin(), loaded.end(), order.begin(), same_file)'" \
   "'std::equal(loaded.begin(), loaded.end(), order.begin())'" read_only

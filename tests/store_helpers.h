@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/directory.h"
+#include "core/error.h"
 #include "core/filename.h"
+#include "core/format.h"
 #include "core/store.h"
 
 namespace pyk::test {
@@ -29,6 +31,20 @@ inline std::vector<std::uint32_t> ids_of(const Directory& dir, filename::Kind ki
     if (parsed.kind == kind) ids.push_back(parsed.segment_id);
   }
   std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The datafiles holding more than a header: every segment but an empty one,
+// leaving out the spares a writer makes ahead in the background (Stats::spare_segments).
+inline std::vector<std::uint32_t> ids_with_records(Directory& dir) {
+  std::vector<std::uint32_t> ids;
+  for (const std::uint32_t id : ids_of(dir, filename::Kind::data)) {
+    try {
+      if (dir.open(filename::data(id), OpenMode::read_only)->size() > format::kFileHeaderSize)
+        ids.push_back(id);
+    } catch (const IoError&) {  // a spare removed since the listing
+    }
+  }
   return ids;
 }
 

@@ -53,7 +53,7 @@ class SyncRecorder {
   // What is not durable yet, one line each (empty: everything is): appended
   // bytes of datafiles not covered by a sync, and creations and renames of
   // datafiles (and of hint files, with `hint_names`) not followed by a sync
-  // of the directory. A hint's bytes are never synced: one a power cut tore
+  // of the directory. Datafiles holding nothing but their header are left out. A hint's bytes are never synced: one a power cut tore
   // is rejected at open.
   std::string not_durable(bool hint_names = false) const;
 
@@ -81,6 +81,10 @@ class SyncRecorder {
     std::map<std::string, std::uint64_t> names;
   };
   std::string not_durable_locked(bool hint_names) const;  // REQUIRES: mu_ held
+  // A datafile with more than its header appended. One without (a spare
+  // being made, or one never used) holds no write: neither its syncs nor
+  // its removal can lose one. REQUIRES: mu_ held.
+  bool holds_records(const std::string& path) const;
 
   mutable std::mutex mu_;
   std::map<std::string, File> files_;  // by path
