@@ -7,10 +7,11 @@
 
 namespace pyk {
 
-LogWriter::LogWriter(Directory& directory, std::uint64_t max_segment_size,
+LogWriter::LogWriter(Directory& directory, std::uint64_t max_segment_size, std::size_t spares,
                      std::atomic<std::uint32_t>& next_id, Events events)
     : directory_(directory),
       max_segment_size_(max_segment_size),
+      spares_wanted_(spares),
       next_id_(next_id),
       events_(std::move(events)) {}
 
@@ -101,7 +102,7 @@ Location LogWriter::append(std::string_view encoded) {
     throw;
   }
   // Half full: time to have spares ready for the rotation ahead.
-  if (!spare_asked_ && active_->size() > max_segment_size_ / 2 && spares_.size() < kSpares) {
+  if (!spare_asked_ && active_->size() > max_segment_size_ / 2 && spares_.size() < spares_wanted_) {
     spare_asked_ = true;
     events_.spare_wanted();
   }
@@ -137,7 +138,7 @@ void LogWriter::rotate() {
     spares_.pop_front();
     make_active(id, std::move(segment));
   }
-  if (spares_.size() < kSpares) events_.spare_wanted();
+  if (spares_.size() < spares_wanted_) events_.spare_wanted();
 }
 
 }  // namespace pyk

@@ -34,15 +34,10 @@ class LogWriter {
     // The active segment `id` was sealed by a rotation, without a sync (sync
     // it in the background, then hint it; maybe merge).
     std::function<void(std::uint32_t id)> sealed;
-    // Fewer than kSpares spares are ready and a rotation has taken one or
+    // Fewer spares are ready than wanted and a rotation has taken one or
     // the active segment is half full: make more (add_spare), off the write path.
     std::function<void()> spare_wanted;
   };
-
-  // Spares kept ready. One is not enough when segments fill faster than the
-  // disk writes them (4 KiB values): the refill after a rotation then queues
-  // behind that rotation's background sync.
-  static constexpr std::size_t kSpares = 2;
 
   // Creates segment `id` with its header, durably (header synced, directory
   // synced). If that fails, the half-made file is removed, or, if removing
@@ -51,8 +46,9 @@ class LogWriter {
                                                  std::uint64_t max_segment_size,
                                                  std::optional<std::string>& unfinished);
 
-  // `next_id` is the store's id counter, shared with merge: ids are never reused.
-  LogWriter(Directory& directory, std::uint64_t max_segment_size,
+  // `next_id` is the store's id counter, shared with merge: ids are never
+  // reused. `spares`: how many spares to keep ready (Options::spare_segments).
+  LogWriter(Directory& directory, std::uint64_t max_segment_size, std::size_t spares,
             std::atomic<std::uint32_t>& next_id, Events events);
 
   // Keeps appending to segment `id`, recovered at open.
@@ -78,6 +74,7 @@ class LogWriter {
   // (its id must exceed the active one's: replay order is id order).
   bool add_spare(std::uint32_t id, std::shared_ptr<Segment> segment);
   std::size_t spare_count() const { return spares_.size(); }
+  std::size_t spares_wanted() const { return spares_wanted_; }
   // Gives the spares up (close unlists and removes them).
   std::deque<std::pair<std::uint32_t, std::shared_ptr<Segment>>> take_spares() {
     return std::move(spares_);
@@ -95,6 +92,7 @@ class LogWriter {
 
   Directory& directory_;
   const std::uint64_t max_segment_size_;
+  const std::size_t spares_wanted_;
   std::atomic<std::uint32_t>& next_id_;
   const Events events_;
   std::shared_ptr<Segment> active_;

@@ -105,7 +105,7 @@ void Store::Impl::make_spares_until_enough() {
   for (;;) {
     {
       std::lock_guard write_lock(write_mutex_);
-      if (!writer_ || writer_->spare_count() >= LogWriter::kSpares) return;
+      if (!writer_ || writer_->spare_count() >= writer_->spares_wanted()) return;
     }
     // Made under no lock: its syncs (and the manifest's) are what a
     // rotation must not wait for.

@@ -48,6 +48,13 @@ struct Options {
 
   // A segment that would grow past this size is sealed and a new one started.
   std::uint64_t max_segment_size = 256ull << 20;
+  // Empty segments the maintenance thread keeps made ahead (created, synced,
+  // listed in the manifest) once the active one is half full, so that a
+  // rotation switches to one without any disk flush on the writer's thread
+  // (README, "Crash safety"). Two cover a second rotation while the first
+  // one's background sync still runs. 0: each rotation makes its segment
+  // itself, as before (behind a big background sync, hundreds of ms). At most 16.
+  std::uint32_t spare_segments = 2;
 
   SyncPolicy sync = SyncPolicy::none;
   std::chrono::milliseconds sync_interval{1000};

@@ -28,6 +28,7 @@ void Store::Impl::open() {
                           std::to_string(format::kMaxValueSize));
   if (options_.max_segment_size < 4096 || options_.max_segment_size > (2ull << 30))
     throw InvalidArgument("max_segment_size must be between 4 KiB and 2 GiB");
+  if (options_.spare_segments > 16) throw InvalidArgument("spare_segments must be at most 16");
   if (!(options_.merge_dead_fraction >= 0 && options_.merge_dead_fraction <= 1))
     throw InvalidArgument("merge_dead_fraction must be between 0 and 1");
   if (options_.merge_check_interval.count() < 0)
@@ -45,7 +46,7 @@ void Store::Impl::open() {
                                     options_.create_if_missing && !options_.read_only);
   if (!options_.read_only) {
     lock_ = directory_->lock(std::string(filename::kLock));
-    writer_.emplace(*directory_, options_.max_segment_size, next_segment_id_,
+    writer_.emplace(*directory_, options_.max_segment_size, options_.spare_segments, next_segment_id_,
                     LogWriter::Events{
                         [this](std::uint32_t id, const std::shared_ptr<Segment>& segment,
                                bool listed) { segment_started(id, segment, listed); },

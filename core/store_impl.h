@@ -274,7 +274,7 @@ class Store::Impl {
   // manifest rewrite lists it as sealed, with its exact length.
   // REQUIRES: maintenance_mutex_ held.
   bool sync_sealed(std::uint32_t id);
-  // Makes spares until the writer holds LogWriter::kSpares: each created
+  // Makes spares until the writer holds Options::spare_segments: each created
   // durably, listed in the manifest, then handed to the writer.
   // REQUIRES: maintenance_mutex_ held.
   void make_spares();

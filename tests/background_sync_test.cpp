@@ -22,7 +22,6 @@
 #include "core/directory_wrapper.h"
 #include "core/filename.h"
 #include "core/format.h"
-#include "core/log_writer.h"
 #include "core/manifest.h"
 #include "core/segment_wrapper.h"
 #include "core/store.h"
@@ -172,9 +171,21 @@ int fill_until_rotation(Store& db, const char* round) {
   return i;
 }
 
+// The power goes (only what was synced survives), then the store opens
+// again: it holds the first `late` keys fill_until_rotation wrote.
+template <class E>
+Store open_after_power_cut(E& env, int late) {
+  env.faulty->power_cut({});
+  env.faulty->faults().heal();
+  Store db = env.open();
+  for (int i = 0; i < late; ++i)
+    BOOST_TEST(db.get("late" + std::to_string(i)).value_or("missing") == value_of(i, "late"));
+  return db;
+}
+
 // Puts keys until the writer holds its spares (asked for at half a segment).
 void fill_until_spares_are_ready(Store& db, const char* round) {
-  for (int i = 0; db.stats().spare_segments < LogWriter::kSpares; ++i) {
+  for (int i = 0; db.stats().spare_segments < Options{}.spare_segments; ++i) {
     if (i < 20) db.put("half" + std::to_string(i), value_of(i, round));
     else std::this_thread::sleep_for(std::chrono::milliseconds(1));
     BOOST_TEST_REQUIRE(i < 20000, "no spares after 20 s");
@@ -244,7 +255,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_spare_a_rotation_overtook_is_dropped, E, Backend
     db.put("x", "old");
     env.gate->release_creation();
     // The late spare is made, refused, unlisted and removed; then two new ones.
-    BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().spare_segments == LogWriter::kSpares; }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return db.stats().spare_segments == env.options.spare_segments; }));
     BOOST_TEST(!env.storage->exists(filename::data(4)));
     std::string problem;
     BOOST_TEST(manifest::read(*env.storage, problem)->find(4) == nullptr);
@@ -292,11 +303,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(power_cut_after_a_rotation_into_a_spare_keeps_what
     env.faulty->faults().crash_at(0);
     env.gate->release();
   }
-  env.faulty->power_cut({});  // only what was synced survives
-  env.faulty->faults().heal();
-  auto db = env.open();
-  for (int i = 0; i < late; ++i)
-    BOOST_TEST(db.get("late" + std::to_string(i)).value_or("missing") == value_of(i, "late"));
+  auto db = open_after_power_cut(env, late);
   // Spare 3, made before the power cut, is the active segment now.
   BOOST_TEST(segment_ids(db.stats()) == (std::vector<std::uint32_t>{1, 2, 3}), boost::test_tools::per_element());
   db.put("after", "x");
@@ -375,11 +382,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(sync_covers_a_rotated_segment_the_background_has_n
     env.faulty->faults().crash_at(0);
     env.gate->release();
   }
-  env.faulty->power_cut({});  // only what was synced survives
-  env.faulty->faults().heal();
-  auto db = env.open();
-  for (int i = 0; i < late; ++i)
-    BOOST_TEST(db.get("late" + std::to_string(i)).value_or("missing") == value_of(i, "late"));
+  auto db = open_after_power_cut(env, late);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(rotated_segment_is_synced_and_hinted_in_the_background, E, Backends) {

@@ -22,7 +22,6 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
-#include "core/log_writer.h"
 #include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
 #include "tests/store_helpers.h"
@@ -287,7 +286,7 @@ void automatic_maintenance_on_a_full_disk() {
   }
   BOOST_TEST_REQUIRE(failed_puts == 20);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const std::size_t rotations = 1 + LogWriter::kSpares;
+  const std::size_t rotations = 1 + options.spare_segments;
   BOOST_TEST(count(log, "automatic merge failed") >= 1u, log.text());
   BOOST_TEST(count(log, "automatic merge failed") <= rotations, log.text());
   BOOST_TEST(count(log, "writing hint file") <= rotations, log.text());

@@ -9,7 +9,6 @@
 
 #include "core/crc32c.h"
 #include "core/filename.h"
-#include "core/log_writer.h"
 #include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
 #include "tests/store_helpers.h"
@@ -378,7 +377,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_close_whose_hint_or_manifest_fails_leaves_no_sna
         fill_active(store, model);  // its first put starts a segment: another manifest
         // Past half a segment the writer has spares made, each listed by a
         // manifest rename: those come first.
-        BOOST_TEST_REQUIRE(wait_until([&] { return store.stats().spare_segments == LogWriter::kSpares; }));
+        BOOST_TEST_REQUIRE(wait_until([&] { return store.stats().spare_segments == options.spare_segments; }));
         faulty->faults().fail(FaultOp::rename, nth_rename);
         store.close();
       }

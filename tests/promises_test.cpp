@@ -279,6 +279,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_options_are_refused_before_anything_is_written
       {"merge_dead_fraction above 1", [](Options& o) { o.merge_dead_fraction = 1.5; }},
       {"merge_dead_fraction NaN", [](Options& o) { o.merge_dead_fraction = std::nan(""); }},
       {"merge_check_interval negative", [](Options& o) { o.merge_check_interval = -1ms; }},
+      {"spare_segments above 16", [](Options& o) { o.spare_segments = 17; }},
       {"sync_interval 0", [](Options& o) {
          o.sync = SyncPolicy::interval;
          o.sync_interval = 0ms;

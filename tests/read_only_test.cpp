@@ -14,7 +14,6 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
-#include "core/log_writer.h"
 #include "tests/backend_fixtures.h"
 #include "tests/store_helpers.h"
 
@@ -163,7 +162,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_reads_a_spare_the_writer_moved_into, B, Al
   int k = 0;
   while (writer.stats().segments.front().bytes < env.options.max_segment_size / 2 + 512)
     writer.put("k" + std::to_string(k++), value_of(k, 0));
-  BOOST_TEST_REQUIRE(wait_until([&] { return writer.stats().spare_segments == LogWriter::kSpares; }));
+  BOOST_TEST_REQUIRE(wait_until([&] { return writer.stats().spare_segments == env.options.spare_segments; }));
   writer.sync();
   Store reader = env.open_reader();
   BOOST_TEST(reader.size() == writer.size());
