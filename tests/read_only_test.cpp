@@ -160,13 +160,18 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_reads_a_spare_the_writer_moved_into, B, Al
   ReadOnlyEnv<B> env;
   Store writer = env.open();
   int k = 0;
-  while (writer.stats().segments.front().bytes < env.options.max_segment_size / 2 + 512)
-    writer.put("k" + std::to_string(k++), value_of(k, 0));
+  while (writer.stats().segments.front().bytes < env.options.max_segment_size / 2 + 512) {
+    writer.put("k" + std::to_string(k), value_of(k, 0));
+    ++k;
+  }
   BOOST_TEST_REQUIRE(wait_until([&] { return writer.stats().spare_segments == env.options.spare_segments; }));
   writer.sync();
   Store reader = env.open_reader();
   BOOST_TEST(reader.size() == writer.size());
-  while (writer.stats().segments.size() == 1) writer.put("k" + std::to_string(k++), value_of(k, 0));
+  while (writer.stats().segments.size() == 1) {
+    writer.put("k" + std::to_string(k), value_of(k, 0));
+    ++k;
+  }
   writer.put("in-the-spare", "x");
   writer.sync();
   reader.refresh();
