@@ -203,12 +203,6 @@ std::vector<std::uint32_t> open_ended_in_manifest(Directory& directory) {
   return ids;
 }
 
-std::vector<std::uint32_t> segment_ids(const Stats& stats) {
-  std::vector<std::uint32_t> ids;
-  for (const SegmentStats& s : stats.segments) ids.push_back(s.id);
-  return ids;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(background_sync)

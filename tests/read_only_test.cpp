@@ -132,12 +132,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_after_appends_reads_no_hint, B, AllBackend
   Store writer = env.open();
   for (int k = 0; k < 100; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));  // rotates
   writer.sync();
-  std::vector<std::uint32_t> sealed;
-  for (const SegmentStats& s : writer.stats().segments)
-    if (!s.active) sealed.push_back(s.id);
-  BOOST_TEST_REQUIRE(sealed.size() >= 2u);
+  const std::vector<std::uint32_t> hinted = segment_ids(writer.stats(), sealed);
+  BOOST_TEST_REQUIRE(hinted.size() >= 2u);
   // Each synced and hinted in the background, the manifest listing its length.
-  BOOST_TEST_REQUIRE(wait_until([&] { return ids_of(*env.directory(), filename::Kind::hint) == sealed; }));
+  BOOST_TEST_REQUIRE(wait_until([&] { return ids_of(*env.directory(), filename::Kind::hint) == hinted; }));
   Options o = env.options;
   o.read_only = true;
   auto counting = std::make_shared<CountingOpens>(env.directory());
@@ -150,7 +148,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_after_appends_reads_no_hint, B, AllBackend
   BOOST_TEST(reader.get("new").value_or("missing") == "value");
   // A reload would load every sealed segment again, from its hint.
   const auto opened = counting->take();
-  for (const std::uint32_t id : sealed) BOOST_TEST(opened.count(filename::hint(id)) == 0u, id);
+  for (const std::uint32_t id : hinted) BOOST_TEST(opened.count(filename::hint(id)) == 0u, id);
 }
 
 // The reader loaded the writer's spares empty (listed, made ahead). The
@@ -201,13 +199,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_store_serves_from_merged_away_files_then
   BOOST_TEST((contents(reader) == contents(writer)));
   // The same segments, but for the writer's spares: listed in the manifest,
   // the reader has them as empty segments.
-  const auto with_records = [](const Stats& stats) {
-    std::vector<std::uint32_t> ids;
-    for (const SegmentStats& s : stats.segments)
-      if (s.bytes > format::kFileHeaderSize) ids.push_back(s.id);
-    return ids;
-  };
-  BOOST_TEST(with_records(reader.stats()) == with_records(writer.stats()), boost::test_tools::per_element());
+  BOOST_TEST(segment_ids(reader.stats(), holds_records) == segment_ids(writer.stats(), holds_records),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_lists_again_when_a_listed_segment_is_gone, B,

@@ -34,6 +34,17 @@ inline std::vector<std::uint32_t> ids_of(const Directory& dir, filename::Kind ki
   return ids;
 }
 
+// The ids of `stats`' segments (in replay order) that `keep` accepts.
+inline std::vector<std::uint32_t> segment_ids(const Stats& stats,
+                                              bool (*keep)(const SegmentStats&) = nullptr) {
+  std::vector<std::uint32_t> ids;
+  for (const SegmentStats& s : stats.segments)
+    if (keep == nullptr || keep(s)) ids.push_back(s.id);
+  return ids;
+}
+inline bool sealed(const SegmentStats& s) { return !s.active; }
+inline bool holds_records(const SegmentStats& s) { return s.bytes > format::kFileHeaderSize; }
+
 // The datafiles holding more than a header: every segment but an empty one,
 // leaving out the spares a writer makes ahead in the background (Stats::spare_segments).
 inline std::vector<std::uint32_t> ids_with_records(Directory& dir) {
