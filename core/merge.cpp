@@ -84,6 +84,10 @@ void Store::Impl::seal_active() {
 
 Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>& ids,
                                                bool throttled) {
+  // Gone for good before the inputs are chosen: the inputs may then be the
+  // oldest data again, and drop their tombstones.
+  remove_retired_leftovers();
+
   // 1. The inputs in replay order, and the rank the outputs take.
   std::vector<Input> inputs;
   std::uint32_t output_rank = 0;
@@ -91,7 +95,11 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     std::shared_lock state_lock(state_mutex_);
     bool prefix = true;
     for (const SegmentSet::Entry* state : segments_.in_replay_order()) {
-      const bool chosen = std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
+      // A retired segment is out of the manifest, its file removed or about
+      // to be (an earlier merge failed after listing its outputs): never an
+      // input again, but it is older data the outputs cannot drop tombstones over.
+      const bool chosen = !state->retired &&
+                          std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
       if (!chosen || segments_.is_active(state->stats.id)) {
         prefix = false;
         continue;
@@ -286,24 +294,44 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
   // forgotten only once its removal is durable: while its file may still be
   // on disk it keeps counting as older data, so a later merge does not drop
   // tombstones that still shadow its records. A later open ignores it.
-  for (const Input* input : removable) {
-    for (const std::string& name : {filename::hint(input->id), filename::data(input->id)}) {
-      directory_->remove(name);
-    }
-    directory_->sync();
-    std::shared_ptr<Segment> removed;
-    {
-      StateWriteLock state_lock(*this);
-      removed = segments_.remove(input->id);
-    }
-    gate_.wait_for_reads();  // a get may still be reading it
-  }
+  // If a removal fails, that input and the later ones stay retired: out of
+  // the manifest, never an input again, removed by the next merge.
+  for (const Input* input : removable) remove_retired(input->id);
   ++merges_;
   const Store::MergeResult result{inputs.size(), outputs_made, bytes_in, bytes_out};
   log("merged " + std::to_string(inputs.size()) + " segments (" + std::to_string(bytes_in) +
       " bytes) into " + std::to_string(outputs_made) + " (" + std::to_string(bytes_out) +
       " bytes)");
   return result;
+}
+
+void Store::Impl::remove_retired(std::uint32_t id) {
+  for (const std::string& name : {filename::hint(id), filename::data(id)}) directory_->remove(name);
+  directory_->sync();
+  std::shared_ptr<Segment> removed;
+  {
+    StateWriteLock state_lock(*this);
+    removed = segments_.remove(id);
+  }
+  gate_.wait_for_reads();  // a get may still be reading it
+}
+
+void Store::Impl::remove_retired_leftovers() {
+  std::vector<std::uint32_t> retired;
+  {
+    std::shared_lock state_lock(state_mutex_);
+    for (const SegmentSet::Entry* entry : segments_.in_replay_order())
+      if (entry->retired) retired.push_back(entry->stats.id);
+  }
+  for (const std::uint32_t id : retired) {  // oldest first, as merges remove them
+    try {
+      remove_retired(id);
+    } catch (const IoError& e) {
+      log("merge: removing segment " + std::to_string(id) + ", merged earlier, failed again (" +
+          e.what() + "); it stays out of the manifest and out of merges");
+      return;
+    }
+  }
 }
 
 }  // namespace pyk

@@ -145,7 +145,7 @@ std::vector<std::uint32_t> SegmentSet::sealed(std::uint64_t* dead_bytes) const {
   std::vector<std::uint32_t> ids;
   std::uint64_t dead = 0;
   for (const auto& [id, entry] : entries_) {
-    if (&entry == active_) continue;
+    if (&entry == active_ || entry.retired) continue;
     ids.push_back(id);
     dead += entry.stats.dead_bytes;
   }
@@ -168,7 +168,7 @@ std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction, std::ui
   std::vector<std::uint32_t> ids;
   for (const auto& [id, entry] : entries_) {
     const SegmentStats st = at(entry, now);
-    if (&entry == active_ || st.bytes <= format::kFileHeaderSize) continue;
+    if (&entry == active_ || entry.retired || st.bytes <= format::kFileHeaderSize) continue;
     const double dead_fraction =
         static_cast<double>(st.dead_bytes) / static_cast<double>(st.bytes - format::kFileHeaderSize);
     if ((fraction > 0 && dead_fraction >= fraction) || (bytes > 0 && st.dead_bytes >= bytes))

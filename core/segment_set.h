@@ -102,10 +102,12 @@ class SegmentSet {
   std::uint64_t expiring_keys() const { return expiring_keys_; }
 
   // --- what maintenance and stats() see ----------------------------------------
-  // Sealed segments (every one but the active), and their dead bytes in total.
+  // Sealed segments (every one but the active and the retired), and their
+  // dead bytes in total.
   std::vector<std::uint32_t> sealed(std::uint64_t* dead_bytes = nullptr) const;
-  // Sealed segments whose dead fraction reaches `fraction` (if > 0) or whose
-  // dead bytes reach `bytes` (if > 0), keys expired at `now` counting as dead.
+  // Sealed segments, not retired, whose dead fraction reaches `fraction` (if
+  // > 0) or whose dead bytes reach `bytes` (if > 0), keys expired at `now`
+  // counting as dead.
   std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes,
                                               std::uint64_t now = 0) const;
   // Adds each segment's stats at `now` (replay order) and the disk bytes to `out`.

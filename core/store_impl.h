@@ -296,6 +296,12 @@ class Store::Impl {
   // and it throws MergeStopped once close cancels that.
   struct MergeStopped {};
   Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids, bool throttled = false);
+  // Removes the files of retired segment `id` (a merge's input, unlisted)
+  // durably, then forgets it. Throws IoError, and `id` stays retired.
+  void remove_retired(std::uint32_t id);
+  // Tries remove_retired again on the inputs an earlier merge could not
+  // remove; logs what still fails.
+  void remove_retired_leftovers();
   // Automatic merge is on (Options: either trigger set).
   bool auto_merge() const { return options_.merge_dead_fraction > 0 || options_.merge_dead_bytes > 0; }
   bool expired(const Location& location, std::uint64_t now) const {

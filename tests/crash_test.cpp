@@ -11,6 +11,7 @@
 //   crash             seeded random crash points; PYK_CRASH_ROUNDS=N runs N
 //                     rounds per backend (default 600 on memory, a quarter of
 //                     it on file and mmap), PYK_CRASH_SEED=S runs round S only,
+//                     PYK_CRASH_FIRST_SEED=S starts the rounds at seed S,
 //                     PYK_CRASH_MERGE=0 leaves merges out, PYK_CRASH_TRACE=1 prints
 //                     the operations (hint writing and automatic merges run on
 //                     the store's worker thread, so a seed may not replay exactly)
@@ -28,10 +29,12 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/manifest.h"
 #include "core/record_reader.h"
 #include "core/store.h"
 #include "tests/backend_fixtures.h"
 #include "tests/fault_injection.h"
+#include "tests/store_helpers.h"
 
 using namespace pyk;
 using namespace pyk::test;
@@ -929,10 +932,83 @@ BOOST_AUTO_TEST_CASE(failed_removal_of_a_merge_input_keeps_it_counted) {
     BOOST_TEST(db.erase("k"));
     for (int i = 0; i < 4; ++i) db.put("more" + std::to_string(i), std::string(1000, 'm'));
     db.merge();
+    // The merge removed what the first one could not (not merging it again).
+    BOOST_TEST(!env.storage->exists("0000000001.data"));
     db.close();
   }
   auto db = env.open();
   BOOST_TEST(!db.get("k").has_value(), "k came back as " << db.get("k").value_or(""));
+}
+
+// Merge bug found by the random crash test (seed 101241): a merge whose
+// directory sync failed after it had removed an input's files left that
+// input retired (unlisted, its file gone). The next merge took it as an
+// input again and, when its own manifest write failed, put every input back
+// in the listing, so the next manifest listed a removed segment and the
+// store no longer opened. Swept over which directory sync (or removal) of
+// the first merge fails: among them the sync after a removal, and the
+// removal of an input's datafile, which the next merge then removes.
+BOOST_AUTO_TEST_CASE(merge_input_whose_removal_was_not_made_durable_is_never_listed_again) {
+  std::map<FaultOp, int> unlisted;  // rounds where the failed first merge unlisted segment 1
+  for (const FaultOp op : {FaultOp::dir_sync, FaultOp::remove}) {
+    for (std::uint64_t nth = 0; nth < 12; ++nth) {
+      BOOST_TEST_CONTEXT("the first merge's " << to_string(op) << " number " << nth << " fails") {
+        FaultyEnv env;                        // 4 KiB segments
+        env.options.merge_dead_fraction = 0;  // only the merges below
+        env.options.merge_dead_bytes = 0;
+        std::map<std::string, std::string> expected;
+        {
+          auto db = env.open();
+          for (int i = 0; i < 12; ++i) {
+            const std::string key = "k" + std::to_string(i % 4);
+            expected[key] = std::string(900, char('a' + i));
+            db.put(key, expected[key]);
+          }
+        }  // closed: no background work below but what the test does
+        {
+          auto db = env.open();
+          env.faults().fail(op, nth);
+          bool failed = false;
+          try {
+            db.merge();
+          } catch (const IoError&) {
+            failed = true;
+          }
+          env.faults().heal();
+          for (const auto& [key, value] : expected) BOOST_TEST(db.get(key).value_or("missing") == value);
+          std::string problem;
+          const auto listed = manifest::read(*env.storage, problem);
+          BOOST_TEST_REQUIRE(listed.has_value(), problem);
+          if (failed && listed->find(1) == nullptr) {
+            ++unlisted[op];
+            // A second merge whose inputs are all dead (no output to write),
+            // and whose manifest write fails.
+            for (const auto& [key, value] : expected) BOOST_TEST(db.erase(key));
+            db.seal_active();
+            env.faults().fail_always(FaultOp::rename);
+            BOOST_CHECK_THROW(db.merge(), IoError);
+            env.faults().heal();
+            db.put("after", "the merges");
+            db.seal_active();  // the next segment starts: the manifest is written again
+            const auto now_listed = manifest::read(*env.storage, problem);
+            BOOST_TEST_REQUIRE(now_listed.has_value(), problem);
+            for (const ManifestEntry& entry : now_listed->segments)
+              BOOST_TEST(env.storage->exists(filename::data(entry.id)), "segment " << entry.id << " is listed");
+            // A merge that succeeds leaves no file of segment 1, retired or not.
+            db.merge();
+            BOOST_TEST(!env.storage->exists(filename::data(1)));
+            expected.clear();
+            expected["after"] = "the merges";
+          }
+        }
+        auto db = env.open();
+        BOOST_TEST(contents(db) == expected);
+      }
+    }
+  }
+  // Both kinds of failure were reached after the manifest unlisted segment 1.
+  BOOST_TEST(unlisted[FaultOp::dir_sync] > 0);
+  BOOST_TEST(unlisted[FaultOp::remove] > 0);
 }
 
 // Rounds on `backend`; real files get a quarter of the memory rounds by
@@ -940,7 +1016,7 @@ BOOST_AUTO_TEST_CASE(failed_removal_of_a_merge_input_keeps_it_counted) {
 void crash_rounds(const char* backend, std::uint64_t default_rounds) {
   const std::uint64_t only = env_number("PYK_CRASH_SEED", 0);
   const std::uint64_t rounds = only ? 1 : env_number("PYK_CRASH_ROUNDS", default_rounds);
-  const std::uint64_t first = only ? only : 1;
+  const std::uint64_t first = only ? only : env_number("PYK_CRASH_FIRST_SEED", 1);
   CrashCounts counts;
   for (std::uint64_t seed = first; seed < first + rounds; ++seed) {
     const std::string failure = run_crash_round(backend, seed, counts);

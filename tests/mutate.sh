@@ -120,6 +120,8 @@ mutation refresh-reads-only-the-newest-segment core/refresh.cpp \
 mutation refresh-compares-file-sizes core/refresh.cpp \
   "'std::equal(loaded.begin(), loaded.end(), order.begin(), same_file)'" \
   "'std::equal(loaded.begin(), loaded.end(), order.begin())'" read_only
+mutation merge-leaves-retired-leftovers core/merge.cpp \
+  "'  remove_retired_leftovers();\n\n'" "''" crash
 mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \
