@@ -176,7 +176,7 @@ fi
 run_script install checks tests/install_test.sh
 
 if [ -z "${PYK_QUICK:-}" ]; then
-  echo "== fuzz: tests/fuzz/run.sh (${PYK_FUZZ_RUNS:-20000} inputs per target, half that for open and fsck)"
+  echo "== fuzz: tests/fuzz/run.sh (${PYK_FUZZ_RUNS:-10000} inputs per target, half that for open and fsck)"
   timed fuzz timeout --kill-after=30 $((suite_timeout * 3)) tests/fuzz/run.sh >"$log_dir/fuzz.log" 2>&1
   fuzz_status=$?
   p=$(grep -c '_fuzz: ok' "$log_dir/fuzz.log")

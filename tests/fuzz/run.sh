@@ -4,7 +4,7 @@
 # and running PYK_JOBS at a time, all cores by default), reporting
 # the edges it covered (libFuzzer's "cov", out of the instrumented total).
 # Needs clang++ 14 and, on Debian, libclang-rt-14-dev (the libFuzzer runtime).
-#   tests/fuzz/run.sh                 build, then PYK_FUZZ_RUNS (20000) inputs per target,
+#   tests/fuzz/run.sh                 build, then PYK_FUZZ_RUNS (10000) inputs per target,
 #                                     half that for open and fsck
 #   tests/fuzz/run.sh --make-corpus   regenerate tests/fuzz/corpus/ first
 #   PYK_FUZZ_TARGETS="open fsck"      only these targets
@@ -13,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 cxx=${PYK_FUZZ_CXX:-clang++}
-runs=${PYK_FUZZ_RUNS:-20000}
+runs=${PYK_FUZZ_RUNS:-10000}
 out=bin/fuzz
 mkdir -p "$out/obj"
 common=(-std=c++20 -O1 -g -I. -fno-sanitize-recover=all -fsanitize=address,undefined -pthread)
