@@ -153,10 +153,10 @@ std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location
   return position;
 }
 
-std::optional<Location> KeyDir::put(std::string_view key, const Location& location) {
+std::optional<Location> KeyDir::put(std::string_view key, std::uint64_t key_hash,
+                                    const Location& location) {
   // Grown first, while the arena's live entries are still exactly the table's.
   if (table_.full()) rebuild_table(std::max<std::size_t>(64, table_.size() * 2));
-  const std::uint64_t key_hash = hash(key);
   const KeyDirTable::Slot slot = find_slot(key, key_hash);
   if (!slot) {
     table_.insert(key_hash, write_entry(key, location));  // write_entry may throw: nothing changed

@@ -40,14 +40,26 @@ class KeyDir {
   KeyDir& operator=(const KeyDir&) = delete;
 
   // Points `key` at `location`; returns the location it replaced, if any.
-  std::optional<Location> put(std::string_view key, const Location& location);
+  std::optional<Location> put(std::string_view key, const Location& location) {
+    return put(key, hash(key), location);
+  }
+  // The same, `key_hash` being hash(key) (a put hashes its key once for the
+  // prefetches below too).
+  std::optional<Location> put(std::string_view key, std::uint64_t key_hash, const Location& location);
   // Removes `key`; returns its location if it was present.
   std::optional<Location> erase(std::string_view key);
   std::optional<Location> find(std::string_view key) const;
-  // Starts loading the table line a put, erase or find of `key` reads, so
-  // that its cache miss overlaps the caller's work until then. Only a hint,
-  // but it reads the table's size and address: the same locking as find.
-  void prefetch(std::string_view key) const { table_.prefetch(hash(key)); }
+  // Starts loading the table line a put, erase or find of the key with
+  // hash `key_hash` (hash()) reads, so that its cache miss overlaps the
+  // caller's work until then. Only a hint, but it reads the table's size and
+  // address: the same locking as find.
+  void prefetch(std::uint64_t key_hash) const { table_.prefetch(key_hash); }
+  // Starts loading the arena entry whose key that put, erase or find
+  // compares first, if a tag matches: an overwrite's second miss. Reads the
+  // table line, so it pays off once prefetch() has loaded it.
+  void prefetch_entry(std::uint64_t key_hash) const {
+    if (const auto position = table_.first_candidate(key_hash)) __builtin_prefetch(at(*position));
+  }
   // find for each of `keys` into `out` (the same size), in windows: the
   // window's table lines are prefetched, then its candidate arena entries,
   // before any key is compared, so that a batch's cache misses overlap

@@ -65,6 +65,12 @@ void Store::Impl::spare_wanted() {
 void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
   check_writable();
   validate(key, value);
+  // The key's table line loads while the record is encoded, and then the
+  // entry it points to (an overwrite compares that key) while the record is
+  // appended. Both read the table as a lookup does (a merge may move it
+  // without write_mutex_). The hash's seed changes only while a store opens.
+  const std::uint64_t key_hash = keydir_.hash(key);
+  gate_.lookup(state_mutex_, [&] { keydir_.prefetch(key_hash); });
   thread_local std::string encoded;
   encoded.clear();
   format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
@@ -72,12 +78,10 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   {
     std::lock_guard write_lock(write_mutex_);
     check_open();
-    // The key's table line loads while the record is appended. It reads the
-    // table as a lookup does (a merge may move it without write_mutex_).
-    gate_.lookup(state_mutex_, [&] { keydir_.prefetch(key); });
+    gate_.lookup(state_mutex_, [&] { keydir_.prefetch_entry(key_hash); });
     sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
       at.expiry = expiry;
-      segments_.count_put(home, keydir_.put(key, at), at);
+      segments_.count_put(home, keydir_.put(key, key_hash, at), at);
     });
   }
   wait_durable(sequence);
