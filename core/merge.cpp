@@ -95,11 +95,10 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     std::shared_lock state_lock(state_mutex_);
     bool prefix = true;
     for (const SegmentSet::Entry* state : segments_.in_replay_order()) {
-      // A retired segment is out of the manifest, its file removed or about
-      // to be (an earlier merge failed after listing its outputs): never an
-      // input again, but it is older data the outputs cannot drop tombstones over.
-      const bool chosen = !state->retired &&
-                          std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
+      // A retired segment (an earlier merge failed to remove it) is never in
+      // `ids` (SegmentSet::sealed, merge_candidates), but it is older data
+      // that ends the prefix: no tombstone is dropped over it.
+      const bool chosen = std::find(ids.begin(), ids.end(), state->stats.id) != ids.end();
       if (!chosen || segments_.is_active(state->stats.id)) {
         prefix = false;
         continue;

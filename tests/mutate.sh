@@ -122,6 +122,10 @@ mutation refresh-compares-file-sizes core/refresh.cpp \
   "'std::equal(loaded.begin(), loaded.end(), order.begin())'" read_only
 mutation merge-leaves-retired-leftovers core/merge.cpp \
   "'  remove_retired_leftovers();\n\n'" "''" crash
+mutation merge-takes-retired-inputs core/segment_set.cpp \
+  "'&entry == active_ || entry.retired || st.bytes'" "'&entry == active_ || st.bytes'" crash
+mutation merge-all-takes-retired-inputs core/segment_set.cpp \
+  "'if (&entry == active_ || entry.retired) continue;'" "'if (&entry == active_) continue;'" crash
 mutation batch-header-ignored-in-recovery core/log_reader.cpp \
   "'    } else if (!in_batch_) {'" "'    } else if (true) {'" log_reader,batch,crash
 mutation group-commit-acks-before-the-sync core/group_commit.cpp \
