@@ -93,6 +93,9 @@ bool Store::Impl::sync_sealed(std::uint32_t id) {
 
 void Store::Impl::make_spares() {
   spare_job_queued_ = false;  // a rotation from now on asks again
+  // Asked for while an earlier job was failing, before it said so: not
+  // tried again until the writer has made a segment of its own.
+  if (spares_failing_) return;
   try {
     make_spares_until_enough();
   } catch (...) {
