@@ -9,6 +9,7 @@
 #include "core/filename.h"
 #include "core/file_header.h"
 #include "core/log_reader.h"
+#include "core/replace_file.h"
 
 namespace pyk::hint {
 namespace {
@@ -25,11 +26,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
   // Entries in file order, streamed to the file a chunk at a time: memory
   // stays at one chunk however big the segment (keeping exactly each key's
   // newest record would need every key of the segment in memory at once).
-  const std::string final_name = filename::hint(id);
-  const std::string temp_name = filename::temp(final_name);
-  directory.remove(temp_name);  // a leftover of an interrupted write, if any
-  try {
-    auto file = directory.create(temp_name, 0);
+  replace_file(directory, filename::hint(id), 0, [&](Segment& file) {
     std::string chunk, kept;
     struct Placed {  // a value entry of the chunk: [start, end), its key last
       std::size_t start, end, key_size;
@@ -58,7 +55,7 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
         kept.append(chunk, from);
         chunk.swap(kept);
       }
-      file->append(format::as_bytes(chunk));
+      file.append(format::as_bytes(chunk));
       chunk.clear();
       values.clear();
     };
@@ -91,19 +88,10 @@ void write(Directory& directory, std::uint32_t id, const Segment& segment,
     end.offset = segment.size();
     end.count = count;
     format::encode_hint_entry(chunk, end);
-    file->append(format::as_bytes(chunk));
-    file->seal_unsynced();  // see write()'s comment in hint_file.h
+    file.append(format::as_bytes(chunk));
+    file.seal_unsynced();  // see write()'s comment in hint_file.h
     if (durable) durable();
-  } catch (...) {
-    // A full disk, say: leave no half-written hint taking space.
-    try {
-      directory.remove(temp_name);
-    } catch (...) {  // the original error is the one to report; open removes it
-    }
-    throw;
-  }
-  directory.rename(temp_name, final_name);
-  directory.sync();
+  });
 }
 
 HintCursor::HintCursor(const Segment& file) : file_(file), end_(file.size()) {}

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/replace_file.h"
 
 namespace pyk::keydir_snapshot {
 namespace {
@@ -327,9 +328,11 @@ void write_unpublished(Directory& directory, const KeyDir& keydir, const Manifes
                        std::span<const SegmentSize> sizes) {
   // The arena is saved as it is in memory.
   if constexpr (std::endian::native != std::endian::little) return;
-  const std::string temp_name = filename::temp(std::string(filename::kKeydirSnapshot));
   remove(directory);  // never left describing an older store
-  directory.remove(temp_name);  // a leftover of an interrupted write, if any
+  // Nor an older temp file, which publish() would rename into place: it
+  // goes before the store may turn out not to match (write_temp_file would
+  // remove it only when writing).
+  directory.remove(filename::temp(std::string(filename::kKeydirSnapshot)));
   if (!matches(manifest, sizes)) return;
   const std::string head = encode_head(manifest, sizes, keydir.size(), keydir.chunk_count());
   const KeyDirTable& table = keydir.table();
@@ -341,31 +344,24 @@ void write_unpublished(Directory& directory, const KeyDir& keydir, const Manifes
   store_le<std::uint64_t>(table_head.data() + 16, table.available());
   std::uint64_t total = head.size() + table_head.size() + lines.size() + 4;
   for (std::size_t i = 0; i < keydir.chunk_count(); ++i) total += 4 + keydir.chunk(i).size();
-  try {
-    auto file = directory.create(temp_name, total);
+  write_temp_file(directory, std::string(filename::kKeydirSnapshot), total, [&](Segment& file) {
     std::uint32_t crc = crc32c::extend(crc32c::extend(crc32c::extend(0, bytes_of(head)), table_head), lines);
-    file->append(bytes_of(head));
-    file->append(table_head);
-    file->append(lines);
+    file.append(bytes_of(head));
+    file.append(table_head);
+    file.append(lines);
     for (std::size_t i = 0; i < keydir.chunk_count(); ++i) {
       const std::span<const std::byte> chunk = keydir.chunk(i);
       std::array<std::byte, 4> used;
       store_le<std::uint32_t>(used.data(), static_cast<std::uint32_t>(chunk.size()));
       crc = crc32c::extend(crc32c::extend(crc, used), chunk);
-      file->append(used);
-      file->append(chunk);
+      file.append(used);
+      file.append(chunk);
     }
     std::array<std::byte, 4> trailer;
     store_le<std::uint32_t>(trailer.data(), crc);
-    file->append(trailer);
-    file->seal_unsynced();  // a torn snapshot fails its CRC and is ignored
-  } catch (...) {
-    try {
-      directory.remove(temp_name);  // a full disk, say: leave nothing half-written
-    } catch (...) {  // the original error is the one to report; open removes it
-    }
-    throw;
-  }
+    file.append(trailer);
+    file.seal_unsynced();  // a torn snapshot fails its CRC and is ignored
+  });
 }
 
 void publish(Directory& directory) {

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/replace_file.h"
 
 namespace pyk {
 
@@ -94,24 +95,11 @@ std::optional<Manifest> read(Directory& directory, std::string& problem) {
 }
 
 void write(Directory& directory, const Manifest& manifest) {
-  const std::string final_name(filename::kManifest);
-  const std::string temp_name = filename::temp(final_name);
   const std::string bytes = encode(manifest);
-  directory.remove(temp_name);  // a leftover of an interrupted write, if any
-  try {
-    auto file = directory.create(temp_name, bytes.size());
-    file->append(std::as_bytes(std::span(bytes)));
-    file->seal();  // syncs
-  } catch (...) {
-    // A full disk, say: leave no half-written manifest taking space.
-    try {
-      directory.remove(temp_name);
-    } catch (...) {  // the original error is the one to report; open removes it
-    }
-    throw;
-  }
-  directory.rename(temp_name, final_name);
-  directory.sync();
+  replace_file(directory, std::string(filename::kManifest), bytes.size(), [&](Segment& file) {
+    file.append(std::as_bytes(std::span(bytes)));
+    file.seal();  // syncs
+  });
 }
 
 }  // namespace manifest

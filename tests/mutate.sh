@@ -77,9 +77,12 @@ mutation no-directory-fsync-for-a-new-segment core/log_writer.cpp \
   "'    directory_.sync();  // the new file'" "'    // the new file'" durability
 mutation no-directory-fsync-after-merge-rename core/merge.cpp \
   "'    directory_->sync();\n    bytes_out += out_size;'" "'    bytes_out += out_size;'" durability
-mutation no-directory-fsync-after-hint-rename core/hint_file.cpp \
-  "'  directory.rename(temp_name, final_name);\n  directory.sync();'" \
-  "'  directory.rename(temp_name, final_name);'" durability
+mutation no-directory-fsync-after-replace-rename core/replace_file.cpp \
+  "'  directory.rename(filename::temp(final_name), final_name);\n  directory.sync();'" \
+  "'  directory.rename(filename::temp(final_name), final_name);'" durability
+mutation replace-leaves-its-temp-file-on-failure core/replace_file.cpp \
+  "'      directory.remove(temp_name);\n    } catch (...) {'" "'    } catch (...) {'" \
+  crash,keydir_snapshot,full_disk,durability
 mutation crc-not-checked-on-read core/record_read.cpp \
   "'header.record_size() != record.size() || format::record_crc(record) != header.crc'" \
   "'header.record_size() != record.size()'" store,hint_files,bad_conditions
