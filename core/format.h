@@ -22,7 +22,8 @@
 //   6  u16 reserved   0
 //   8  u32 key_size   1 .. kMaxKeySize
 //  12  u32 value_size 0 .. kMaxValueSize
-//  16  u64 timestamp  write time, microseconds since the Unix epoch
+//  16  u64 timestamp  write time, microseconds since the Unix epoch (a put's
+//                     to the clock tick: only the tools read it)
 //  24  u64 expiry     microseconds since the Unix epoch; 0 = never expires
 //
 // Replay order: open replays datafiles by (rank, id), where rank is the merge

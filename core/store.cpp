@@ -1,5 +1,6 @@
 #include "core/store.h"
 
+#include <ctime>
 #include <future>
 #include <iostream>
 
@@ -184,6 +185,15 @@ std::uint64_t Store::Impl::now_micros() const {
   const auto now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+}
+
+std::uint64_t Store::Impl::write_time_micros() const {
+#ifdef CLOCK_REALTIME_COARSE
+  timespec now;
+  if (!options_.clock && ::clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0)
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+#endif
+  return now_micros();
 }
 
 void Store::Impl::log(std::string_view message) const {

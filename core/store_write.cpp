@@ -73,7 +73,7 @@ void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_
   gate_.lookup(state_mutex_, [&] { keydir_.prefetch(key_hash); });
   thread_local std::string encoded;
   encoded.clear();
-  format::encode_record(encoded, format::RecordType::value, key, value, now_micros(), expiry);
+  format::encode_record(encoded, format::RecordType::value, key, value, write_time_micros(), expiry);
   std::uint64_t sequence;
   {
     std::lock_guard write_lock(write_mutex_);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/log_reader.h"
 #include "backends/memory_directory.h"
 #include "tests/backend_fixtures.h"
 #include "tests/store_helpers.h"
@@ -545,6 +546,37 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(several_stores_open_at_once, B, AllBackends) {
   db2.put("k", "two");
   BOOST_TEST(db1.get("k").value() == "one");
   BOOST_TEST(db2.get("k").value() == "two");
+}
+
+// A put's record carries its write time: Options::clock's when one is set,
+// else the system clock's to its tick (the kernel's coarse clock, which may
+// lag the exact one by a tick; nothing but the tools reads it).
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_put_record_carries_its_write_time, B, AllBackends) {
+  StoreEnv<B> env;
+  const auto micros = [](std::chrono::system_clock::time_point t) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+  };
+  const std::uint64_t before = micros(std::chrono::system_clock::now());
+  env.open().put("system", "v");
+  const std::uint64_t after = micros(std::chrono::system_clock::now());
+  FakeClock clock;
+  env.options.clock = clock.fn();
+  env.open().put("fake", "v");
+
+  std::map<std::string, std::uint64_t> written;
+  const auto directory = env.directory();
+  for (const std::string& name : directory->list()) {
+    if (filename::parse(name).kind != filename::Kind::data) continue;
+    const auto segment = directory->open(name, OpenMode::read_only);
+    LogReader reader(*segment, LogReader::Mode::strict);
+    while (reader.next())
+      for (const Record& r : reader.unit().records) written[std::string(r.key)] = r.header.timestamp;
+  }
+  BOOST_TEST_REQUIRE(written.size() == 2u);
+  BOOST_TEST(written.at("fake") == micros(clock.fn()()));
+  BOOST_TEST(written.at("system") <= after);
+  BOOST_TEST(written.at("system") + 20'000 >= before);  // a tick is 1-10 ms
 }
 
 BOOST_AUTO_TEST_SUITE_END()
