@@ -155,10 +155,12 @@ std::uint32_t KeyDir::write_entry(std::string_view key, const Location& location
 
 std::optional<Location> KeyDir::put(std::string_view key, std::uint64_t key_hash,
                                     const Location& location) {
-  // Grown first, while the arena's live entries are still exactly the table's.
-  if (table_.full()) rebuild_table(std::max<std::size_t>(64, table_.size() * 2));
   const KeyDirTable::Slot slot = find_slot(key, key_hash);
   if (!slot) {
+    // Grown for a new key only (an overwrite takes no slot: growing then
+    // doubled a table sized for exactly its keys), and first, while the
+    // arena's live entries are still exactly the table's.
+    if (table_.full()) rebuild_table(std::max<std::size_t>(64, table_.size() * 2));
     table_.insert(key_hash, write_entry(key, location));  // write_entry may throw: nothing changed
     return std::nullopt;
   }

@@ -95,6 +95,23 @@ BOOST_AUTO_TEST_CASE(overwrites_do_not_grow_the_arena) {
   BOOST_TEST(kd.find("key-7")->offset == 199u);
 }
 
+BOOST_AUTO_TEST_CASE(overwrites_do_not_grow_a_full_table) {
+  // A table sized for its keys (expected_keys, a reopen) may be full once
+  // they are all in; an overwrite takes no slot, so it must not grow it.
+  KeyDir kd;
+  kd.reserve(5000);
+  std::uint32_t keys = 0;
+  for (; !kd.table().full(); ++keys) kd.put("key-" + std::to_string(keys), {1, keys, 10, 0});
+  BOOST_TEST_REQUIRE(keys >= 5000u);
+  const std::size_t bytes = kd.memory_bytes();
+  for (std::uint32_t i = 0; i < keys; ++i) kd.put("key-" + std::to_string(i), {2, i, 10, 0});
+  BOOST_TEST(kd.memory_bytes() == bytes);
+  BOOST_TEST(kd.find("key-0")->segment == 2u);
+  kd.put("one-more", {2, 0, 10, 0});  // a new key still grows it
+  BOOST_TEST(kd.memory_bytes() > bytes);
+  BOOST_TEST(kd.size() == keys + 1);
+}
+
 BOOST_AUTO_TEST_CASE(overwrite_at_a_chunk_boundary) {
   // Fill the first 1 MiB chunk exactly (32-byte entries), so the fresh entry
   // of the next put opens a new chunk; an overwrite then gives it back and
