@@ -136,6 +136,9 @@ mutation group-commit-acks-before-the-sync core/group_commit.cpp \
 mutation read-only-open-removes-unfinished-files core/recovery.cpp \
   "'kind == filename::Kind::temp && !options_.read_only'" "'kind == filename::Kind::temp'" \
   store_promises
+mutation merge-switches-the-wrong-key core/merge.cpp \
+  "'std::string_view(move_keys).substr(m.key_at, m.key_size)'" "'std::string_view(move_keys).substr(0, m.key_size)'" \
+  merge
 mutation merge-forgets-expiry core/merge.cpp \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \
