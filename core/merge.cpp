@@ -50,7 +50,7 @@ struct Input {
 // key lies in a buffer shared by the output's moves, and its place in the
 // output has the size and expiry of the record it came from. (A Move with
 // its own std::string key and two Locations took 112 bytes with the key's
-// heap block, 200 MB for one output, all of it in a merge's peak RSS.)
+// heap block: about 225 MB for one output, all of it in a merge's peak RSS.)
 struct Move {
   std::uint32_t key_at, key_size;  // in the output's key buffer
   std::uint32_t from_segment, from_offset;
