@@ -34,17 +34,15 @@
 
 #include "backends/posix_io.h"
 #include "core/error.h"
+#include "tools/bench/stopwatch.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using pyk::bench::Clock;
+using pyk::bench::seconds_since;
 
 constexpr std::size_t kRecordBytes = 148;  // a 16-byte key and 100-byte value, with its header
 

@@ -15,17 +15,15 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/store.h"
+#include "tools/bench/stopwatch.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using pyk::bench::Clock;
+using pyk::bench::seconds_since;
 
 std::string key_of(std::uint64_t i) {
   char buf[17];

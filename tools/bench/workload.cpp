@@ -12,11 +12,11 @@
 
 #include "tools/bench/histogram.h"
 #include "tools/bench/progress.h"
+#include "tools/bench/stopwatch.h"
 
 namespace pyk::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 // splitmix64: a small, fast, well-mixed generator; the same seed gives the
 // same keys and values on every machine.
@@ -119,7 +119,7 @@ Timed run_threads(Engine& engine, int threads, std::uint64_t ops, std::uint64_t 
     begin = std::min(begin, t.begin);
     end = std::max(end, t.end);
   }
-  out.seconds = std::chrono::duration<double>(end - begin).count();
+  out.seconds = seconds_between(begin, end);
   for (const Timed& t : per_thread) {
     out.histogram.merge(t.histogram);
     out.bytes += t.bytes;
@@ -276,7 +276,7 @@ void run_engine(const EngineInfo& info, const Params& params,
         const auto begin = Clock::now();
         std::uint64_t bytes = 0;
         t.found = engine->scan(bytes);
-        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.seconds = seconds_since(begin);
         t.bytes = bytes;
         // One number per scan: report the mean time per record.
         if (t.found) t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9 / t.found));
@@ -313,7 +313,7 @@ void run_engine(const EngineInfo& info, const Params& params,
       } else if (name == "close") {
         const auto begin = Clock::now();
         engine->close();
-        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.seconds = seconds_since(begin);
         t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9));
         engine.reset();
         r.ops = 1;
@@ -327,7 +327,7 @@ void run_engine(const EngineInfo& info, const Params& params,
         char key[16];
         make_key(n / 2 / 10 * 10, key);  // a key delete10 leaves
         if (!engine->session()->get({key, 16}, value)) throw std::runtime_error("reopen lost keys");
-        t.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        t.seconds = seconds_since(begin);
         t.histogram.record(static_cast<std::uint64_t>(t.seconds * 1e9));
         r.ops = 1;
       } else if (name == "deleterandom") {
