@@ -17,7 +17,6 @@
 namespace pyk::bench {
 namespace {
 
-
 // splitmix64: a small, fast, well-mixed generator; the same seed gives the
 // same keys and values on every machine.
 struct Rng {
