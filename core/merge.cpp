@@ -192,8 +192,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
       out->append(format::encode_file_header(format::kDataMagic, out_id, output_rank));
       out_size = format::kFileHeaderSize;
     }
-    const Location to{out_id, static_cast<std::uint32_t>(out_size),
-                      static_cast<std::uint32_t>(r.size()), r.header.expiry};
+    const auto to_offset = static_cast<std::uint32_t>(out_size);
     format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,
                           r.header.expiry);
     out_size += r.size();
@@ -205,7 +204,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     }
     if (from != nullptr) {
       moves.push_back({static_cast<std::uint32_t>(move_keys.size()), static_cast<std::uint32_t>(r.key.size()),
-                       from->segment, from->offset, from->size, to.offset, from->expiry});
+                       from->segment, from->offset, from->size, to_offset, from->expiry});
       move_keys.append(r.key);
     }
   };
