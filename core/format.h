@@ -98,7 +98,7 @@
 //       16 u64 datafile size
 //      then the table (core/keydir_table.h), as it was in memory:
 //        0 u64 hash seed    the keydir's (core/keydir.cpp hash_bytes)
-//        8 u64 line count   0: not saved (over 32 MiB, or larger than the arena:
+//        8 u64 line count   0: not saved (larger than the arena:
 //                           core/keydir_snapshot.cpp); open inserts the keys
 //       16 u64 inserts left before the table is full
 //       24 the lines, 64 bytes each
