@@ -21,10 +21,30 @@ void Store::Impl::run_job(const Job& job) {
     // The trigger says when; the inputs are its segments and those past the thresholds.
     for (const std::uint32_t id : merge_inputs())
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    merge_in_groups(std::move(ids));
+  }
+}
+
+void Store::Impl::merge_in_groups(std::vector<std::uint32_t> ids) {
+  // A group at a time, oldest first, each about one output segment of live
+  // data and a whole merge (outputs durable, keydir switched, inputs
+  // removed): close then stops only the group in progress, where it used to
+  // throw away every output of a merge of many segments (throttled, a few
+  // seconds per segment), and a later group copies only what is still live
+  // when it starts.
+  for (;;) {
+    std::vector<std::uint32_t> group;
+    {
+      std::shared_lock state_lock(state_mutex_);
+      group = segments_.next_merge_group(ids, options_.max_segment_size, now_micros());
+    }
+    if (group.empty()) return;
+    std::erase_if(ids, [&](std::uint32_t id) { return std::find(group.begin(), group.end(), id) != group.end(); });
     try {
-      merge_segments(ids, /*throttled=*/true);
-    } catch (const MergeStopped&) {  // its unfinished output is gone, every input kept
+      merge_segments(group, /*throttled=*/true);
+    } catch (const MergeStopped&) {  // its unfinished output is gone, its inputs kept
       log("automatic merge stopped: the store is closing");
+      return;
     }
   }
 }

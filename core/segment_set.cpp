@@ -177,6 +177,23 @@ std::vector<std::uint32_t> SegmentSet::merge_candidates(double fraction, std::ui
   return ids;
 }
 
+std::vector<std::uint32_t> SegmentSet::next_merge_group(const std::vector<std::uint32_t>& ids,
+                                                        std::uint64_t live_bytes,
+                                                        std::uint64_t now) const {
+  std::vector<std::uint32_t> group;
+  std::uint64_t total = 0;
+  for (const Entry* entry : in_replay_order()) {
+    if (entry == active_ || entry->retired ||
+        std::find(ids.begin(), ids.end(), entry->stats.id) == ids.end())
+      continue;
+    const std::uint64_t live = at(*entry, now).live_bytes;
+    if (!group.empty() && total + live > live_bytes) break;
+    group.push_back(entry->stats.id);
+    total += live;
+  }
+  return group;
+}
+
 void SegmentSet::report(Stats& out, std::uint64_t now) const {
   for (const Entry* entry : in_replay_order()) {
     out.segments.push_back(at(*entry, now));

@@ -110,6 +110,12 @@ class SegmentSet {
   // counting as dead.
   std::vector<std::uint32_t> merge_candidates(double fraction, std::uint64_t bytes,
                                               std::uint64_t now = 0) const;
+  // The next group of a merge done a group at a time: the oldest in replay
+  // order of `ids` that is still a sealed segment, then the ones after it
+  // (skipping the segments not in `ids`) while their live bytes at `now`
+  // add up to at most `live_bytes`. Empty once no id is left.
+  std::vector<std::uint32_t> next_merge_group(const std::vector<std::uint32_t>& ids,
+                                              std::uint64_t live_bytes, std::uint64_t now = 0) const;
   // Adds each segment's stats at `now` (replay order) and the disk bytes to `out`.
   void report(Stats& out, std::uint64_t now = 0) const;
   // Segment `entry`'s stats with the keys expired at `now` moved to dead.

@@ -300,6 +300,10 @@ class Store::Impl {
   // and it throws MergeStopped once close cancels that.
   struct MergeStopped {};
   Store::MergeResult merge_segments(const std::vector<std::uint32_t>& ids, bool throttled = false);
+  // An automatic merge of `ids` (maintenance.cpp): merge_segments, throttled,
+  // on one group of them after another (SegmentSet::next_merge_group), until
+  // none is left or close stops it. REQUIRES: maintenance_mutex_ held.
+  void merge_in_groups(std::vector<std::uint32_t> ids);
   // Removes the files of retired segment `id` (a merge's input, unlisted)
   // durably, then forgets it. Throws IoError, and `id` stays retired.
   void remove_retired(std::uint32_t id);

@@ -57,6 +57,17 @@ void churn(Store& db, int rounds) {
   for (int k = 0; k < 40; k += 5) db.erase("key" + std::to_string(k));
 }
 
+// A merge is writing an output: a datafile under its temporary name.
+bool merge_output_exists(const Directory& directory) {
+  for (const std::string& name : directory.list()) {
+    const std::string_view suffix = ".tmp";
+    if (name.ends_with(suffix) &&
+        filename::parse(name.substr(0, name.size() - suffix.size())).kind == filename::Kind::data)
+      return true;
+  }
+  return false;
+}
+
 void check_stats_consistent(const Stats& stats) {
   std::uint64_t live = 0;
   for (const auto& s : stats.segments) {
@@ -398,16 +409,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_ke
   // The merge's output, not the hint of segment 1 (written first, also
   // under a temporary name): closing while only the hint was written
   // would leave the merge unstarted, with nothing to stop.
-  const auto merge_output_exists = [&] {
-    for (const std::string& name : env.directory()->list()) {
-      const std::string_view suffix = ".tmp";
-      if (name.ends_with(suffix) &&
-          filename::parse(name.substr(0, name.size() - suffix.size())).kind == filename::Kind::data)
-        return true;
-    }
-    return false;
-  };
-  BOOST_TEST_REQUIRE(wait_until(merge_output_exists));
+  BOOST_TEST_REQUIRE(wait_until([&] { return merge_output_exists(*env.directory()); }));
   expected = contents(db);
   const auto start = std::chrono::steady_clock::now();
   db.close();  // must not wait for the throttled merge
@@ -416,6 +418,57 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_ke
   BOOST_TEST(ids_of(*env.directory(), filename::Kind::temp).empty());  // its unfinished output went
   auto again = env.open();
   BOOST_TEST(again.stats().merges == 0u);
+  BOOST_TEST(contents(again) == expected);
+}
+
+// An automatic merge goes a group of inputs at a time (about one output
+// segment of live data each), so close stops only the group in progress:
+// the groups merged before it are kept, their inputs gone.
+BOOST_AUTO_TEST_CASE_TEMPLATE(close_keeps_the_groups_an_automatic_merge_finished, B, AllBackends) {
+  StoreEnv<B> env;
+  env.options.max_segment_size = 4u << 20;
+  env.options.merge_dead_fraction = 0;  // set up with no merge, then reopened with one
+  env.options.merge_dead_bytes = 0;
+  const std::string value(1000, 'v');
+  const auto fill_until_segments = [&](Store& db, const std::string& prefix, std::size_t segments) {
+    int k = 0;
+    while (db.stats().segments.size() < segments) db.put(prefix + std::to_string(k++), value + prefix);
+    return k;
+  };
+  std::uint32_t first = 0, second = 0;
+  {
+    auto db = env.open();
+    const int a_keys = fill_until_segments(db, "a", 2);  // segment 1: ~4000 keys of ~1 KB
+    const int b_keys = fill_until_segments(db, "b", 3);  // segment 2
+    first = db.stats().segments[0].id, second = db.stats().segments[1].id;
+    // Segment 1 80% dead (0.8 MB live: copied in one chunk, never throttled),
+    // segment 2 12.5% dead (3.6 MB live): together more than one output.
+    for (int k = 0; k < a_keys; ++k)
+      if (k % 5 != 0) db.put("a" + std::to_string(k), value + "new");
+    for (int k = 0; k < b_keys; k += 8) db.put("b" + std::to_string(k), value + "new");
+    BOOST_TEST_REQUIRE(db.stats().segments.size() == 3u);
+  }
+  env.options.merge_dead_fraction = 0.5;
+  env.options.merge_input_dead_fraction = 0.1;
+  env.options.merge_rate_bytes_per_second = 1000;  // a second 1 MiB chunk would wait 17 minutes
+  auto db = env.open();
+  db.put("c", value);  // a reopened store starts a segment at its first put
+  write_until_rotation(db, "c");  // which starts the automatic merge
+  const auto holds = [&](std::uint32_t id) {
+    const auto segments = db.stats().segments;
+    return std::any_of(segments.begin(), segments.end(), [&](const SegmentStats& s) { return s.id == id; });
+  };
+  BOOST_TEST_REQUIRE(wait_until([&] { return !holds(first); }), env.log);  // the first group's merge
+  BOOST_TEST_REQUIRE(wait_until([&] { return merge_output_exists(*env.directory()); }),
+                     env.log);  // the second's, throttled
+  const auto expected = contents(db);
+  db.close();
+  BOOST_TEST(env.log.find("automatic merge stopped: the store is closing") != std::string::npos, env.log);
+  const auto data = ids_of(*env.directory(), filename::Kind::data);
+  BOOST_TEST(std::count(data.begin(), data.end(), first) == 0);
+  BOOST_TEST(std::count(data.begin(), data.end(), second) == 1);  // the group in progress keeps its input
+  BOOST_TEST(ids_of(*env.directory(), filename::Kind::temp).empty());
+  auto again = env.open();
   BOOST_TEST(contents(again) == expected);
 }
 

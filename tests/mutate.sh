@@ -139,6 +139,9 @@ mutation read-only-open-removes-unfinished-files core/recovery.cpp \
 mutation merge-switches-the-wrong-key core/merge.cpp \
   "'std::string_view(move_keys).substr(m.key_at, m.key_size)'" "'std::string_view(move_keys).substr(0, m.key_size)'" \
   merge
+mutation automatic-merge-in-one-group core/segment_set.cpp \
+  "'if (!group.empty() && total + live > live_bytes) break;'" "'(void)live_bytes;'" \
+  merge,segment_set
 mutation merge-forgets-expiry core/merge.cpp \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \

@@ -92,6 +92,23 @@ BOOST_FIXTURE_TEST_CASE(active_segment_is_never_sealed_nor_a_candidate, SetFixtu
   BOOST_TEST(removed != nullptr);  // handed back: the caller decides when it goes
 }
 
+BOOST_FIXTURE_TEST_CASE(merge_groups_go_oldest_first_up_to_their_live_bytes, SetFixture) {
+  const auto live = [&](std::uint32_t id, std::uint32_t bytes) {
+    set.count_put(*set.find(id), std::nullopt, Location{id, 32, bytes, 0});
+  };
+  for (const std::uint32_t id : {1u, 2u, 3u, 4u, 5u}) add(id, id, 1000);
+  add(6, 1, 1000);  // a merge output: replays after segment 1, before 2
+  live(1, 400), live(6, 300), live(2, 500), live(3, 100), live(4, 700), live(5, 10);
+  set.set_active(5);
+  BOOST_TEST((set.next_merge_group({2, 6, 1, 4, 5, 9}, 1000) == std::vector<std::uint32_t>{1, 6}));
+  // Segment 3 is not asked for: skipped, not the end of the group.
+  BOOST_TEST((set.next_merge_group({2, 4, 5, 9}, 1200) == std::vector<std::uint32_t>{2, 4}));
+  BOOST_TEST((set.next_merge_group({4}, 100) == std::vector<std::uint32_t>{4}));  // one always goes
+  BOOST_TEST(set.next_merge_group({5, 9}, 1000).empty());  // active, unknown
+  set.find(4)->retired = true;
+  BOOST_TEST(set.next_merge_group({4}, 1000).empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(find_segment_finds_live_ids_and_nothing_else, SetFixture) {
   add(3, 3, 100);
   add(7, 7, 100);
