@@ -137,10 +137,19 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
   std::vector<std::pair<std::string, Location>> expired_keys;
   boost::unordered_flat_set<std::string> tombstones_copied;
 
-  auto finish_output = [&] {
-    if (!out) return;
+  // Paced before each chunk is written, the output's last one too (a
+  // segment smaller than a chunk would otherwise never be paced): the
+  // writers keep the disk.
+  auto append_paced = [&] {
+    if (pending.empty()) return;
+    if (throttled && !merge_limiter_.request(pending.size())) throw MergeStopped{};
     out->append(format::as_bytes(pending));
     pending.clear();
+  };
+
+  auto finish_output = [&] {
+    if (!out) return;
+    append_paced();
     out->seal();
     const std::string name = filename::data(out_id);
     directory_->rename(filename::temp(name), name);
@@ -196,12 +205,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,
                           r.header.expiry);
     out_size += r.size();
-    if (pending.size() >= kFlushBytes) {
-      // Paced before each chunk is written: the writers keep the disk.
-      if (throttled && !merge_limiter_.request(pending.size())) throw MergeStopped{};
-      out->append(format::as_bytes(pending));
-      pending.clear();
-    }
+    if (pending.size() >= kFlushBytes) append_paced();
     if (from != nullptr) {
       moves.push_back({static_cast<std::uint32_t>(move_keys.size()), static_cast<std::uint32_t>(r.key.size()),
                        from->segment, from->offset, from->size, to_offset, from->expiry});

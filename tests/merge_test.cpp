@@ -423,10 +423,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(automatic_merge_is_throttled_and_close_stops_it_ke
 
 // An automatic merge goes a group of inputs at a time (about one output
 // segment of live data each), so close stops only the group in progress:
-// the groups merged before it are kept, their inputs gone.
+// the groups merged before it are kept, their inputs gone. Each output is
+// paced, its last chunk too: outputs here are smaller than a 1 MiB chunk.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_keeps_the_groups_an_automatic_merge_finished, B, AllBackends) {
   StoreEnv<B> env;
-  env.options.max_segment_size = 4u << 20;
+  env.options.max_segment_size = 64 * 1024;
   env.options.merge_dead_fraction = 0;  // set up with no merge, then reopened with one
   env.options.merge_dead_bytes = 0;
   const std::string value(1000, 'v');
@@ -438,19 +439,20 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_keeps_the_groups_an_automatic_merge_finished
   std::uint32_t first = 0, second = 0;
   {
     auto db = env.open();
-    const int a_keys = fill_until_segments(db, "a", 2);  // segment 1: ~4000 keys of ~1 KB
+    const int a_keys = fill_until_segments(db, "a", 2);  // segment 1: ~60 keys of ~1 KB
     const int b_keys = fill_until_segments(db, "b", 3);  // segment 2
     first = db.stats().segments[0].id, second = db.stats().segments[1].id;
-    // Segment 1 80% dead (0.8 MB live: copied in one chunk, never throttled),
-    // segment 2 12.5% dead (3.6 MB live): together more than one output.
+    // Both segments 40% dead: ~38 KB live each, together more than one output.
     for (int k = 0; k < a_keys; ++k)
-      if (k % 5 != 0) db.put("a" + std::to_string(k), value + "new");
-    for (int k = 0; k < b_keys; k += 8) db.put("b" + std::to_string(k), value + "new");
+      if (k % 5 < 2) db.put("a" + std::to_string(k), value + "new");
+    for (int k = 0; k < b_keys; ++k)
+      if (k % 5 < 2) db.put("b" + std::to_string(k), value + "new");
     BOOST_TEST_REQUIRE(db.stats().segments.size() == 3u);
   }
-  env.options.merge_dead_fraction = 0.5;
-  env.options.merge_input_dead_fraction = 0.1;
-  env.options.merge_rate_bytes_per_second = 1000;  // a second 1 MiB chunk would wait 17 minutes
+  env.options.merge_dead_fraction = 0.3;
+  env.options.merge_input_dead_fraction = 0.3;
+  // The first output goes at once (nothing owed yet); the second then waits ~38 s.
+  env.options.merge_rate_bytes_per_second = 1000;
   auto db = env.open();
   db.put("c", value);  // a reopened store starts a segment at its first put
   write_until_rotation(db, "c");  // which starts the automatic merge

@@ -142,6 +142,9 @@ mutation merge-switches-the-wrong-key core/merge.cpp \
 mutation automatic-merge-in-one-group core/segment_set.cpp \
   "'if (!group.empty() && total + live > live_bytes) break;'" "'(void)live_bytes;'" \
   merge,segment_set
+mutation merge-last-chunk-unpaced core/merge.cpp \
+  "'    if (!out) return;\n    append_paced();'" "'    if (!out) return;\n    out->append(format::as_bytes(pending));\n    pending.clear();'" \
+  merge
 mutation merge-forgets-expiry core/merge.cpp \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp,\n                          r.header.expiry);'" \
   "'    format::encode_record(pending, r.header.type, r.key, r.value, r.header.timestamp, 0);'" \
