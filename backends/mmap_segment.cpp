@@ -26,6 +26,15 @@ std::uint64_t round_up_to_page(std::uint64_t n) {
   throw IoError(operation + " failed for " + path + ": " + e.what(), path, code != 0 ? code : EIO);
 }
 
+// What ipc::mapped_region maps: the segment's own descriptor, the file its
+// size was taken from (ipc::file_mapping would open the path again).
+struct DescriptorMapping {
+  int fd;
+  ipc::mapping_handle_t get_mapping_handle() const {
+    return ipc::ipcdetail::mapping_handle_from_file_handle(fd);
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Segment> MmapSegment::create(const std::string& path, const std::string& name,
@@ -51,11 +60,6 @@ MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool 
       fd_(std::move(fd)),
       zero_limit_(zero_limit),
       appends_(fd_.get(), path_, size, writable) {
-  try {
-    file_ = ipc::file_mapping(path_.c_str(), ipc::read_only);
-  } catch (const ipc::interprocess_exception& e) {
-    rethrow_as_io_error(e, "open for mapping", path_);
-  }
   reserve = std::max(reserve, size);
   // Mapping past the end of the file is fine: only pages below size() are read.
   if (reserve > 0) map(round_up_to_page(reserve));
@@ -64,7 +68,7 @@ MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool 
 void MmapSegment::map(std::uint64_t length) {
   std::shared_ptr<ipc::mapped_region> region;
   try {
-    region = std::make_shared<ipc::mapped_region>(file_, ipc::read_only, 0,
+    region = std::make_shared<ipc::mapped_region>(DescriptorMapping{fd_.get()}, ipc::read_only, 0,
                                                   static_cast<std::size_t>(length));
   } catch (const ipc::interprocess_exception& e) {
     rethrow_as_io_error(e, "mmap", path_);

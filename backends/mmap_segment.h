@@ -1,5 +1,5 @@
 // MmapSegment: a segment read through a shared memory mapping
-// (Boost.Interprocess file_mapping + mapped_region) and appended to through
+// (a Boost.Interprocess mapped_region of the segment's own descriptor) and appended to through
 // a user-space buffer with pwrite (backends/append_buffer.h, as the file
 // backend): one pwrite per append cost 4x the file backend's fill rate.
 // Bytes still in the buffer are read from there (a copy into the caller's
@@ -19,7 +19,6 @@
 #pragma once
 
 #include <atomic>
-#include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -86,10 +85,12 @@ class MmapSegment final : public Segment {
 
   const std::string path_;
   const std::string name_;
-  const posix::Fd fd_;  // for pwrite/ftruncate/fdatasync; file_ has its own descriptor
+  // For pwrite, ftruncate, fdatasync and every mapping. (A file_mapping
+  // opened by path was a second open: a rename over the name in between gave
+  // the size of one file and the bytes of another.)
+  const posix::Fd fd_;
   const std::uint64_t zero_limit_;
   AppendBuffer appends_;  // also says whether the segment is writable
-  boost::interprocess::file_mapping file_;
 
   mutable std::mutex regions_mu_;
   // GUARDED_BY(regions_mu_). Newest last; it covers every byte of the segment.

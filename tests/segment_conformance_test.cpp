@@ -292,6 +292,46 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(synced_data_survives_reopen, B, Backends) {
   check_pattern(*segment, 0, 305'000);
 }
 
+// A file replaced by a rename while it is being opened (the manifest, a
+// hint, KEYDIR, as a reader opens them beside a writer) is one file or the
+// other, whole: its size and its bytes never come from two files. (The mmap
+// backend opened the path a second time for its mapping: size from the old
+// file, bytes from the new, which a reader beside a merging writer saw as a
+// damaged manifest.)
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_open_racing_a_rename_over_its_name_sees_one_whole_file, B, Backends) {
+  B b;
+  const auto write = [&](const std::string& name, char c, std::size_t n) {
+    auto file = b.dir->create(name, n);
+    const std::string bytes(n, c);
+    file->append(std::as_bytes(std::span(bytes)));
+    file->seal();
+  };
+  write("x", 'a', 100);
+  std::atomic<bool> done{false};
+  std::thread replacer([&] {
+    for (int i = 0; !done.load(); ++i) {
+      const bool small = i % 2 == 0;
+      write("x.tmp", small ? 'a' : 'b', small ? 100 : 3000);
+      b.dir->rename("x.tmp", "x");
+    }
+  });
+  std::string failure;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);
+  for (int opens = 0; failure.empty() && std::chrono::steady_clock::now() < deadline; ++opens) {
+    const auto file = b.dir->open("x", OpenMode::read_only);
+    const std::size_t n = static_cast<std::size_t>(file->size());
+    std::string bytes(n, '\0');
+    file->read_into(0, std::as_writable_bytes(std::span(bytes)));
+    const std::string whole = n == 100 ? std::string(100, 'a') : std::string(3000, 'b');
+    if ((n != 100 && n != 3000) || bytes != whole)
+      failure = "open " + std::to_string(opens) + ": " + std::to_string(n) + " bytes, starting '" +
+                bytes.substr(0, 1) + "', ending '" + bytes.substr(n - 1) + "'";
+  }
+  done = true;
+  replacer.join();
+  BOOST_TEST(failure.empty(), failure);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(truncate_then_append_overwrites_the_tail, B, Backends) {
   B b;
   auto segment = b.dir->create("seg", 4096);
