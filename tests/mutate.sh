@@ -194,6 +194,19 @@ mutation seal-hides-the-zeros backends/append_buffer.cpp \
 mutation zeros-ahead-fail-a-full-disk backends/append_buffer.cpp \
   "'zeroing_stopped_ = true;\n    return;'" "'throw;'" full_disk
 
+mutation second-writer-not-locked backends/posix_lock.cpp \
+  "'  if (!locked) throw LockError('" "'  if (false) throw LockError('" backend_specific
+mutation manifest-crc-not-checked core/manifest.cpp \
+  "'  if (crc != crc32c::value(bytes.first(bytes.size() - 4))) return'" "'  if (false) return'" \
+  integrity,crash
+mutation keydir-snapshot-crc-not-checked core/keydir_snapshot.cpp \
+  "'crc_scratch).data()) != reader.crc())'" "'crc_scratch).data()) != reader.crc() && false)'" \
+  keydir_snapshot
+mutation hint-entry-crc-not-checked core/format.cpp \
+  "'  if (verify_crc && load_le'" "'  if (false && load_le'" hint_files,crash
+mutation max-key-size-not-checked core/store_write.cpp \
+  "'  if (key.size() > options_.max_key_size)'" "'  if (false)'" store,api_edges,store_promises
+
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
 echo "$caught caught, $missed missed"
