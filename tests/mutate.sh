@@ -207,6 +207,31 @@ mutation hint-entry-crc-not-checked core/format.cpp \
 mutation max-key-size-not-checked core/store_write.cpp \
   "'  if (key.size() > options_.max_key_size)'" "'  if (false)'" store,api_edges,store_promises
 
+mutation expiry-ignored core/store_impl.h \
+  "'    return location.expiry != 0 && location.expiry <= now;'" "'    return false;'" \
+  store,store_api,api_edges,expiry_accounting
+mutation interval-never-syncs core/group_commit.cpp \
+  "'    try {\n      sync_all();'" "'    try {\n      (void)0;'" durability,group_commit
+mutation get-serves-another-keys-record core/record_read.cpp \
+  "'  if (record.key != key)'" "'  if (false)'" keydir_snapshot,integrity,get_many
+mutation value-size-not-checked core/store_write.cpp \
+  "'  if (value.size() > options_.max_value_size)'" "'  if (false)'" store,api_edges,store_promises
+mutation server-bulk-length-unbounded tools/server/resp_parser.cpp \
+  "'if (length < 0 || static_cast<unsigned long long>(length) > limits_.max_bulk)'" \
+  "'if (length < 0)'" server_resp,server_commands
+mutation server-query-buffer-unbounded tools/server/resp_parser.cpp \
+  "'      if (command_bytes_ + static_cast<std::size_t>(length) > limits_.max_command)'" \
+  "'      if (false)'" server_resp,server_commands
+
+mutation merge-rank-ignored core/replay_order.h \
+  "'  return header.merge_rank != 0 ? header.merge_rank : id;'" "'  return id;'" \
+  merge,crash,integrity,hint_files
+mutation sync-skips-sealed-segments core/group_commit.cpp \
+  "'      for (const auto& sealed : target.sealed) sealed->sync();\n'" "''" \
+  durability,background_sync,crash
+mutation torn-tail-mode-keeps-damage-in-the-middle core/recovery_rule.cpp \
+  "'  if (mode == RecoveryMode::torn_tail)\n'" "'  if (false)\n'" recovery_mode,crash
+
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
 echo "$caught caught, $missed missed"
