@@ -159,7 +159,7 @@ void AppendBuffer::seal_synced() {
 }
 
 void AppendBuffer::seal_locked() {
-  sealed_ = true;
+  sealed_.store(true, std::memory_order_release);
   if (zeroed_end_ > flushed_ && buffer_.empty()) {
     // The zeros stay (cutting them could pull bytes from under a reader in
     // another process, which maps or reads the file by its size).
@@ -182,9 +182,7 @@ void AppendBuffer::seal_flushed() {
 }
 
 bool AppendBuffer::sealed() const {
-  if (!writable_) return true;
-  std::lock_guard lock(mu_);
-  return sealed_;
+  return !writable_ || sealed_.load(std::memory_order_acquire);
 }
 
 }  // namespace pyk
