@@ -232,6 +232,12 @@ mutation sync-skips-sealed-segments core/group_commit.cpp \
 mutation torn-tail-mode-keeps-damage-in-the-middle core/recovery_rule.cpp \
   "'  if (mode == RecoveryMode::torn_tail)\n'" "'  if (false)\n'" recovery_mode,crash
 
+mutation read-gate-close-skips-unlisted-slots core/read_gate.h \
+  "'      used_slots_.fetch_or(bit, std::memory_order_seq_cst);'" "'      (void)bit;'" read_gate
+mutation read-gate-close-waits-for-nothing core/read_gate.h \
+  "'      wait_until_zero(slots_[static_cast<std::size_t>(std::countr_zero(used))].lookups);'" "'      ;'" \
+  read_gate
+
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
 echo "$caught caught, $missed missed"
