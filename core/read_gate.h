@@ -12,8 +12,9 @@
 //    keeps out the readers of the slow path, who lock it shared) and then
 //    closes the gate: it raises a flag and waits until no slot counts a
 //    lookup (of the slots a lookup has ever used: a store touched by two
-//    threads costs a put two lines, not kSlots). A reader that sees the flag spins briefly for it to drop, then
-//    falls back to state_mutex_ shared.
+//    threads costs a put two lines, not kSlots). A reader that sees the
+//    flag spins briefly for it to drop, then falls back to state_mutex_
+//    shared.
 //    Lookups hold no lock, do no I/O and never block, so the wait is short.
 //  - Reading: segments found by a lookup stay alive (readable through a raw
 //    pointer) until the Reading ends, with no reference count: a segment
