@@ -1,7 +1,8 @@
-// MmapSegment: a segment read through a shared memory mapping
-// (a Boost.Interprocess mapped_region of the segment's own descriptor) and appended to through
-// a user-space buffer with pwrite (backends/append_buffer.h, as the file
-// backend): one pwrite per append cost 4x the file backend's fill rate.
+// MmapSegment: a segment read through a shared memory mapping (a
+// Boost.Interprocess mapped_region of the segment's own descriptor) and
+// appended to through a user-space buffer with pwrite
+// (backends/append_buffer.h, as the file backend): one pwrite per append
+// cost 4x the file backend's fill rate.
 // Bytes still in the buffer are read from there (a copy into the caller's
 // scratch); everything in the file is read from the mapping, copy-free.
 //
