@@ -59,7 +59,8 @@ MmapSegment::MmapSegment(std::string path, std::string name, posix::Fd fd, bool 
       name_(std::move(name)),
       fd_(std::move(fd)),
       zero_limit_(zero_limit),
-      appends_(fd_.get(), path_, size, writable) {
+      appends_(fd_.get(), path_, size, writable),
+      warmer_(base_, size) {
   reserve = std::max(reserve, size);
   // Mapping past the end of the file is fine: only pages below size() are read.
   if (reserve > 0) map(round_up_to_page(reserve));
@@ -91,7 +92,9 @@ std::uint64_t MmapSegment::append(std::span<const std::byte> data) {
   // covers in_file(). Doubled when outgrown, so remaps (and retired regions)
   // stay few.
   if (end > mapped_) map(round_up_to_page(std::max(end, 2 * mapped_)));
-  return appends_.append(data);
+  const std::uint64_t offset = appends_.append(data);
+  warmer_.advance(appends_.in_file());
+  return offset;
 }
 
 std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n,
@@ -134,12 +137,19 @@ PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {
 
 void MmapSegment::sync() { appends_.sync(zero_limit_); }
 
-void MmapSegment::truncate(std::uint64_t new_size) { appends_.truncate(new_size); }
+void MmapSegment::truncate(std::uint64_t new_size) {
+  warmer_.cut(new_size);
+  appends_.truncate(new_size);
+}
 
-void MmapSegment::seal() { appends_.seal_synced(); }
+void MmapSegment::seal() {
+  appends_.seal_synced();
+  if (appends_.writable()) warmer_.finish(appends_.in_file());
+}
 
 void MmapSegment::seal_unsynced() {
   appends_.seal_flushed();  // to the OS: a later sync() is then an fdatasync only
+  if (appends_.writable()) warmer_.finish(appends_.in_file());
 }
 
 bool MmapSegment::sealed() const { return appends_.sealed(); }

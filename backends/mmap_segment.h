@@ -16,7 +16,8 @@
 // sync() writes ahead of it (AppendBuffer::zero_ahead: real bytes, never
 // trimmed): a full disk is an IoError(ENOSPC) from append() or the flush
 // that sync() does, and every page a reader maps stays backed. The page cache is shared, so the
-// mapping sees each flushed append at once.
+// mapping sees each flushed append at once; a PageWarmer (backends/page_warmer.h)
+// makes the mapping's first access to those pages, so that gets do not.
 #pragma once
 
 #include <atomic>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "backends/append_buffer.h"
+#include "backends/page_warmer.h"
 #include "backends/posix_io.h"
 #include "core/directory.h"
 #include "core/segment.h"
@@ -99,6 +101,9 @@ class MmapSegment final : public Segment {
   std::atomic<const std::byte*> base_{nullptr};  // address of the newest region
 
   std::uint64_t mapped_ = 0;  // length of the newest region; touched by the writer only
+  // Touches the pages appends flush, behind the writer (the writer's
+  // calls only); destroyed first, while every region is still mapped.
+  PageWarmer warmer_;
 
 };
 

@@ -237,6 +237,13 @@ mutation read-gate-close-skips-unlisted-slots core/read_gate.h \
 mutation read-gate-close-waits-for-nothing core/read_gate.h \
   "'      wait_until_zero(slots_[static_cast<std::size_t>(std::countr_zero(used))].lookups);'" "'      ;'" \
   read_gate
+mutation mmap-pages-not-warmed backends/page_warmer.cpp \
+  "'    for (std::uint64_t at = from; at < to; at += page_size()) (void)pages[at];'" "'    (void)pages;'" \
+  page_warmer
+mutation page-warmer-cut-does-not-wait backends/page_warmer.cpp \
+  "'  std::scoped_lock lock(touching_, mu_);'" "'  std::scoped_lock lock(mu_);'" page_warmer
+mutation page-warmer-warms-what-it-opened-with backends/page_warmer.cpp \
+  "'  requested_ = target_ = done_ = from;'" "'  (void)from;'" page_warmer
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
