@@ -114,6 +114,20 @@ std::span<const std::byte> MmapSegment::read(std::uint64_t offset, std::size_t n
   return out;
 }
 
+void MmapSegment::read_many(std::span<const SegmentRead> reads) const {
+  // Copies out of the file with pread rather than out of the mapping: the
+  // kernel reads the page cache through its own mapping, so pages this
+  // mapping has not touched cost no first touch (backends/page_warmer.h).
+  const std::uint64_t in_file = appends_.in_file();
+  for (const SegmentRead& r : reads) {
+    if (backend::lies_within(r.offset, r.out.size(), in_file)) {
+      if (!r.out.empty()) posix::pread_exact(fd_.get(), r.out, r.offset, path_);
+    } else {
+      read_into(r.offset, r.out);
+    }
+  }
+}
+
 void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
   if (n == 0 || !backend::lies_within(offset, n, appends_.in_file())) return;  // a hint: out of range is no error
   // The first lines only: the record's header and key and the start of its

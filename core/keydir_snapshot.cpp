@@ -219,8 +219,10 @@ class SnapshotReader {
   // to the CRC; false if the file (less its trailer) ends first.
   bool read_on(std::span<std::byte> out) {
     if (file_size_ - offset_ < 4 || out.size() > file_size_ - offset_ - 4) return false;
-    const auto read = file_.read(offset_, out.size(), out);  // straight into `out` where it can
-    if (read.data() != out.data() && !out.empty()) std::memcpy(out.data(), read.data(), out.size());
+    // A copy, not a view: on mmap a view would be the mapping's first touch
+    // of every page (backends/page_warmer.h), where a pread is not.
+    const SegmentRead read{offset_, out};
+    file_.read_many({&read, 1});
     crc_ = crc32c::extend(crc_, out);
     offset_ += out.size();
     return true;

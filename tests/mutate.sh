@@ -244,6 +244,9 @@ mutation page-warmer-cut-does-not-wait backends/page_warmer.cpp \
   "'  std::scoped_lock lock(touching_, mu_);'" "'  std::scoped_lock lock(mu_);'" page_warmer
 mutation page-warmer-warms-what-it-opened-with backends/page_warmer.cpp \
   "'  requested_ = target_ = done_ = from;'" "'  (void)from;'" page_warmer
+mutation mmap-read-many-through-the-mapping backends/mmap_segment.cpp \
+  "'      if (!r.out.empty()) posix::pread_exact(fd_.get(), r.out, r.offset, path_);'" \
+  "'      read_into(r.offset, r.out);'" page_warmer
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
