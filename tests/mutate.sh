@@ -247,6 +247,9 @@ mutation page-warmer-warms-what-it-opened-with backends/page_warmer.cpp \
 mutation mmap-read-many-through-the-mapping backends/mmap_segment.cpp \
   "'      if (!r.out.empty()) posix::pread_exact(fd_.get(), r.out, r.offset, path_);'" \
   "'      read_into(r.offset, r.out);'" page_warmer
+mutation crc32c-fold-wrong-constant core/crc32c.cpp \
+  "'constexpr FoldConstants kFold48{0x1c291d04, 0xddc0152b};'" \
+  "'constexpr FoldConstants kFold48{0x1c291d05, 0xddc0152b};'" crc32c_streams
 
 echo "rebuilding the unmutated tests"
 b2 -j"$jobs" -q pyk-tests install-tests >"$log_dir/restore.build" 2>&1 || echo "restore build FAILED"
