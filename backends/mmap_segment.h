@@ -64,12 +64,12 @@ class MmapSegment final : public Segment {
   // long. A range reaching into the buffer is copied into `scratch`.
   std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
                                   std::span<std::byte> scratch) const override;
-  // For bytes in the file, the view keeps its mapping alive, so it survives
-  // growth, remaps, seal and destruction of the segment; a range reaching
-  // into the buffer is an owned copy.
   // Copies with pread what lies in the file (no touch of the mapping's
   // pages), the rest as read() does.
   void read_many(std::span<const SegmentRead> reads) const override;
+  // For bytes in the file, the view keeps its mapping alive, so it survives
+  // growth, remaps, seal and destruction of the segment; a range reaching
+  // into the buffer is an owned copy.
   PinnedBytes pin(std::uint64_t offset, std::size_t n) const override;
   void prefetch(std::uint64_t offset, std::size_t n) const noexcept override;
   bool zero_copy() const override { return true; }

@@ -6,13 +6,14 @@
 // fault, and on a virtual machine that shadows page tables (this project's
 // VM) about 1.4 µs a page even with the page table entry made ahead
 // (MADV_POPULATE_READ alone did not help). A 4 KiB value spans two pages,
-// and 100k x 4 KiB gets right after writing them ran at 168k/s against
-// 1.19M/s for the same gets a second time (pyk-bench, 2026-12-07). Engines
-// that write through their mapping (Kyoto, tkrzw, LMDB) pay this in their
-// writes; the warmer pays it behind the writer, on the other core, touching
-// each page once its bytes are in the file. Any thread's touch makes a page
-// warm for every thread of the process.
-//
+// and 100k x 4 KiB gets right after a fill ran at 309-339k/s against
+// 703-927k/s for a second pass of the same gets (pyk-bench, 2026-12-07).
+// Engines that write through their mapping (Kyoto, tkrzw, LMDB) pay this
+// in their writes; the warmer pays it behind the writer, on the other
+// core, touching each page once its bytes are in the file (4 KiB fills on
+// mmap ran 20-40% slower for it here; README, "Fresh pages on mmap"). Any
+// thread's touch makes a page warm for every thread of the process.
+
 // Only a hint: a page not warmed yet is read as before. The thread starts
 // with the first chunk to warm and ends once a sealed segment is warm, or
 // when the PageWarmer is destroyed, which must happen before the mapping
