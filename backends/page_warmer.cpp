@@ -36,15 +36,16 @@ void PageWarmer::finish(std::uint64_t end) {
 void PageWarmer::set_target(std::uint64_t end) {
   end -= end % page_size();  // whole pages: the last one may still grow
   requested_ = std::max(requested_, end);
+  bool work;
   {
     std::lock_guard lock(mu_);
     target_ = std::max(target_, end);
-    if (done_ >= target_) return;
+    work = done_ < target_;
   }
-  if (!thread_.joinable()) {
+  if (thread_.joinable()) {
+    wake_.notify_one();  // also after finish() with nothing left: the thread then ends
+  } else if (work) {
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
-  } else {
-    wake_.notify_one();
   }
 }
 

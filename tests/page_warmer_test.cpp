@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,6 +79,34 @@ BOOST_AUTO_TEST_CASE(an_mmap_segment_maps_the_pages_its_appends_wrote) {
   const std::uint64_t end = segment->size() / kPage * kPage;
   const std::byte* base = mapping_of(*segment);
   BOOST_TEST(wait_until_present(base, 0, end) == 0u);
+}
+
+// Threads of this process.
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// The warmer's thread ends once a sealed segment is warm, also when the
+// seal brings no page it had not warmed already.
+BOOST_AUTO_TEST_CASE(the_thread_ends_once_a_sealed_segment_is_warm) {
+  test::TempDir dir;
+  const std::size_t before = thread_count();
+  const auto segment = MmapSegment::create(dir.str() + "/s.data", "s.data", 16u << 20);
+  const auto record = record_of(4096);
+  while (segment->size() < (2u << 20)) segment->append(record);
+  // Larger than the write buffer: written straight through after the
+  // buffer, so that every byte is in the file and the seal adds nothing.
+  segment->append(record_of(300 * 1024));
+  const std::byte* base = mapping_of(*segment);
+  BOOST_TEST_REQUIRE(wait_until_present(base, 0, segment->size() / kPage * kPage) == 0u);
+  BOOST_TEST(thread_count() == before + 1);  // the warmer, waiting for more
+  segment->seal_unsynced();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (thread_count() > before && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  BOOST_TEST(thread_count() == before);
 }
 
 // A segment opened to append to: the pages it held before are left to the
