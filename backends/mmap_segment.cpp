@@ -130,11 +130,11 @@ void MmapSegment::read_many(std::span<const SegmentRead> reads) const {
 
 void MmapSegment::prefetch(std::uint64_t offset, std::size_t n) const noexcept {
   if (n == 0 || !backend::lies_within(offset, n, appends_.in_file())) return;  // a hint: out of range is no error
-  // The first lines only: the record's header and key and the start of its
-  // value; the hardware prefetcher follows on from there.
-  constexpr std::size_t kLine = 64, kLines = 4;
+  // A line at a time; past 16 KiB the first lines' misses are long done
+  // before the reader gets there.
+  constexpr std::size_t kLine = 64, kMaxBytes = 16 << 10;
   const std::byte* p = base_.load(std::memory_order_acquire) + offset;
-  for (std::size_t i = 0; i < std::min(n, kLine * kLines); i += kLine) __builtin_prefetch(p + i);
+  for (std::size_t i = 0; i < std::min(n, kMaxBytes); i += kLine) __builtin_prefetch(p + i);
 }
 
 PinnedBytes MmapSegment::pin(std::uint64_t offset, std::size_t n) const {

@@ -130,7 +130,8 @@ bool read_in_file_order(const Segment& segment, std::span<const RecordRef> refs,
   std::uint64_t window_start = 0, window_end = 0;
   for (std::size_t i = 0; i < refs.size(); ++i) {
     const std::uint32_t offset = refs[i].offset(), size = refs[i].size();
-    if (zero_copy && i + kAhead < refs.size()) segment.prefetch(refs[i + kAhead].offset(), refs[i + kAhead].size());
+    if (zero_copy && i + kAhead < refs.size()) prefetch_head(segment, refs[i + kAhead].offset(), refs[i + kAhead].size());
+    if (zero_copy && i + 1 < refs.size()) prefetch_whole(segment, refs[i + 1].offset(), refs[i + 1].size());
     if (offset < window_start || offset + std::uint64_t{size} > window_end) {
       // The window: this record and the following ones that lie close
       // enough (a gap of at most kMaxGap) to share one read.

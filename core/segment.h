@@ -100,8 +100,9 @@ class Segment {
 
   // A hint that [offset, offset + n) will be read soon (Store::get_many
   // issues it for a whole batch before reading any record, so the cache
-  // misses overlap). Never throws, checks nothing, may do nothing (the
-  // default); a zero-copy backend prefetches its memory.
+  // misses overlap; core/record_read.h says how much of a record to ask
+  // for). Never throws, checks nothing, may do nothing (the default); a
+  // zero-copy backend prefetches its memory, the first 16 KiB at most.
   virtual void prefetch(std::uint64_t /*offset*/, std::size_t /*n*/) const noexcept {}
 
   // True if read() and pin() hand out the segment's own memory instead of

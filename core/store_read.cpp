@@ -32,6 +32,7 @@ bool Store::Impl::with_record(std::string_view key, Fn&& fn) const {
     throw Error("keydir points into segment " + std::to_string(location.segment) +
                 ", which the store does not hold");
   }
+  prefetch_whole(*segment, location.offset, location.size);
   // The clock is read only for keys that can expire.
   if (location.expiry != 0 && expired(location, now_micros())) return false;
   // No lock held: the record is immutable and `reading` keeps its file open.
@@ -102,7 +103,7 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
     // 2. Every record asked for, before reading any.
     for (std::size_t i = 0; i < n; ++i) {
       if (found[i].segment != nullptr)
-        found[i].segment->prefetch(found[i].location.offset, found[i].location.size);
+        prefetch_head(*found[i].segment, found[i].location.offset, found[i].location.size);
     }
     // 3. Read and check each: in place where the segment is zero-copy;
     // otherwise into the value's string, the window's records of one
@@ -117,6 +118,10 @@ void Store::Impl::get_many_into(std::span<const std::string_view> keys,
       }
       if (!value) value.emplace();  // its capacity is reused
       if (f.segment->zero_copy()) {
+        if (i + 1 < n && found[i + 1].segment != nullptr) {  // the next record, while this one is read
+          const Found& next = found[i + 1];
+          prefetch_whole(*next.segment, next.location.offset, next.location.size);
+        }
         read_value_into(*f.segment, f.location, keys[base + i], *value);
       } else {
         value->resize(f.location.size);
