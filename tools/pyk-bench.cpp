@@ -16,6 +16,7 @@
 
 #include "tools/bench/engine.h"
 #include "tools/bench/report.h"
+#include "tools/bench/rounds.h"
 #include "tools/bench/workload.h"
 
 namespace po = boost::program_options;
@@ -28,6 +29,7 @@ constexpr const char* kExamples = R"(Examples:
   pyk-bench --value-size 100,4096 --json out.json
   pyk-bench --engines pyk-file,leveldb --workloads fillrandom,readrandom --num 200000
   pyk-bench --value-size 4096 --num 100000 --sync-num 5000
+  pyk-bench --rounds 3                        each engine three times, in turns; medians reported
   pyk-bench --num 10000000 --engines pyk-file,tkrzw --workloads fillrandom,overwrite,delete10,close,reopen
   pyk-bench --list                            engines compiled in and their settings
 )";
@@ -107,6 +109,7 @@ std::vector<Result> run_forked(const EngineInfo& engine, const Params& params) {
 int run(int argc, char** argv) {
   Params params;
   std::string engines_arg, workloads_arg, sizes_arg, json_path;
+  int rounds = 1;
   po::options_description opts("pyk-bench options");
   opts.add_options()
       ("help,h", "show this help")
@@ -120,6 +123,9 @@ int run(int argc, char** argv) {
        "writes per fillsync run (each one fsyncs), split over its threads")
       ("value-size", po::value(&sizes_arg)->default_value("100"),
        "comma-separated value sizes in bytes; each is a separate run")
+      ("rounds", po::value(&rounds)->default_value(rounds),
+       "run every engine this many times, the engines taking turns in each round, and report "
+       "each figure's median (the details give its range)")
       ("seed", po::value(&params.seed)->default_value(params.seed), "seed for keys and values")
       ("dir", po::value(&params.dir)->default_value("/tmp/pyk-bench"),
        "scratch directory (each engine uses <dir>/<engine>, removed afterwards unless --keep-dir)")
@@ -156,29 +162,41 @@ int run(int argc, char** argv) {
   }
   if (params.num == 0 || params.num > 0xffffffffull) throw po::error("--num must be 1..2^32-1");
   if (params.sync_num < 4) throw po::error("--sync-num must be at least 4");
+  if (rounds < 1 || rounds > 99) throw po::error("--rounds must be 1..99");
 
   const std::string machine = machine_description();
   std::vector<Result> results;
   for (const auto& size : split(sizes_arg)) {
     params.value_size = std::stoul(size);
-    for (const auto& engine : chosen) {
-      std::cerr << "pyk-bench: " << engine.name << ", " << params.value_size << "-byte values\n";
-      std::vector<Result> got;
-      if (vm.count("no-fork")) {
-        run_engine(engine, params, [&](const Result& r) { got.push_back(r); });
-      } else {
-        got = run_forked(engine, params);
+    std::vector<std::vector<std::vector<Result>>> passes(chosen.size());  // [engine][round]
+    for (int round = 1; round <= rounds; ++round) {
+      for (std::size_t e = 0; e < chosen.size(); ++e) {
+        std::cerr << "pyk-bench: " << chosen[e].name << ", " << params.value_size << "-byte values";
+        if (rounds > 1) std::cerr << ", round " << round << " of " << rounds;
+        std::cerr << '\n';
+        std::vector<Result> got;
+        if (vm.count("no-fork")) {
+          run_engine(chosen[e], params, [&](const Result& r) { got.push_back(r); });
+        } else {
+          got = run_forked(chosen[e], params);
+        }
+        passes[e].push_back(std::move(got));
       }
+    }
+    for (const auto& engine_passes : passes) {
+      const std::vector<Result> got = median_of_rounds(engine_passes);
       results.insert(results.end(), got.begin(), got.end());
     }
   }
   std::cout << "pyk-bench: " << params.num << " keys of 16 bytes, fillsync " << params.sync_num
-            << " writes, seed " << params.seed << "\n" << machine << "\n\n";
+            << " writes, seed " << params.seed;
+  if (rounds > 1) std::cout << ", medians of " << rounds << " rounds (the engines take turns in each)";
+  std::cout << "\n" << machine << "\n\n";
   print_markdown(std::cout, results);
   print_settings(std::cout, chosen);
   if (!json_path.empty()) {
     std::ofstream json(json_path);
-    write_json(json, params, chosen, results, machine);
+    write_json(json, params, rounds, chosen, results, machine);
     if (!json) throw std::runtime_error("cannot write " + json_path);
   }
   for (const Result& r : results)

@@ -34,6 +34,18 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// A median's spread over its rounds: ops/s, or milliseconds for close and
+// reopen (one operation each, reported as a time).
+std::string range(const Result& r) {
+  if (r.rounds <= 1) return "";
+  if (r.workload == "close" || r.workload == "reopen") {
+    // ops/s of a single operation is 1/seconds: the slowest round has the lowest.
+    return fmt("%.1f", r.max_ops_per_sec > 0 ? 1e3 / r.max_ops_per_sec : 0) + "-" +
+           fmt("%.1f ms", r.min_ops_per_sec > 0 ? 1e3 / r.min_ops_per_sec : 0);
+  }
+  return human(r.min_ops_per_sec) + "-" + human(r.max_ops_per_sec);
+}
+
 bool is_pyk(const std::string& engine) { return engine.rfind("pyk-", 0) == 0; }
 
 const Result* find(const std::vector<Result>& rs, const std::string& engine,
@@ -215,10 +227,13 @@ void print_markdown(std::ostream& out, const std::vector<Result>& rs) {
     }
     print_goals(out, rs, size);
 
+    int rounds = 1;
+    for (const Result& r : rs) rounds = std::max(rounds, r.rounds);
     out << "\n### " << size << "-byte values: details\n\n"
         << "| engine | workload | thr | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | disk MB | "
-           "peak RSS MB | keydir B/key |\n"
-        << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+           "peak RSS MB | keydir B/key |"
+        << (rounds > 1 ? " range of " + std::to_string(rounds) + " rounds |" : "") << "\n"
+        << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" << (rounds > 1 ? "---|" : "") << "\n";
     for (const auto& e : engines) {
       for (const Result& r : rs) {
         if (r.engine != e || r.value_size != size) continue;
@@ -232,7 +247,9 @@ void print_markdown(std::ostream& out, const std::vector<Result>& rs) {
             << fmt("%.2f", r.p999_us) << " | " << fmt("%.1f", r.disk_bytes / 1e6) << " | "
             << fmt("%.0f", r.peak_rss / 1e6) << " | "
             << (r.keydir_bytes && r.keys ? fmt("%.1f", double(r.keydir_bytes) / r.keys) : "")
-            << " |\n";
+            << " |";
+        if (rounds > 1) out << ' ' << range(r) << " |";
+        out << '\n';
       }
     }
     out << '\n';
@@ -241,10 +258,11 @@ void print_markdown(std::ostream& out, const std::vector<Result>& rs) {
     if (!r.error.empty()) out << "- " << r.engine << " " << r.workload << ": " << r.error << "\n";
 }
 
-void write_json(std::ostream& out, const Params& p, const std::vector<EngineInfo>& engines,
+void write_json(std::ostream& out, const Params& p, int rounds, const std::vector<EngineInfo>& engines,
                 const std::vector<Result>& rs, const std::string& machine) {
   out << "{\n  \"machine\": " << json_string(machine) << ",\n  \"params\": {\"num\": " << p.num
-      << ", \"sync_num\": " << p.sync_num << ", \"seed\": " << p.seed << ", \"key_size\": 16},\n"
+      << ", \"sync_num\": " << p.sync_num << ", \"seed\": " << p.seed << ", \"key_size\": 16"
+      << ", \"rounds\": " << rounds << "},\n"
       << "  \"engines\": {";
   for (std::size_t i = 0; i < engines.size(); ++i)
     out << (i ? ",\n    " : "\n    ") << json_string(engines[i].name) << ": "
@@ -261,7 +279,10 @@ void write_json(std::ostream& out, const Params& p, const std::vector<EngineInfo
         << ", \"p50_us\": " << fmt("%.3f", r.p50_us) << ", \"p99_us\": " << fmt("%.3f", r.p99_us)
         << ", \"p999_us\": " << fmt("%.3f", r.p999_us) << ", \"disk_bytes\": " << r.disk_bytes
         << ", \"peak_rss_bytes\": " << r.peak_rss << ", \"keys\": " << r.keys
-        << ", \"keydir_bytes\": " << r.keydir_bytes;
+        << ", \"keydir_bytes\": " << r.keydir_bytes << ", \"rounds\": " << r.rounds;
+    if (r.rounds > 1)
+      out << ", \"ops_per_sec_min\": " << fmt("%.1f", r.min_ops_per_sec)
+          << ", \"ops_per_sec_max\": " << fmt("%.1f", r.max_ops_per_sec);
     if (!r.error.empty()) out << ", \"error\": " << json_string(r.error);
     out << "}";
   }

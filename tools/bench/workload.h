@@ -39,6 +39,10 @@ struct Result {
   std::uint64_t keys = 0;        // keys expected in the store afterwards
   std::uint64_t keydir_bytes = 0;
   std::string error;             // set if the engine failed
+  // Set by median_of_rounds (tools/bench/rounds.h): the rounds this row is
+  // the median of, and the lowest and highest ops/s among them.
+  int rounds = 1;
+  double min_ops_per_sec = 0, max_ops_per_sec = 0;
 
   double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
   double mb_per_sec() const { return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0; }
