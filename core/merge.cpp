@@ -174,6 +174,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
     }
     // Switch the keydir over, a chunk per exclusive lock so readers never wait long.
     for (std::size_t i = 0; i < moves.size(); i += kSwitchChunk) {
+      std::lock_guard write_lock(write_mutex_);  // every keydir change takes it (store_impl.h)
       StateWriteLock state_lock(*this);
       for (std::size_t j = i; j < std::min(moves.size(), i + kSwitchChunk); ++j) {
         const Move& m = moves[j];
@@ -267,6 +268,7 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
 
   // 3. Expired keys go from the keydir (unless written again meanwhile).
   for (std::size_t i = 0; i < expired_keys.size(); i += kSwitchChunk) {
+    std::lock_guard write_lock(write_mutex_);
     StateWriteLock state_lock(*this);
     for (std::size_t j = i; j < std::min(expired_keys.size(), i + kSwitchChunk); ++j) {
       const auto& [key, from] = expired_keys[j];

@@ -114,7 +114,10 @@ class ReadGate {
     for (std::uint32_t used = used_slots_.load(std::memory_order_seq_cst); used != 0; used &= used - 1)
       wait_until_zero(slots_[static_cast<std::size_t>(std::countr_zero(used))].lookups);
   }
-  void open() { writer_.store(false, std::memory_order_seq_cst); }
+  // Release is enough: a reader that sees the flag down sees the changes
+  // made behind it. (A seq_cst store is a locked instruction on x86: one
+  // more per put.)
+  void open() { writer_.store(false, std::memory_order_release); }
 
   // Returns once every Reading that began before the call has ended: a
   // segment removed from the store before the call may then be destroyed.

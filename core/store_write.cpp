@@ -65,20 +65,31 @@ void Store::Impl::spare_wanted() {
 void Store::Impl::put(std::string_view key, std::string_view value, std::uint64_t expiry) {
   check_writable();
   validate(key, value);
-  // The key's table line loads while the record is encoded, and then the
-  // entry it points to (an overwrite compares that key) while the record is
-  // appended. Both read the table as a lookup does (a merge may move it
-  // without write_mutex_). The hash's seed changes only while a store opens.
-  const std::uint64_t key_hash = keydir_.hash(key);
-  gate_.lookup(state_mutex_, [&] { keydir_.prefetch(key_hash); });
+  const std::uint64_t key_hash = keydir_.hash(key);  // its seed changes only while a store opens
   thread_local std::string encoded;
-  encoded.clear();
-  format::encode_record(encoded, format::RecordType::value, key, value, write_time_micros(), expiry);
+  const auto encode = [&] {
+    encoded.clear();
+    format::encode_record(encoded, format::RecordType::value, key, value, write_time_micros(), expiry);
+  };
+  // A small record is encoded under write_mutex_, where the keydir's cache
+  // misses can overlap it (below); a big one before, so that writers encode
+  // (copy and checksum) side by side, and its append overlaps them instead.
+  const bool encode_under_lock = key.size() + value.size() <= kEncodeUnderLockBytes;
+  if (!encode_under_lock) encode();
   std::uint64_t sequence;
   {
     std::lock_guard write_lock(write_mutex_);
     check_open();
-    gate_.lookup(state_mutex_, [&] { keydir_.prefetch_entry(key_hash); });
+    // The key's table line loads while the record is encoded, and then the
+    // entry it points to (an overwrite compares that key) while the record
+    // is appended. write_mutex_ lets this thread read the keydir without
+    // the read gate, whose counts are locked instructions (a put that took
+    // it for these two prefetches ran 7-9% slower).
+    keydir_.prefetch(key_hash);
+    if (encode_under_lock) {
+      encode();
+      keydir_.prefetch_entry(key_hash);
+    }
     sequence = append_and_apply(encoded, [&](Location at, SegmentSet::Entry& home) {
       at.expiry = expiry;
       segments_.count_put(home, keydir_.put(key, key_hash, at), at);
@@ -98,11 +109,8 @@ bool Store::Impl::erase(std::string_view key) {
   {
     std::lock_guard write_lock(write_mutex_);  // no other writer between check and append
     check_open();
-    {
-      std::shared_lock state_lock(state_mutex_);
-      const auto found = keydir_.find(key);
-      if (!found || expired(*found, now)) return false;
-    }
+    const auto found = keydir_.find(key);  // write_mutex_ is lock enough to read it
+    if (!found || expired(*found, now)) return false;
     sequence = append_and_apply(encoded, [&](const Location& at, SegmentSet::Entry& home) {
       segments_.count_erase(home, keydir_.erase(key), at.size);
     });
