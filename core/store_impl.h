@@ -10,6 +10,8 @@
 //                  to keydir_ (merge's switch-over too), so the keydir follows
 //                  log order, and a holder of write_mutex_ may read keydir_
 //                  with no other lock and no gate: nothing changes it then.
+//                  (A read-only store's refresh changes it without: such a
+//                  store has no writer, and nothing there reads it so.)
 //   state_mutex_   (shared) guards keydir_ and segments_; readers hold it
 //                  shared only for a lookup, never across I/O. Every change
 //                  to them takes it through StateWriteLock, which also
