@@ -329,12 +329,9 @@ Store::MergeResult Store::Impl::merge_segments(const std::vector<std::uint32_t>&
 void Store::Impl::remove_retired(std::uint32_t id) {
   for (const std::string& name : {filename::hint(id), filename::data(id)}) directory_->remove(name);
   directory_->sync();
-  std::shared_ptr<Segment> removed;
-  {
-    StateWriteLock state_lock(*this);
-    removed = segments_.remove(id);
-  }
-  gate_.wait_for_reads();  // a get may still be reading it
+  DroppedSegments removed(gate_);  // a get may still be reading it
+  StateWriteLock state_lock(*this);
+  removed.add(segments_.remove(id));
 }
 
 void Store::Impl::remove_retired_leftovers() {

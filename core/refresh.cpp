@@ -98,7 +98,11 @@ bool Store::Impl::refresh_appended() {
     if (may_have_torn_tail(p.id, p.id == loaded.back().id))  // by the manifest loaded before
       reopened.emplace_back(p.id, directory_->open(filename::data(p.id), OpenMode::read_only));
 
-  std::vector<std::shared_ptr<Segment>> replaced;  // old handles of the segments that grew
+  // The old handles of the segments that grew. Readers that found one keep
+  // reading through it until done, also when loading a new segment below
+  // fails (merged away) and reload() takes over.
+  DroppedSegments replaced(gate_);
+  replaced.reserve(reopened.size());
   {
     // Applied under one exclusive lock: readers see all of it or none.
     StateWriteLock state_lock(*this);
@@ -107,7 +111,7 @@ bool Store::Impl::refresh_appended() {
       SegmentSet::Entry& entry = *segments_.find(id);
       // A hinted segment was sealed at close and never grows.
       if (entry.hinted || handle->size() <= entry.stats.bytes) continue;
-      replaced.push_back(segments_.replace(id, std::move(handle)));
+      replaced.add(segments_.replace(id, std::move(handle)));
       const bool tail_allowed =
           may_have_torn_tail(id, id == loaded.back().id && order.size() == loaded.size());
       entry.stats.bytes = replay_log(entry, tail_allowed, entry.stats.bytes, /*report=*/false).keep_end;
@@ -116,8 +120,6 @@ bool Store::Impl::refresh_appended() {
       load_segment(order[i].id, i + 1 == order.size(), std::nullopt);
     segments_.derive_dead_bytes();
   }
-  // Readers that found an old handle keep reading through it until done.
-  if (!replaced.empty()) gate_.wait_for_reads();
   return true;
 }
 
@@ -126,17 +128,14 @@ void Store::Impl::reload() {
   fresh_options.directory = directory_;
   Impl fresh(path_, std::move(fresh_options));
   fresh.open();  // the files are read with no lock held
-  {
-    StateWriteLock state_lock(*this);
-    keydir_.clear();
-    keydir_.reserve(fresh.keydir_.size());
-    fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
-    std::swap(segments_, fresh.segments_);
-    manifest_ = std::move(fresh.manifest_);
-  }
-  // `fresh` now holds the segments let go, and closes them on return: first
-  // let the gets still reading them finish.
-  gate_.wait_for_reads();
+  DroppedSegments let_go(gate_);
+  StateWriteLock state_lock(*this);
+  keydir_.clear();
+  keydir_.reserve(fresh.keydir_.size());
+  fresh.keydir_.for_each([&](std::string_view key, const Location& l) { keydir_.put(key, l); });
+  std::swap(segments_, fresh.segments_);
+  let_go.add(fresh.segments_.clear());
+  manifest_ = std::move(fresh.manifest_);
 }
 
 }  // namespace pyk

@@ -104,14 +104,12 @@ void Store::Impl::close() {
   struct Release {
     Impl& impl;
     ~Release() {
-      std::vector<std::shared_ptr<Segment>> segments;
       {
+        DroppedSegments segments(impl.gate_);  // a get begun before close may still be reading
         StateWriteLock state_lock(impl);
         if (impl.writer_) impl.writer_->release();
-        segments = impl.segments_.clear();
+        segments.add(impl.segments_.clear());
       }
-      impl.gate_.wait_for_reads();  // a get begun before close may still be reading
-      segments.clear();
       impl.lock_.reset();
     }
   } release{*this};

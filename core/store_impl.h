@@ -229,6 +229,38 @@ class Store::Impl {
     ReadGate& gate_;
   };
 
+  // Segment handles taken out of the store (merged away, replaced, closed).
+  // A get may still be reading through one (core/read_gate.h), so they are
+  // destroyed only after gate_.wait_for_reads(), on every way out of the
+  // scope, an exception's too. Declare it before the StateWriteLock under
+  // which they are taken: it waits once state_mutex_ is released.
+  class DroppedSegments {
+   public:
+    explicit DroppedSegments(const ReadGate& gate) : gate_(gate) {}
+    ~DroppedSegments() {
+      if (!segments_.empty()) gate_.wait_for_reads();
+    }
+    DroppedSegments(const DroppedSegments&) = delete;
+    DroppedSegments& operator=(const DroppedSegments&) = delete;
+    // Room for `n` more, so that add() cannot fail once a handle is out of the store.
+    void reserve(std::size_t n) { segments_.reserve(segments_.size() + n); }
+    void add(std::shared_ptr<Segment> segment) {
+      if (segment) segments_.push_back(std::move(segment));
+    }
+    void add(std::vector<std::shared_ptr<Segment>> segments) {
+      if (segments_.empty()) {
+        segments_ = std::move(segments);
+        return;
+      }
+      reserve(segments.size());
+      for (auto& segment : segments) add(std::move(segment));
+    }
+
+   private:
+    const ReadGate& gate_;
+    std::vector<std::shared_ptr<Segment>> segments_;
+  };
+
   void check_open() const;
   void check_writable() const;
   // The empty key is invalid in every call (InvalidArgument).

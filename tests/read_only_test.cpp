@@ -5,8 +5,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -14,6 +18,7 @@
 #include "core/error.h"
 #include "core/filename.h"
 #include "core/format.h"
+#include "core/segment_wrapper.h"
 #include "tests/backend_fixtures.h"
 #include "tests/store_helpers.h"
 
@@ -221,6 +226,146 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(read_only_open_lists_again_when_a_listed_segment_i
   for (int k = 0; k < 50; ++k) BOOST_TEST(reader.get("k" + std::to_string(k)).value_or("") == value_of(k, 0));
   BOOST_CHECK_NO_THROW(reader.refresh());
   BOOST_TEST(reader.size() == 50u);
+}
+
+// Segments whose reads on one chosen thread wait inside read() until let
+// go, and which note being destroyed while a read is under way (then wait for
+// it, so the test fails without reading freed memory); and a hook on the
+// second open of a file.
+class HeldReads final : public DirectoryWrapper {
+ public:
+  using DirectoryWrapper::DirectoryWrapper;
+
+  std::unique_ptr<Segment> open(const std::string& name, OpenMode mode) override {
+    std::function<void()> before;
+    {
+      std::lock_guard lock(state_->mu);
+      if (name == state_->hooked && ++state_->opens_of_hooked == 2) before = state_->before_second_open;
+    }
+    if (before) before();
+    return std::make_unique<Held>(DirectoryWrapper::open(name, mode), state_);
+  }
+  void hold_reads_on(std::thread::id thread) {
+    std::lock_guard lock(state_->mu);
+    state_->hold_on = thread;
+  }
+  void wait_until_a_read_is_held() {
+    std::unique_lock lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->holding; });
+  }
+  void let_reads_go() {
+    std::lock_guard lock(state_->mu);
+    state_->hold_on = {};
+    state_->cv.notify_all();
+  }
+  // Runs `fn` before the second open of `name` (refresh lists a file,
+  // reading its rank, then loads it).
+  void before_second_open_of(std::string name, std::function<void()> fn) {
+    std::lock_guard lock(state_->mu);
+    state_->hooked = std::move(name);
+    state_->before_second_open = std::move(fn);
+  }
+  bool hook_ran() {
+    std::lock_guard lock(state_->mu);
+    return state_->opens_of_hooked >= 2;
+  }
+  bool destroyed_while_read() const { return state_->destroyed_while_read; }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string hooked;
+    int opens_of_hooked = 0;
+    std::function<void()> before_second_open;
+    std::thread::id hold_on;
+    bool holding = false;
+    std::atomic<bool> destroyed_while_read{false};
+  };
+  class Held final : public SegmentWrapper {
+   public:
+    Held(std::unique_ptr<Segment> target, std::shared_ptr<State> state)
+        : SegmentWrapper(std::move(target)), state_(std::move(state)) {}
+    ~Held() override {
+      std::unique_lock lock(state_->mu);
+      if (reads_ > 0) state_->destroyed_while_read = true;
+      state_->cv.wait(lock, [&] { return reads_ == 0; });
+    }
+    std::span<const std::byte> read(std::uint64_t offset, std::size_t n,
+                                    std::span<std::byte> scratch) const override {
+      {
+        std::unique_lock lock(state_->mu);
+        ++reads_;
+        if (std::this_thread::get_id() == state_->hold_on) {
+          state_->holding = true;
+          state_->cv.notify_all();
+          state_->cv.wait(lock, [&] { return std::this_thread::get_id() != state_->hold_on; });
+        }
+      }
+      const auto bytes = SegmentWrapper::read(offset, n, scratch);
+      std::lock_guard lock(state_->mu);
+      --reads_;
+      state_->cv.notify_all();
+      return bytes;
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+    mutable int reads_ = 0;  // guarded by state_->mu
+  };
+
+  const std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+// refresh() replaces the handle of a segment that grew, then cannot open a
+// new one (merged away since it listed it) and reloads instead. A get reading
+// through the old handle must end before that handle is destroyed, on this
+// way out too.
+BOOST_AUTO_TEST_CASE_TEMPLATE(refresh_that_gives_up_keeps_replaced_handles_until_reads_end, B,
+                              AllBackends) {
+  ReadOnlyEnv<B> env;
+  env.options.spare_segments = 0;  // the writer's next segment is new to the reader
+  Store writer = env.open();
+  writer.put("k0", value_of(0, 0));
+  writer.sync();
+  Options o = env.options;
+  o.read_only = true;
+  auto held = std::make_shared<HeldReads>(env.directory());
+  o.directory = held;
+  Store reader = env.open(o);
+  // Segment 1 grows and the writer rotates into a segment the reader has not seen.
+  for (int k = 1; writer.stats().segments.size() < 2; ++k) writer.put("k" + std::to_string(k), value_of(k, 0));
+  writer.sync();
+  held->before_second_open_of(filename::data(2), [&] {
+    for (int k = 0; writer.stats().segments.size() < 3; ++k) writer.put("k" + std::to_string(k), value_of(k, 1));
+    writer.merge();  // segments 1 and 2 go
+    writer.sync();
+  });
+
+  std::optional<std::string> got;
+  std::thread getter([&] {
+    held->hold_reads_on(std::this_thread::get_id());
+    got = reader.get("k0");  // held inside the read of segment 1's handle
+  });
+  held->wait_until_a_read_is_held();
+  std::string refresh_error;
+  std::thread refresher([&] {
+    try {
+      reader.refresh();
+    } catch (const std::exception& e) {
+      refresh_error = e.what();
+    }
+  });
+  // Without the wait, the replaced handle goes as refresh_appended unwinds.
+  (void)wait_until([&] { return held->destroyed_while_read(); }, std::chrono::milliseconds(300));
+  held->let_reads_go();
+  getter.join();
+  refresher.join();
+  BOOST_TEST_REQUIRE(held->hook_ran());
+  BOOST_TEST(refresh_error == "");
+  BOOST_TEST(!held->destroyed_while_read());
+  BOOST_TEST(got.value_or("missing") == value_of(0, 0));
+  BOOST_TEST((contents(reader) == contents(writer)));
 }
 
 // Readers of the read-only store keep going while it refreshes (incrementally

@@ -59,10 +59,10 @@ inline std::vector<std::uint32_t> ids_with_records(Directory& dir) {
   return ids;
 }
 
-// Polls `done` for up to 20 s (background work on a busy machine).
+// Polls `done` for up to `limit` (20 s: background work on a busy machine).
 template <class Pred>
-bool wait_until(Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+bool wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
