@@ -128,7 +128,7 @@ void Store::Impl::reload() {
   fresh_options.directory = directory_;
   Impl fresh(path_, std::move(fresh_options));
   fresh.open();  // the files are read with no lock held
-  DroppedSegments let_go(gate_);
+  DroppedSegments let_go(gate_);  // the segments swapped out below
   StateWriteLock state_lock(*this);
   keydir_.clear();
   keydir_.reserve(fresh.keydir_.size());
